@@ -1,0 +1,1 @@
+"""phasefire workflows: FireWorks tasks, engines, database and the command line."""

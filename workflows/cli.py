@@ -1,0 +1,68 @@
+"""The ``phasefire`` command line.
+
+Each command group lives in its own module with a ``register(subparsers)`` function;
+this module only assembles them and turns user-facing errors into one line on stderr
+with a non-zero exit code (``--debug`` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from workflows.errors import PhasefireError
+
+#: modules contributing command groups, in the order shown by ``phasefire --help``
+COMMAND_MODULES = (
+    "workflows.commands.structures",
+    "workflows.commands.submit",
+    "workflows.commands.run",
+    "workflows.commands.db",
+    "workflows.commands.analyze",
+    "workflows.commands.model",
+    "workflows.commands.reproduce",
+)
+
+#: exit code for a user-facing error (argparse itself uses 2 for bad usage)
+EXIT_USER_ERROR = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="phasefire",
+        description="Atomistic workflows for the Ag2Se, CsPbX3 and amorphous Sb2Se3 papers.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # command group not written yet
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("PHASEFIRE_DEBUG") == "1"
+    try:
+        return int(args.handler(args) or 0)
+    except (PhasefireError, ValueError, OSError) as exc:
+        if debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"phasefire: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("phasefire: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Calculation engines: one interface (``Engine``), one class per code, looked up by name.
+
+A workflow stores only the engine's *spec* (a small JSON-able dict such as
+``{"name": "mlip", "model": "chgnet"}``); the worker that runs it turns the spec into an
+engine with ``load_engine(spec, worker_env)``, adding machine-specific settings (VASP
+command, POTCAR folder, device). Workflows never branch on the engine's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.engines.base import CalcResult, Engine
+from workflows.errors import PhasefireError
+
+
+def _registry() -> dict[str, type[Engine]]:
+    from workflows.engines.mlip import MLIPEngine
+    from workflows.engines.vasp import VaspEngine
+
+    return {cls.name: cls for cls in (MLIPEngine, VaspEngine)}
+
+
+def engine_names() -> list[str]:
+    return list(_registry())
+
+
+def load_engine(spec: dict[str, Any] | str, worker_env: dict[str, Any] | None = None) -> Engine:
+    """Build the engine named in ``spec`` with its parameters and this worker's settings."""
+    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    name = spec.pop("name", None)
+    registry = _registry()
+    if name not in registry:
+        raise PhasefireError(f"unknown engine '{name}'; choose one of {', '.join(registry)}")
+    return registry[name].from_spec(spec, worker_env or {})
+
+
+__all__ = ["CalcResult", "Engine", "engine_names", "load_engine"]

@@ -1,0 +1,120 @@
+"""Universal machine-learned potentials as ASE calculators: CHGNet (default) or SevenNet.
+
+Both ship their weights inside their wheels; nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+from ase.filters import FrechetCellFilter
+from ase.io import Trajectory
+from ase.optimize import FIRE
+from ase.units import GPa
+
+from workflows.engines.base import CalcResult, Engine, require_positive
+from workflows.errors import PhasefireError
+
+#: model name -> (python distribution, default checkpoint)
+MODELS = {"chgnet": ("chgnet", "0.3.0"), "sevennet": ("sevenn", "7net-0")}
+
+
+@functools.lru_cache(maxsize=4)
+def _calculator(model: str, checkpoint: str, device: str) -> Calculator:
+    """Load a model once per process (CHGNet: ~0.3 s; importing torch dominates)."""
+    if model == "chgnet":
+        from chgnet.model import CHGNet
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        return CHGNetCalculator(CHGNet.load(model_name=checkpoint, verbose=False), use_device=device)
+    try:
+        from sevenn.calculator import SevenNetCalculator
+    except ImportError:
+        raise PhasefireError(
+            "SevenNet is not installed; run `pip install 'phasefire[sevennet]'` or use --set model=chgnet"
+        ) from None
+    return SevenNetCalculator(model=checkpoint, device=device)
+
+
+@dataclass
+class MLIPEngine(Engine):
+    """An ASE calculator from a universal potential; ASE drives relaxations and MD.
+
+    model: 'chgnet' (default) or 'sevennet'; checkpoint: the model's shipped weights
+    (CHGNet '0.3.0', SevenNet '7net-0'); optimizer: ASE's FIRE (with a Frechet cell filter
+    for cell relaxations). mlip_device / mlip_threads come from the worker settings.
+    """
+
+    name: ClassVar[str] = "mlip"
+    worker_fields: ClassVar[tuple[str, ...]] = ("mlip_device", "mlip_threads")
+
+    model: str = "chgnet"
+    checkpoint: str | None = None
+    mlip_device: str = "cpu"
+    mlip_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise PhasefireError(f"unknown MLIP model '{self.model}'; choose one of {', '.join(MODELS)}")
+        if self.mlip_device not in ("cpu", "cuda"):
+            raise PhasefireError(f"mlip_device must be cpu or cuda, got '{self.mlip_device}'")
+
+    @property
+    def resolved_checkpoint(self) -> str:
+        return self.checkpoint or MODELS[self.model][1]
+
+    def calculator(self) -> Calculator:
+        if self.mlip_threads:
+            import torch
+
+            torch.set_num_threads(int(self.mlip_threads))
+        return _calculator(self.model, self.resolved_checkpoint, self.mlip_device)
+
+    def versions(self) -> dict[str, str]:
+        versions = {}
+        for dist in (MODELS[self.model][0], "torch", "ase"):
+            try:
+                versions[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        versions["checkpoint"] = self.resolved_checkpoint
+        return versions
+
+    def relax(
+        self,
+        atoms: Atoms,
+        workdir: Path,
+        *,
+        fmax_eV_per_A: float = 0.01,
+        relax_cell: bool = True,
+        max_steps: int = 500,
+    ) -> CalcResult:
+        require_positive("fmax_eV_per_A", fmax_eV_per_A)
+        atoms = atoms.copy()
+        atoms.calc = self.calculator()
+        target = FrechetCellFilter(atoms) if relax_cell else atoms
+        trajectory_name = "relax.traj"
+        tmp = Path(workdir) / (trajectory_name + ".part")
+        with Trajectory(str(tmp), "w", atoms) as trajectory:
+            optimizer = FIRE(target, logfile=str(Path(workdir) / "relax.log"))
+            optimizer.attach(trajectory.write, interval=1)
+            converged = bool(optimizer.run(fmax=fmax_eV_per_A, steps=max_steps))
+        os.replace(tmp, Path(workdir) / trajectory_name)
+        stress = atoms.get_stress(voigt=False) / GPa if atoms.cell.rank == 3 else None
+        return CalcResult(
+            atoms=atoms,
+            energy_eV=float(atoms.get_potential_energy()),
+            forces_eV_per_A=np.asarray(atoms.get_forces()),
+            stress_GPa=stress,
+            converged=converged,
+            n_steps=int(optimizer.nsteps),
+            files={"trajectory": trajectory_name},
+        )

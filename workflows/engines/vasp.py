@@ -1,0 +1,207 @@
+"""VASP through pymatgen input sets and custodian.
+
+Defaults are the Ag2Se paper's settings (Luo et al., Nat. Commun. 16, 1828 (2025), Methods):
+PBE, ENCUT = 600 eV, EDIFF = 1e-6 eV/atom, forces below 0.01 eV/Å (EDIFFG = -0.01), and a
+k-point density equal to the paper's 10x10x10 Monkhorst-Pack mesh on alpha-Ag2Se.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shlex
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from ase import Atoms
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from workflows.engines.base import CalcResult, Engine, require_positive
+from workflows.errors import PhasefireError
+
+#: k-points per Å^-3 of reciprocal volume: 1000 k-points / (2π)^3 x V(alpha-Ag2Se, 238.30 Å^3).
+#: pymatgen spreads them by reciprocal-vector length (14x8x7 on alpha-Ag2Se).
+PAPER_RECIPROCAL_DENSITY = 961
+
+#: INCAR of the paper's relaxations, on top of pymatgen's MPRelaxSet (whose POTCAR choices we keep)
+PAPER_RELAX_INCAR: dict[str, Any] = {
+    "ENCUT": 600,
+    "EDIFF_PER_ATOM": 1e-6,
+    "EDIFFG": -0.01,
+    "IBRION": 2,
+    "ISIF": 3,
+    "NSW": 200,
+    "PREC": "Accurate",
+    "ALGO": "Normal",
+    "ISMEAR": 0,
+    "SIGMA": 0.05,
+    "ISPIN": 1,
+    "LREAL": False,
+    "LASPH": True,
+    "LDAU": False,
+    "LWAVE": False,
+    "LORBIT": 11,
+    "NELM": 200,
+}
+
+
+def custodian_handlers(kind: str = "relax") -> list:
+    """custodian's standard VASP handlers for relaxations (as atomate2 uses them)."""
+    from custodian.vasp.handlers import (
+        FrozenJobErrorHandler,
+        MeshSymmetryErrorHandler,
+        NonConvergingErrorHandler,
+        PositiveEnergyErrorHandler,
+        PotimErrorHandler,
+        StdErrHandler,
+        UnconvergedErrorHandler,
+        VaspErrorHandler,
+    )
+
+    return [
+        VaspErrorHandler(),
+        MeshSymmetryErrorHandler(),
+        UnconvergedErrorHandler(),
+        NonConvergingErrorHandler(),
+        PotimErrorHandler(),
+        PositiveEnergyErrorHandler(),
+        FrozenJobErrorHandler(),
+        StdErrHandler(),
+    ]
+
+
+@dataclass
+class VaspEngine(Engine):
+    """VASP run under custodian.
+
+    incar: INCAR overrides on top of PAPER_RELAX_INCAR; reciprocal_density: k-points per Å^-3;
+    potcar_functional: pymatgen functional label of the POTCAR library (PBE_54);
+    max_errors: custodian corrections before giving up; polling_time_step_s: how often
+    custodian checks a running job. vasp_cmd / vasp_gamma_cmd / potcar_dir come from the worker.
+    """
+
+    name: ClassVar[str] = "vasp"
+    worker_fields: ClassVar[tuple[str, ...]] = ("vasp_cmd", "vasp_gamma_cmd", "potcar_dir")
+
+    incar: dict[str, Any] = field(default_factory=dict)
+    reciprocal_density: float = PAPER_RECIPROCAL_DENSITY
+    potcar_functional: str = "PBE_54"
+    max_errors: int = 5
+    polling_time_step_s: float = 10.0
+    vasp_cmd: str = "vasp_std"
+    vasp_gamma_cmd: str = "vasp_gam"
+    potcar_dir: str | None = None
+
+    def versions(self) -> dict[str, str]:
+        return {dist: importlib.metadata.version(dist) for dist in ("pymatgen", "custodian")}
+
+    def relax_input_set(self, atoms: Atoms, *, fmax_eV_per_A: float, relax_cell: bool, max_steps: int):
+        """The pymatgen input set a relaxation writes (INCAR, KPOINTS, POSCAR, POTCAR)."""
+        from pymatgen.io.vasp.sets import MPRelaxSet
+
+        incar = {
+            **PAPER_RELAX_INCAR,
+            "EDIFFG": -abs(fmax_eV_per_A),
+            "ISIF": 3 if relax_cell else 2,
+            "NSW": int(max_steps),
+            **self.incar,
+        }
+        return MPRelaxSet(
+            AseAtomsAdaptor.get_structure(atoms),
+            user_incar_settings=incar,
+            user_kpoints_settings={"reciprocal_density": self.reciprocal_density},
+            user_potcar_functional=self.potcar_functional,
+        )
+
+    def write_inputs(self, input_set, workdir: Path) -> None:
+        """Write the inputs, turning a missing POTCAR library into a one-line error."""
+        from pymatgen.core import SETTINGS
+
+        if self.potcar_dir:
+            SETTINGS["PMG_VASP_PSP_DIR"] = str(self.potcar_dir)
+        if not SETTINGS.get("PMG_VASP_PSP_DIR") or not Path(SETTINGS["PMG_VASP_PSP_DIR"]).is_dir():
+            raise PhasefireError(
+                f"no POTCAR library found (potcar_dir={SETTINGS.get('PMG_VASP_PSP_DIR')}); "
+                "set worker.potcar_dir in launchpad.yaml or PMG_VASP_PSP_DIR to the folder holding POT_PAW_PBE_54"
+            )
+        try:
+            input_set.write_input(str(workdir))
+        except (OSError, ValueError) as exc:
+            raise PhasefireError(
+                f"cannot write VASP inputs: {str(exc).splitlines()[0]}; "
+                f"check that {SETTINGS['PMG_VASP_PSP_DIR']} holds {self.potcar_functional} POTCARs for every element"
+            ) from None
+
+    def run_custodian(self, workdir: Path, handlers: list) -> None:
+        """Run VASP in ``workdir`` under custodian with ``handlers``."""
+        from custodian import Custodian
+        from custodian.vasp.jobs import VaspJob
+        from custodian.vasp.validators import VaspFilesValidator, VasprunXMLValidator
+
+        command = shlex.split(self.vasp_cmd)
+        executable = next((word for word in command if shutil.which(word)), None)
+        if executable is None:
+            raise PhasefireError(
+                f"VASP executable not found: '{self.vasp_cmd}'; set worker.vasp_cmd in launchpad.yaml "
+                "(or PHASEFIRE_VASP_CMD) to the command that runs VASP on this machine"
+            )
+        job = VaspJob(vasp_cmd=command, gamma_vasp_cmd=shlex.split(self.vasp_gamma_cmd), auto_npar=False)
+        custodian = Custodian(
+            handlers,
+            [job],
+            validators=[VasprunXMLValidator(), VaspFilesValidator()],
+            max_errors=self.max_errors,
+            polling_time_step=self.polling_time_step_s,
+            directory=str(workdir),
+        )
+        try:
+            custodian.run()
+        except Exception as exc:  # custodian raises its own error types for unrecoverable runs
+            raise PhasefireError(
+                f"VASP run in {workdir} failed under custodian ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                "see custodian.json and vasp.out there"
+            ) from None
+
+    def relax(
+        self,
+        atoms: Atoms,
+        workdir: Path,
+        *,
+        fmax_eV_per_A: float = 0.01,
+        relax_cell: bool = True,
+        max_steps: int = 200,
+    ) -> CalcResult:
+        require_positive("fmax_eV_per_A", fmax_eV_per_A)
+        workdir = Path(workdir)
+        input_set = self.relax_input_set(atoms, fmax_eV_per_A=fmax_eV_per_A, relax_cell=relax_cell, max_steps=max_steps)
+        self.write_inputs(input_set, workdir)
+        self.run_custodian(workdir, custodian_handlers("relax"))
+        return parse_vasp_run(workdir)
+
+
+def parse_vasp_run(workdir: Path) -> CalcResult:
+    """Final structure, energy, forces and stress from vasprun.xml (pymatgen)."""
+    from pymatgen.io.vasp import Vasprun
+
+    path = Path(workdir) / "vasprun.xml"
+    try:
+        vasprun = Vasprun(str(path), parse_dos=False, parse_eigen=False, parse_potcar_file=False)
+    except Exception as exc:
+        raise PhasefireError(
+            f"cannot parse {path} ({type(exc).__name__}); the run was cut short or the file is corrupt: rerun it"
+        ) from None
+    last = vasprun.ionic_steps[-1]
+    stress_kbar = np.asarray(last["stress"], dtype=float) if last.get("stress") is not None else None
+    return CalcResult(
+        atoms=AseAtomsAdaptor.get_atoms(vasprun.final_structure),
+        energy_eV=float(vasprun.final_energy),
+        forces_eV_per_A=np.asarray(last["forces"], dtype=float),
+        # vasprun stress is in kBar with pressure positive; ASE convention is the negative, in GPa
+        stress_GPa=None if stress_kbar is None else -stress_kbar / 10.0,
+        converged=bool(vasprun.converged),
+        n_steps=len(vasprun.ionic_steps),
+        files={"vasprun": "vasprun.xml"},
+        extra={"vasp_version": vasprun.vasp_version, "kpoints": [list(k) for k in vasprun.kpoints.kpts]},
+    )
