@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import spglib
 from ase import Atoms
+from monty.json import jsanitize
 from pymatgen.core import Composition
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymongo import ReturnDocument
@@ -59,13 +60,13 @@ def task_document(
     run_dir: str,
     wall_time_s: float,
 ) -> dict[str, Any]:
-    """A JSON-able task document for one finished calculation."""
+    """A JSON-able task document for one finished calculation (numpy values made plain)."""
     final = result.atoms
     composition = Composition(final.get_chemical_formula())
     versions = {"phasefire": importlib.metadata.version("phasefire"), **engine.versions()}
     if "vasp_version" in result.extra:
         versions["vasp"] = result.extra["vasp_version"]
-    return {
+    return jsanitize({
         "task_label": task_label,
         "workflow": workflow,
         "fw_id": fw_id,
@@ -95,7 +96,7 @@ def task_document(
         "files": dict(result.files),
         "extra": result.extra,
         "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    }
+    })
 
 
 class ResultsDB:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -31,8 +32,18 @@ def open_launchpad(settings: Settings | None = None) -> LaunchPad:
     settings = settings or load_settings()
     key = (str(settings.source), settings.store if settings.store == "mongodb" else str(settings.store_path))
     if key not in _OPEN:
-        _OPEN[key] = _embedded(settings) if settings.store == "embedded" else _mongodb(settings)
+        launchpad = _embedded(settings) if settings.store == "embedded" else _mongodb(settings)
+        _initialise_if_new(launchpad)
+        _OPEN[key] = launchpad
     return _OPEN[key]
+
+
+def _initialise_if_new(launchpad: LaunchPad) -> None:
+    """Give a brand-new database FireWorks' id counters and indexes (``lpad reset`` on nothing)."""
+    transaction = getattr(launchpad, "transaction", None)
+    with transaction() if transaction else contextlib.nullcontext():
+        if launchpad.fw_id_assigner.count_documents({}) == 0 and launchpad.workflows.count_documents({}) == 0:
+            launchpad.reset("", require_password=False)
 
 
 def _embedded(settings: Settings) -> LaunchPad:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from fireworks.core.rocket_launcher import launch_rocket
 
@@ -15,21 +18,45 @@ from workflows.launchpad import make_fworker, open_launchpad
 #: states in which a firework may still produce work for a worker
 PENDING_STATES = ("READY", "RESERVED", "RUNNING")
 
+#: fireworks name their folder as "$PHASEFIRE_RUNS_DIR/<workflow>/<label>" (FireWorks expands
+#: variables in ``_launch_dir``), so one workflow runs in whichever runs folder a worker has
+RUNS_DIR_VARIABLE = "PHASEFIRE_RUNS_DIR"
+
+#: written by every task into its run folder, so a run whose process died can be recognised
+RUN_MARKER = "phasefire-run.json"
+
+
+def write_run_marker(run_dir: str | os.PathLike) -> None:
+    """Record which process (host, pid) runs in ``run_dir``."""
+    marker = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+    Path(run_dir, RUN_MARKER).write_text(json.dumps(marker))
+
 
 def pending_fireworks(launchpad) -> int:
     return launchpad.fireworks.count_documents({"state": {"$in": list(PENDING_STATES)}})
 
 
-def run_worker(settings_path: str | None = None, max_launches: int = 0, poll_s: float = 0.5) -> int:
+def run_worker(
+    settings_path: str | None = None, max_launches: int = 0, poll_s: float = 0.5, log_file: str | None = None
+) -> int:
     """Launch fireworks until none is pending (or ``max_launches`` > 0 ran); return how many ran.
 
-    Each firework runs in its own folder (spec ``_launch_dir``, relative to the runs folder),
+    Each firework runs in its own folder (spec ``_launch_dir``, under the runs folder),
     so a rerun continues in the same folder and can pick up checkpoints there.
     """
+    import fireworks.core.rocket
+
+    if log_file:  # a spawned worker: keep FireWorks' tracebacks out of the progress display
+        import sys
+
+        sys.stdout = sys.stderr = open(log_file, "a", buffering=1)  # noqa: SIM115
+
+    fireworks.core.rocket.ROCKET_STREAM_LOGLEVEL = "ERROR"  # errors are reported by `phasefire run`
     settings = load_settings(settings_path)
     launchpad = open_launchpad(settings)
     fworker = make_fworker(settings)
     settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    os.environ[RUNS_DIR_VARIABLE] = str(settings.runs_dir)
     launched = 0
     while not max_launches or launched < max_launches:
         os.chdir(settings.runs_dir)
@@ -49,10 +76,18 @@ class WorkerPool:
     settings: Settings
     workers: int = 1
 
+    def log_file(self, k: int) -> Path:
+        return self.settings.runs_dir / f"worker-{k}.log"
+
     def start(self) -> list[multiprocessing.Process]:
         context = multiprocessing.get_context("spawn")
+        self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
         processes = [
-            context.Process(target=run_worker, args=(str(self.settings.source),), name=f"phasefire-worker-{k}")
+            context.Process(
+                target=run_worker,
+                kwargs={"settings_path": str(self.settings.source), "log_file": str(self.log_file(k))},
+                name=f"phasefire-worker-{k}",
+            )
             for k in range(self.workers)
         ]
         for process in processes:

@@ -1,0 +1,145 @@
+"""``phasefire run`` (launch ready fireworks locally) and ``phasefire status``."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from workflows.commands._output import print_json, print_table
+
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="run ready fireworks on this machine")
+    run.add_argument("--workers", type=int, default=1, help="worker processes sharing the store (default 1)")
+    run.add_argument(
+        "--rerun-lost", action="store_true",
+        help="first reset fireworks left RUNNING by a worker process that no longer exists",
+    )  # fmt: skip
+    run.set_defaults(handler=run_fireworks)
+
+    status = subparsers.add_parser("status", help="fireworks and workflows in the LaunchPad")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=show_status)
+
+
+def fizzled_ids(launchpad) -> set[int]:
+    return {doc["fw_id"] for doc in launchpad.fireworks.find({"state": "FIZZLED"}, {"fw_id": 1})}
+
+
+def firework_states(launchpad) -> Counter:
+    return Counter(doc["state"] for doc in launchpad.fireworks.find({}, {"state": 1}))
+
+
+def lost_runs(launchpad) -> list[dict[str, Any]]:
+    """RUNNING fireworks whose worker process (same host) has died, e.g. after a kill -9."""
+    import json
+    import os
+
+    from workflows.worker import RUN_MARKER
+
+    lost = []
+    host = socket.gethostname()
+    for fw in launchpad.fireworks.find({"state": "RUNNING"}, {"fw_id": 1, "name": 1, "launches": 1}):
+        launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}, "state": "RUNNING"})
+        marker = Path(launch["launch_dir"]) / RUN_MARKER if launch else None
+        if marker is None or not marker.is_file():
+            continue
+        info = json.loads(marker.read_text())
+        if info.get("host") != host:
+            continue
+        try:
+            os.kill(int(info["pid"]), 0)
+        except ProcessLookupError:
+            lost.append({"fw_id": fw["fw_id"], "name": fw["name"], "pid": info["pid"], "launch_dir": launch["launch_dir"]})
+        except PermissionError:
+            pass
+    return lost
+
+
+def fizzled_reason(launchpad, fw_id: int) -> str:
+    """Last line of the error a FIZZLED firework stored."""
+    fw = launchpad.fireworks.find_one({"fw_id": fw_id}, {"launches": 1})
+    launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}}, sort=[("launch_id", -1)])
+    details = ((launch or {}).get("action") or {}).get("stored_data", {}).get("_exception", {})
+    trace = str(details.get("_stacktrace", "")).strip().splitlines()
+    return trace[-1] if trace else "no error recorded"
+
+
+def run_fireworks(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from workflows.config import load_settings
+    from workflows.launchpad import open_launchpad
+    from workflows.worker import PENDING_STATES, WorkerPool
+
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    settings = load_settings()
+    launchpad = open_launchpad(settings)
+    if args.rerun_lost:
+        for run in lost_runs(launchpad):
+            launchpad.rerun_fw(run["fw_id"])
+            print(f"reset lost firework {run['fw_id']} ({run['name']}); it will continue in {run['launch_dir']}")
+    start_states = firework_states(launchpad)
+    fizzled_before = fizzled_ids(launchpad)
+    todo = sum(start_states[s] for s in (*PENDING_STATES, "WAITING"))
+    if not todo:
+        print("nothing to run: no READY or WAITING fireworks (see `phasefire status`)")
+        return 0
+    finished_before = start_states["COMPLETED"] + start_states["FIZZLED"]
+    processes = WorkerPool(settings, args.workers).start()
+    with tqdm(total=todo, desc=f"fireworks ({args.workers} worker{'s' * (args.workers > 1)})", unit="fw") as bar:
+        while any(p.is_alive() for p in processes):
+            time.sleep(0.5)
+            states = firework_states(launchpad)
+            bar.n = min(todo, states["COMPLETED"] + states["FIZZLED"] - finished_before)
+            bar.set_postfix(running=states["RUNNING"], fizzled=states["FIZZLED"] - start_states["FIZZLED"])
+            bar.refresh()
+    for process in processes:
+        process.join()
+    states = firework_states(launchpad)
+    newly_fizzled = sorted(fizzled_ids(launchpad) - fizzled_before)
+    print(f"completed {states['COMPLETED'] - start_states['COMPLETED']}, fizzled {len(newly_fizzled)}, "
+          f"still waiting {states['WAITING']}")  # fmt: skip
+    for fw_id in newly_fizzled:
+        print(f"firework {fw_id} FIZZLED: {fizzled_reason(launchpad, fw_id)}")
+    crashed = [p for p in processes if p.exitcode not in (0, None)]
+    if crashed:
+        print(f"{len(crashed)} worker process(es) exited abnormally (exit codes {[p.exitcode for p in crashed]}); "
+              "run `phasefire status` and `phasefire run --rerun-lost`")  # fmt: skip
+    return 1 if newly_fizzled or crashed else 0
+
+
+def show_status(args: argparse.Namespace) -> int:
+    from workflows.launchpad import open_launchpad
+
+    launchpad = open_launchpad()
+    workflows = []
+    for wf in launchpad.workflows.find({}, {"name": 1, "state": 1, "nodes": 1, "fw_states": 1}).sort("nodes", 1):
+        fws = [
+            {"fw_id": int(fw_id), "state": state}
+            for fw_id, state in sorted((wf.get("fw_states") or {}).items(), key=lambda kv: int(kv[0]))
+        ]
+        workflows.append({"id": min(wf["nodes"]), "name": wf["name"], "state": wf["state"], "fireworks": fws})
+    lost = lost_runs(launchpad)
+    data = {"fireworks": dict(firework_states(launchpad)), "workflows": workflows, "lost_runs": lost}
+    if args.json:
+        print_json(data)
+        return 0
+    if not workflows:
+        print("no workflows yet: add one with `phasefire submit relax --structure NAME`")
+        return 0
+    print_table(
+        [[wf["id"], wf["name"], wf["state"], len(wf["fireworks"])] for wf in workflows],
+        ["id", "workflow", "state", "fireworks"],
+    )
+    print("fireworks: " + ", ".join(f"{n} {state}" for state, n in sorted(data["fireworks"].items())))
+    for run in lost:
+        print(f"firework {run['fw_id']} is RUNNING but its worker (pid {run['pid']}) is gone; "
+              "rerun it with `phasefire run --rerun-lost`")  # fmt: skip
+    return 0
