@@ -39,12 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     commands = group.add_subparsers(dest="analysis", required=True, metavar="ANALYSIS")
 
-    def add(name: str, help_text: str, handler, description: str | None = None) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, handler, description: str | None = None,
+            file_help: str = "POSCAR/CIF/extxyz/ASE .traj; frames are averaged") -> argparse.ArgumentParser:
         parser = commands.add_parser(
             name, help=help_text, description=description or help_text,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        parser.add_argument("files", nargs="+", metavar="FILE", help="POSCAR/CIF/extxyz/ASE .traj; frames are averaged")
+        parser.add_argument("files", nargs="+", metavar="FILE", help=file_help)
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument("--plot", metavar="PNG", help="write a figure to this PNG file")
         parser.set_defaults(handler=handler)
@@ -79,7 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     altbc.add_argument("--rmin", type=float, default=2.0, help="histogram start in Å (default 2.0)")
 
     eos = add("eos", "Birch–Murnaghan fits of P(V) and the amorphous/crystal density crossover", _eos,
-              description="Birch–Murnaghan fits of P(V) and the amorphous/crystal density crossover.\n\n" + EOS_HELP)
+              description="Birch–Murnaghan fits of P(V) and the amorphous/crystal density crossover.\n\n" + EOS_HELP,
+              file_help="CSV, JSON or [SERIES=]STRUCTURE with stress (see above)")
     eos.add_argument("--amorphous", default="amorphous", help="series name of the amorphous data (default amorphous)")
     eos.add_argument("--crystal", default="crystal", help="series name of the crystal data (default crystal)")
 

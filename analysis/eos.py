@@ -1,0 +1,141 @@
+"""Equation of state from (pressure, volume) data and the amorphous/crystal density crossover.
+
+Third-order Birch–Murnaghan in P(V) form (F. Birch, Phys. Rev. 71, 809 (1947)):
+
+    P(V) = 3B0/2 [x^7 − x^5] {1 + 3/4 (B0' − 4)(x² − 1)},   x = (V0/V)^(1/3)
+
+fitted to pressure-vs-volume points by ``scipy.optimize.curve_fit`` (``ase.eos`` and
+pymatgen's ``EOS`` fit E(V), which NPT/relaxation ladders under pressure do not give).
+Volumes are per atom (Å³/atom), so for one composition "denser" means "smaller volume";
+the crossover is the pressure where V_am(P) − V_cr(P) changes sign (the paper puts it near
+16 GPa for a-Sb2Se3 vs Pnma, Fig. 4a), found with ``scipy.optimize.brentq`` on the fitted
+curves inside the pressure range both data sets cover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq, curve_fit
+
+#: ASE stress (eV/Å³) → GPa
+EV_PER_A3_IN_GPA = 160.21766208
+
+
+def birch_murnaghan_pressure(volume, v0: float, b0: float, b0_prime: float):
+    """Third-order Birch–Murnaghan pressure (units of b0) at volume (units of v0)."""
+    x = np.cbrt(v0 / np.asarray(volume, dtype=float))
+    return 1.5 * b0 * (x**7 - x**5) * (1.0 + 0.75 * (b0_prime - 4.0) * (x * x - 1.0))
+
+
+@dataclass(frozen=True)
+class BirchMurnaghanFit:
+    """V0 (Å³/atom), B0 (GPa), B0' with standard errors from the fit covariance; rms
+    pressure residual (GPa); the fitted pressure range (GPa)."""
+
+    v0: float
+    b0: float
+    b0_prime: float
+    v0_error: float
+    b0_error: float
+    b0_prime_error: float
+    rms_residual_gpa: float
+    pressure_range_gpa: tuple[float, float]
+
+    def pressure(self, volume):
+        """P (GPa) at volume (Å³/atom)."""
+        return birch_murnaghan_pressure(volume, self.v0, self.b0, self.b0_prime)
+
+    def volume(self, pressure: float) -> float:
+        """V (Å³/atom) at pressure (GPa), inverting P(V) where it is monotonic."""
+        low, high = 0.3 * self.v0, 1.3 * self.v0
+        if not self.pressure(high) <= pressure <= self.pressure(low):
+            raise ValueError(f"pressure {pressure:g} GPa is outside the fitted equation of state's reach")
+        return float(brentq(lambda v: self.pressure(v) - pressure, low, high, xtol=1e-10))
+
+    def to_dict(self) -> dict:
+        return {
+            "V0_A3_per_atom": self.v0,
+            "B0_GPa": self.b0,
+            "B0_prime": self.b0_prime,
+            "V0_error": self.v0_error,
+            "B0_error": self.b0_error,
+            "B0_prime_error": self.b0_prime_error,
+            "rms_residual_GPa": self.rms_residual_gpa,
+            "pressure_range_GPa": list(self.pressure_range_gpa),
+        }
+
+
+def fit_birch_murnaghan(pressure_gpa, volume) -> BirchMurnaghanFit:
+    """Fit P(V) (GPa, Å³/atom); needs at least 4 points with distinct volumes."""
+    pressure_gpa = np.asarray(pressure_gpa, dtype=float)
+    volume = np.asarray(volume, dtype=float)
+    if pressure_gpa.shape != volume.shape or pressure_gpa.ndim != 1:
+        raise ValueError("pressure and volume must be equal-length 1D series")
+    if len(np.unique(volume)) < 4:
+        raise ValueError(f"a Birch–Murnaghan fit needs at least 4 distinct volumes, got {len(np.unique(volume))}")
+    if np.any(~np.isfinite(volume) | (volume <= 0)) or np.any(~np.isfinite(pressure_gpa)):
+        raise ValueError("volumes must be positive and pressures finite")
+    # start: V0 from a linear P(V) extrapolated to P = 0, B0 from its slope, B0' = 4
+    slope, intercept = np.polyfit(volume, pressure_gpa, 1)
+    v0_guess = -intercept / slope if slope < 0 else volume.max()
+    b0_guess = max(-slope * v0_guess, 1.0)
+    try:
+        params, cov = curve_fit(
+            birch_murnaghan_pressure, volume, pressure_gpa, p0=(v0_guess, b0_guess, 4.0), maxfev=20000
+        )
+    except RuntimeError as exc:
+        raise ValueError(f"Birch–Murnaghan fit did not converge: {exc}") from None
+    residual = pressure_gpa - birch_murnaghan_pressure(volume, *params)
+    errors = np.sqrt(np.clip(np.diag(cov), 0.0, None)) if np.all(np.isfinite(cov)) else np.full(3, np.nan)
+    return BirchMurnaghanFit(
+        v0=float(params[0]),
+        b0=float(params[1]),
+        b0_prime=float(params[2]),
+        v0_error=float(errors[0]),
+        b0_error=float(errors[1]),
+        b0_prime_error=float(errors[2]),
+        rms_residual_gpa=float(np.sqrt(np.mean(residual**2))),
+        pressure_range_gpa=(float(pressure_gpa.min()), float(pressure_gpa.max())),
+    )
+
+
+def density_crossover(
+    amorphous: BirchMurnaghanFit,
+    crystal: BirchMurnaghanFit,
+    pressure_range_gpa: tuple[float, float] | None = None,
+    samples: int = 400,
+) -> float:
+    """Pressure (GPa) where the amorphous volume per atom falls to the crystal's.
+
+    Searched within ``pressure_range_gpa`` (default: the range both fits' data cover).
+    Raises ValueError when V_am − V_cr keeps one sign over the range, saying which is denser.
+    """
+    if pressure_range_gpa is None:
+        low = max(amorphous.pressure_range_gpa[0], crystal.pressure_range_gpa[0])
+        high = min(amorphous.pressure_range_gpa[1], crystal.pressure_range_gpa[1])
+    else:
+        low, high = pressure_range_gpa
+    if not high > low:
+        raise ValueError(
+            f"the amorphous and crystal pressure ranges do not overlap ({low:g} to {high:g} GPa); "
+            "give data over a common range"
+        )
+
+    def difference(p: float) -> float:
+        return amorphous.volume(p) - crystal.volume(p)
+
+    grid = np.linspace(low, high, samples)
+    values = np.array([difference(p) for p in grid])
+    change = np.flatnonzero(np.sign(values[:-1]) != np.sign(values[1:]))
+    if values[0] == 0:
+        return float(grid[0])
+    if change.size == 0:
+        denser = "crystal" if values[0] > 0 else "amorphous phase"
+        raise ValueError(
+            f"amorphous and crystal volumes do not cross between {low:g} and {high:g} GPa "
+            f"(the {denser} is denser throughout)"
+        )
+    k = int(change[0])
+    return float(brentq(difference, grid[k], grid[k + 1], xtol=1e-8))

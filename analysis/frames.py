@@ -1,0 +1,64 @@
+"""One validated list of frames from an Atoms object or a trajectory.
+
+Every analysis averages over frames, so all frames must describe the same system:
+same number of atoms, same species in the same order, fully periodic, finite volume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers, chemical_symbols
+
+from analysis.neighbors import check_periodic_cell
+
+
+def as_frames(atoms_or_sequence: Atoms | Iterable[Atoms], cutoff: float | None = None) -> list[Atoms]:
+    """Return frames as a list, raising ValueError on the first inconsistent one.
+
+    cutoff (Å), when given, is checked against half the shortest cell height of every frame.
+    """
+    frames = [atoms_or_sequence] if isinstance(atoms_or_sequence, Atoms) else list(atoms_or_sequence)
+    if not frames:
+        raise ValueError("no frames given; pass at least one periodic structure")
+    reference = frames[0]
+    for index, frame in enumerate(frames):
+        if not isinstance(frame, Atoms):
+            raise ValueError(f"frame {index} is a {type(frame).__name__}, not an ase.Atoms")
+        if len(frame) == 0:
+            raise ValueError(f"frame {index} has no atoms")
+        if len(frame) != len(reference):
+            raise ValueError(
+                f"frame {index} has {len(frame)} atoms but frame 0 has {len(reference)}; "
+                "all frames of a trajectory must describe the same system"
+            )
+        if not np.array_equal(frame.numbers, reference.numbers):
+            raise ValueError(
+                f"frame {index} has different species (or species order) than frame 0; "
+                "all frames of a trajectory must describe the same system"
+            )
+        try:
+            check_periodic_cell(frame, cutoff)
+        except ValueError as exc:
+            raise ValueError(f"frame {index}: {exc}") from None
+    return frames
+
+
+def species_order(atoms: Atoms) -> tuple[str, ...]:
+    """Chemical species in order of first appearance (e.g. ('Sb', 'Se') for Sb2Se3)."""
+    numbers, first = np.unique(atoms.numbers, return_index=True)
+    return tuple(chemical_symbols[z] for z in numbers[np.argsort(first)])
+
+
+def pair_label(a: str, b: str) -> str:
+    """Key of a species pair, "A-B"."""
+    return f"{a}-{b}"
+
+
+def species_codes(atoms: Atoms, species: tuple[str, ...]) -> np.ndarray:
+    """Index into ``species`` of every atom."""
+    lookup = np.zeros(int(atoms.numbers.max()) + 1, dtype=np.intp)
+    lookup[[atomic_numbers[s] for s in species]] = np.arange(len(species))
+    return lookup[atoms.numbers]

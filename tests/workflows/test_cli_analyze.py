@@ -1,0 +1,126 @@
+"""``phasefire analyze``: every subcommand's JSON and table, plots, and bad input (one line, exit 1)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from analysis.eos import EV_PER_A3_IN_GPA, birch_murnaghan_pressure
+from benchmarks._standins import rsa_frame
+from workflows.cli import main
+
+
+@pytest.fixture
+def fcc(tmp_path):
+    path = tmp_path / "fcc.extxyz"
+    write(path, bulk("Cu", "fcc", a=3.6, cubic=True) * (4, 4, 4))
+    return str(path)
+
+
+@pytest.fixture
+def amorphous(tmp_path):
+    path = tmp_path / "a.extxyz"
+    write(path, [rsa_frame(600, seed=0), rsa_frame(600, seed=0)])
+    return str(path)
+
+
+def run(capsys, *argv):
+    code = main(["analyze", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cn_json_with_cutoff(capsys, fcc):
+    code, out, _ = run(capsys, "cn", fcc, "--cutoff", "3.2", "--json")
+    assert code == 0
+    assert json.loads(out)["cn"] == {"Cu-Cu": 12.0}
+
+
+def test_cn_per_pair_cutoffs_and_table(capsys, amorphous):
+    code, out, _ = run(capsys, "cn", amorphous, "--cutoff", "Sb-Sb=3.2,Sb-Se=3.2,Se-Se=3.2", "--json")
+    result = json.loads(out)
+    assert code == 0 and set(result["cn"]) == {"Sb-Sb", "Sb-Se", "Se-Sb", "Se-Se"}
+    code, table, _ = run(capsys, "cn", amorphous, "--cutoff", "3.2")
+    assert code == 0 and "Sb-Se" in table and f"{result['cn']['Sb-Se']:.3f}" in table
+
+
+def test_every_analysis_prints_json_and_plots(capsys, tmp_path, fcc, amorphous):
+    cases = {
+        "rdf": ([fcc, "--rmax", "7", "--bins", "350"], lambda r: abs(r["r1_A"] - 3.6 / 2**0.5) < 0.02),
+        "sq": ([amorphous, "--rmax", "6"], lambda r: 1.5 < r["q1_inv_A"] < 3.5),
+        "adf": ([fcc, "--cutoff", "3.0"], lambda r: abs(r["weight_near_60"] - 24 / 66) < 1e-9),
+        "altbc": ([amorphous], lambda r: 0 < r["pld"] < 0.3 and r["n_frames"] == 2),
+        "rings": ([amorphous, "--max-size", "6"], lambda r: "ring_size_counts" in r),
+    }
+    for name, (argv, check) in cases.items():
+        png = tmp_path / f"{name}.png"
+        code, out, err = run(capsys, name, *argv, "--json", "--plot", str(png))
+        assert code == 0, err
+        assert check(json.loads(out)), name
+        assert png.read_bytes()[:4] == b"\x89PNG"
+        code, table, _ = run(capsys, name, *argv)
+        assert code == 0 and table.strip() and not table.lstrip().startswith("{")
+
+
+def test_eos_from_csv_and_from_structures_with_stress(capsys, tmp_path):
+    rows = ["series,pressure_GPa,volume_A3_per_atom"]
+    for name, (v0, b0, b0p), volumes in [("amorphous", (39.0, 12.0, 6.0), np.linspace(22, 38, 10)),
+                                         ("crystal", (33.5, 35.0, 4.5), np.linspace(22, 33, 10))]:
+        rows += [f"{name},{birch_murnaghan_pressure(v, v0, b0, b0p)},{v}" for v in volumes]
+    csv_path = tmp_path / "eos.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    code, out, err = run(capsys, "eos", str(csv_path), "--json", "--plot", str(tmp_path / "eos.png"))
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["fits"]["crystal"]["B0_GPa"] == pytest.approx(35.0, rel=1e-6)
+    assert 5 < result["crossover_pressure_GPa"] < 40
+
+    # structure files: one point each, pressure from the stress, volume per atom
+    tokens = []
+    for k, scale in enumerate(np.linspace(0.9, 1.0, 5)):
+        atoms = bulk("Cu", "fcc", a=3.6 * scale, cubic=True)
+        volume = atoms.get_volume() / len(atoms)
+        pressure = birch_murnaghan_pressure(volume, 11.66, 140.0, 5.0)
+        atoms.calc = SinglePointCalculator(atoms, stress=[-pressure / EV_PER_A3_IN_GPA] * 3 + [0, 0, 0])
+        path = tmp_path / f"cu{k}.extxyz"
+        write(path, atoms)
+        tokens.append(f"crystal={path}")
+    code, out, err = run(capsys, "eos", *tokens, "--json")
+    assert code == 0, err
+    fit = json.loads(out)["fits"]["crystal"]
+    assert (fit["V0_A3_per_atom"], fit["B0_GPa"]) == pytest.approx((11.66, 140.0), rel=1e-4)
+
+
+def _assert_one_line_error(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("phasefire: error:") and fragment in err, err
+
+
+def test_bad_input(capsys, tmp_path, fcc, amorphous):
+    garbage = tmp_path / "garbage.xyz"
+    garbage.write_text("not a structure\n")
+    _assert_one_line_error(capsys, ["cn", str(garbage)], "cannot read structure file")
+    _assert_one_line_error(capsys, ["rdf", str(tmp_path / "missing.cif")], "cannot read structure file")
+    molecule = tmp_path / "molecule.xyz"
+    write(molecule, bulk("Cu", "fcc", a=3.6).repeat(1), format="xyz")
+    _assert_one_line_error(capsys, ["adf", str(molecule)], "not periodic")
+    _assert_one_line_error(capsys, ["rdf", fcc, "--rmax", "20"], "half the shortest cell height")
+    _assert_one_line_error(capsys, ["cn", fcc, "--cutoff", "2.0"], "empty neighbour shells")
+    _assert_one_line_error(capsys, ["adf", fcc, amorphous], "frame 1 has 600 atoms")
+    iron = tmp_path / "fe.extxyz"
+    write(iron, bulk("Fe", "bcc", a=2.87, cubic=True) * (4, 4, 4))
+    _assert_one_line_error(capsys, ["sq", str(iron), "--rmax", "5"], "no X-ray form factor tabulated for species 'Fe'")
+    crossing = tmp_path / "no_cross.json"
+    volumes = np.linspace(22, 33, 8)
+    crossing.write_text(json.dumps({
+        "amorphous": {"pressure_GPa": list(birch_murnaghan_pressure(volumes, 36.0, 40.0, 4.5)), "volume_A3_per_atom": list(volumes)},
+        "crystal": {"pressure_GPa": list(birch_murnaghan_pressure(volumes, 33.5, 35.0, 4.5)), "volume_A3_per_atom": list(volumes)},
+    }))
+    _assert_one_line_error(capsys, ["eos", str(crossing)], "do not cross")
+    _assert_one_line_error(capsys, ["eos", fcc], "has no stress")
