@@ -37,7 +37,11 @@ def pending_fireworks(launchpad) -> int:
 
 
 def run_worker(
-    settings_path: str | None = None, max_launches: int = 0, poll_s: float = 0.5, log_file: str | None = None
+    settings_path: str | None = None,
+    max_launches: int = 0,
+    poll_s: float = 0.5,
+    log_file: str | None = None,
+    threads: int | None = None,
 ) -> int:
     """Launch fireworks until none is pending (or ``max_launches`` > 0 ran); return how many ran.
 
@@ -46,6 +50,9 @@ def run_worker(
     """
     import fireworks.core.rocket
 
+    if threads:  # before torch/numpy start their thread pools: N workers share the cores
+        for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[variable] = str(threads)
     if log_file:  # a spawned worker: keep FireWorks' tracebacks out of the progress display
         import sys
 
@@ -76,6 +83,11 @@ class WorkerPool:
     settings: Settings
     workers: int = 1
 
+    def threads_per_worker(self) -> int:
+        """Configured MLIP threads, else the cores split evenly (oversubscribed torch crawls)."""
+        configured = self.settings.worker.get("mlip_threads")
+        return int(configured) if configured else max(1, (os.cpu_count() or 1) // self.workers)
+
     def log_file(self, k: int) -> Path:
         return self.settings.runs_dir / f"worker-{k}.log"
 
@@ -85,7 +97,11 @@ class WorkerPool:
         processes = [
             context.Process(
                 target=run_worker,
-                kwargs={"settings_path": str(self.settings.source), "log_file": str(self.log_file(k))},
+                kwargs={
+                    "settings_path": str(self.settings.source),
+                    "log_file": str(self.log_file(k)),
+                    "threads": self.threads_per_worker(),
+                },
                 name=f"phasefire-worker-{k}",
             )
             for k in range(self.workers)

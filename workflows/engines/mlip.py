@@ -15,9 +15,10 @@ from typing import ClassVar
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
+from ase.constraints import FixSymmetry
 from ase.filters import FrechetCellFilter
 from ase.io import Trajectory
-from ase.optimize import FIRE
+from ase.optimize import BFGS
 from ase.units import GPa
 
 from workflows.engines.base import CalcResult, Engine, require_positive
@@ -49,8 +50,10 @@ class MLIPEngine(Engine):
     """An ASE calculator from a universal potential; ASE drives relaxations and MD.
 
     model: 'chgnet' (default) or 'sevennet'; checkpoint: the model's shipped weights
-    (CHGNet '0.3.0', SevenNet '7net-0'); optimizer: ASE's FIRE (with a Frechet cell filter
-    for cell relaxations). mlip_device / mlip_threads come from the worker settings.
+    (CHGNet '0.3.0', SevenNet '7net-0'). Relaxations use ASE's BFGS with a Frechet cell
+    filter and, with keep_symmetry, hold the starting space group (ASE FixSymmetry, symprec
+    1e-3) the way VASP symmetrises forces and stress by default (ISYM).
+    mlip_device / mlip_threads come from the worker settings.
     """
 
     name: ClassVar[str] = "mlip"
@@ -58,6 +61,7 @@ class MLIPEngine(Engine):
 
     model: str = "chgnet"
     checkpoint: str | None = None
+    keep_symmetry: bool = True
     mlip_device: str = "cpu"
     mlip_threads: int | None = None
 
@@ -99,16 +103,19 @@ class MLIPEngine(Engine):
     ) -> CalcResult:
         require_positive("fmax_eV_per_A", fmax_eV_per_A)
         atoms = atoms.copy()
+        if self.keep_symmetry:
+            atoms.set_constraint(FixSymmetry(atoms, symprec=1e-3))
         atoms.calc = self.calculator()
         target = FrechetCellFilter(atoms) if relax_cell else atoms
         trajectory_name = "relax.traj"
         tmp = Path(workdir) / (trajectory_name + ".part")
         with Trajectory(str(tmp), "w", atoms) as trajectory:
-            optimizer = FIRE(target, logfile=str(Path(workdir) / "relax.log"))
+            optimizer = BFGS(target, logfile=str(Path(workdir) / "relax.log"))
             optimizer.attach(trajectory.write, interval=1)
             converged = bool(optimizer.run(fmax=fmax_eV_per_A, steps=max_steps))
         os.replace(tmp, Path(workdir) / trajectory_name)
         stress = atoms.get_stress(voigt=False) / GPa if atoms.cell.rank == 3 else None
+        atoms.set_constraint()
         return CalcResult(
             atoms=atoms,
             energy_eV=float(atoms.get_potential_energy()),

@@ -1,0 +1,81 @@
+"""``phasefire reproduce``: the papers' calculations end to end on the configured store."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from workflows.commands._output import print_json, print_table
+
+#: the foundation campaign: one structure from each paper, relaxed with the paper's criteria
+CAMPAIGN = ("ag2se-alpha", "cspbbr3-cubic", "sb2se3-pnma")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("reproduce", help="reproduce the papers' calculations")
+    studies = parser.add_subparsers(dest="study", required=True, metavar="STUDY")
+    campaign = studies.add_parser(
+        "campaign", help="relax alpha-Ag2Se, cubic CsPbBr3 and Pnma Sb2Se3 and compare with experiment"
+    )
+    campaign.add_argument("--engine", default="mlip", help="mlip (default) or vasp")
+    campaign.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    campaign.add_argument("--fmax", type=float, default=0.01, help="force criterion, eV/Å (paper: 0.01)")
+    campaign.add_argument("--json", action="store_true", help="print the results as JSON")
+    campaign.set_defaults(handler=reproduce_campaign)
+
+
+def submit_and_run(workflow, workers: int) -> None:
+    """Add ``workflow`` and run it to the end with local workers; raise if anything fizzled."""
+    from workflows.commands.run import run_fireworks
+    from workflows.errors import PhasefireError
+    from workflows.launchpad import open_launchpad
+
+    open_launchpad().add_wf(workflow)
+    if run_fireworks(argparse.Namespace(workers=workers, rerun_lost=False)) != 0:
+        raise PhasefireError(f"workflow '{workflow.name}' did not finish cleanly; see `phasefire status`")
+
+
+def reproduce_campaign(args: argparse.Namespace) -> int:
+    from structures import build
+    from workflows.commands.submit import engine_spec
+    from workflows.database import ResultsDB, structure_summary
+    from workflows.launchpad import open_launchpad
+    from workflows.relax import RelaxMaker, relax_workflow
+
+    structures = {name: build(name) for name in CAMPAIGN}
+    name = f"campaign/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
+    workflow = relax_workflow(structures, engine_spec(args.engine, {}), RelaxMaker(fmax_eV_per_A=args.fmax), name=name)
+    submit_and_run(workflow, args.workers)
+
+    rows = []
+    for document in sorted(ResultsDB(open_launchpad()).query(workflow=name), key=lambda d: d["task_label"]):
+        label = document["task_label"].removeprefix("relax ")
+        reference = structure_summary(structures[label])
+        relaxed = document["output"]["lattice"]
+        rows.append({
+            "structure": label,
+            "formula": document["formula_pretty"],
+            "task_id": document["task_id"],
+            **{f"{axis}_A": relaxed[f"{axis}_A"] for axis in "abc"},
+            **{f"{axis}_reference_A": reference[f"{axis}_A"] for axis in "abc"},
+            "volume_change_percent": 100 * (relaxed["volume_A3"] / reference["volume_A3"] - 1),
+            "space_group": f"{reference['space_group']} -> {relaxed['space_group']}",
+            "energy_per_atom_eV": document["output"]["energy_per_atom_eV"],
+            "max_force_eV_per_A": document["output"]["max_force_eV_per_A"],
+            "converged": document["converged"],
+        })  # fmt: skip
+    if args.json:
+        print_json({"workflow": name, "engine": args.engine, "results": rows})
+        return 0
+    print(f"\nRelaxation campaign '{name}' (engine: {args.engine}); reference = the cited experimental cell")
+    print_table(
+        [
+            [r["structure"], r["formula"],
+             *(f"{r[f'{x}_A']:.3f} ({r[f'{x}_reference_A']:.3f})" for x in "abc"),
+             f"{r['volume_change_percent']:+.1f}", r["space_group"], r["energy_per_atom_eV"], r["max_force_eV_per_A"],
+             "yes" if r["converged"] else "NO"]
+            for r in rows
+        ],  # fmt: skip
+        ["structure", "formula", "a A (ref)", "b A (ref)", "c A (ref)", "dV %", "space group", "E/atom eV", "max F eV/A", "converged"],
+    )
+    return 0
