@@ -8,10 +8,10 @@ with a non-zero exit code (``--debug`` shows the traceback instead).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
+from workflows.commands import register_optional
 from workflows.errors import PhasefireError
 
 #: modules contributing command groups, in the order shown by ``phasefire --help``
@@ -36,14 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # command group not written yet
-                continue
-            raise
-        module.register(subparsers)
+    register_optional(subparsers, COMMAND_MODULES)
     return parser
 
 

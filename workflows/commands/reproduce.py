@@ -5,15 +5,25 @@ from __future__ import annotations
 import argparse
 import time
 
+from workflows.commands import register_optional
 from workflows.commands._output import print_json, print_table
 
 #: the foundation campaign: one structure from each paper, relaxed with the paper's criteria
 CAMPAIGN = ("ag2se-alpha", "cspbbr3-cubic", "sb2se3-pnma")
 
 
+#: modules adding one study each with ``register(studies)``; this module adds ``campaign``
+STUDY_MODULES = (
+    "workflows.commands.reproduce_sb2se3",
+    "workflows.commands.reproduce_cspbx3",
+    "workflows.commands.reproduce_ag2se",
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("reproduce", help="reproduce the papers' calculations")
     studies = parser.add_subparsers(dest="study", required=True, metavar="STUDY")
+    register_optional(studies, STUDY_MODULES)
     campaign = studies.add_parser(
         "campaign", help="relax alpha-Ag2Se, cubic CsPbBr3 and Pnma Sb2Se3 and compare with experiment"
     )

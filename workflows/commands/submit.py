@@ -9,12 +9,18 @@ from typing import Any
 
 import yaml
 
+from workflows.commands import register_optional
 from workflows.errors import PhasefireError
+
+
+#: modules adding one workflow kind each with ``register(kinds)``; this module adds ``relax``
+WORKFLOW_MODULES = ("workflows.commands.submit_amorphous", "workflows.commands.submit_neb")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("submit", help="add a workflow to the LaunchPad")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="WORKFLOW")
+    register_optional(kinds, WORKFLOW_MODULES)
     relax = kinds.add_parser("relax", help="relax structures (positions and cell)")
     relax.add_argument(
         "--structure", action="append", required=True, metavar="NAME|FILE",
