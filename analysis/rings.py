@@ -1,0 +1,588 @@
+"""Ring statistics of a periodic bond network.
+
+A ring is a closed path of bonds that visits no atom twice. Three definitions are
+available (see the R.I.N.G.S. documentation, Le Roux & Jund, Comput. Mater. Sci. 49,
+70 (2010), for a comparison):
+
+``"shortest-path"`` (default; Franzblau, Phys. Rev. B 44, 4925 (1991))
+    a ring is kept when, for every two of its members, the shortest path through the
+    whole network is no shorter than the way round the ring. This is what OVITO's
+    FindRingsModifier and matscipy's ``ring_statistics`` count.
+``"king"`` (King, Nature 213, 1112 (1967))
+    a ring is a shortest path between two neighbours N1, N2 of a node A that does not
+    pass through A, closed through A; every such shortest path counts.
+``"guttman"`` (Guttman, J. Non-Cryst. Solids 116, 145 (1990))
+    a ring is a shortest path from a neighbour N of a node A back to A that does not
+    use the bond A-N, closed by that bond; every such shortest path counts.
+
+Guttman rings are a subset of King rings; shortest-path rings are neither a subset
+nor a superset of King rings (the 6-rings of a cube's edge graph are shortest-path
+rings but not King rings).
+
+The search runs on the infinite periodic graph: a node is an (atom, lattice image)
+pair, so a path that returns to its starting atom in another image (a chain wrapping
+through the cell boundary) is not closed and is not a ring. Each ring is counted once,
+identified by the canonical form of its (atom, image) sequence up to a lattice
+translation, rotation and reversal. Memory is linear in the number of atoms: every
+atom searches only its own neighbourhood, to ``max_size // 2`` bonds for shortest-path
+rings and ``max_size - 1`` bonds for King and Guttman rings.
+
+Shortest-path search: from every root atom, every pair of internally disjoint shortest
+paths to the same node (even rings) or to the two ends of a bond (odd rings) closes a
+candidate ring. A cycle of length L has no shortcut exactly when, seen from each of
+its members, the two arcs to the opposite member(s) are shortest paths (a shortcut
+between any two members leaves a shortcut between one of them and its opposite), so
+a candidate is a shortest-path ring exactly when all L of its members propose it.
+Rings are matched across roots by a 128-bit hash of their canonical form.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from ase import Atoms
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+from analysis.neighbors import check_periodic_cell, neighbor_list
+
+CRITERIA = ("shortest-path", "king", "guttman")
+_CRITERION_CODE = {"shortest-path": 0, "king": 1, "guttman": 2}
+_MAX_IMAGE = 100  # images are packed into one byte each when hashing rings
+
+
+@dataclass(frozen=True)
+class RingStatistics:
+    """Ring counts of a bond network, averaged over frames.
+
+    ring_size_counts: mean number of rings per frame for each size 3..max_size (atoms
+    per ring), zeros included; rings_per_atom: the same divided by the atom count;
+    fraction: each size's share of all rings up to max_size, the "relative ratio of
+    local structure units" of Fig. 3d of the a-Sb2Se3 paper; cutoff in Å (or per pair).
+    """
+
+    ring_size_counts: dict[int, float]
+    rings_per_atom: dict[int, float]
+    fraction: dict[int, float]
+    n_atoms: int
+    n_frames: int
+    criterion: str
+    max_size: int
+    cutoff: float | dict[str, float]
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form; ring sizes become string keys."""
+        return {
+            "ring_size_counts": {str(k): v for k, v in self.ring_size_counts.items()},
+            "rings_per_atom": {str(k): v for k, v in self.rings_per_atom.items()},
+            "fraction": {str(k): v for k, v in self.fraction.items()},
+            "total_rings": sum(self.ring_size_counts.values()),
+            "n_atoms": self.n_atoms,
+            "n_frames": self.n_frames,
+            "criterion": self.criterion,
+            "max_size": self.max_size,
+            "cutoff": self.cutoff,
+        }
+
+
+def ring_statistics(
+    frames: Atoms | Sequence[Atoms],
+    cutoff: float | Mapping[str, float],
+    max_size: int = 10,
+    criterion: str = "shortest-path",
+) -> RingStatistics:
+    """Rings of 3..max_size atoms in the bond network of each frame, averaged over frames.
+
+    cutoff: bond length in Å, or per species pair such as {"Sb-Se": 3.2} (unlisted
+    pairs are not bonded). criterion: "shortest-path" (Franzblau), "king" or "guttman".
+    """
+    frames = [frames] if isinstance(frames, Atoms) else list(frames)
+    if not frames:
+        raise ValueError("no frames given; pass an ase.Atoms or a non-empty list of them")
+    _check_options(max_size, criterion)
+    species = frames[0].get_chemical_symbols()
+    total = np.zeros(max_size + 1)
+    for index, atoms in enumerate(frames):
+        if atoms.get_chemical_symbols() != species:
+            raise ValueError(
+                f"frame {index} has {len(atoms)} atoms or species that differ from frame 0; "
+                "ring statistics average only frames of the same system"
+            )
+        i, j, shifts = bond_graph(atoms, cutoff)
+        total += count_rings(len(atoms), i, j, shifts, max_size, criterion)
+    mean = total / len(frames)
+    sizes = range(3, max_size + 1)
+    all_rings = mean[3:].sum()
+    n_atoms = len(frames[0])
+    if isinstance(cutoff, Mapping):
+        cutoff = {str(k): float(v) for k, v in cutoff.items()}
+    else:
+        cutoff = float(cutoff)
+    return RingStatistics(
+        ring_size_counts={n: float(mean[n]) for n in sizes},
+        rings_per_atom={n: float(mean[n] / n_atoms) for n in sizes},
+        fraction={n: float(mean[n] / all_rings) if all_rings else 0.0 for n in sizes},
+        n_atoms=n_atoms,
+        n_frames=len(frames),
+        criterion=criterion,
+        max_size=max_size,
+        cutoff=cutoff,
+    )
+
+
+def bond_graph(
+    atoms: Atoms, cutoff: float | Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bonds (both directions) of a periodic frame: i, j and the integer lattice image
+    shift S of j, so that the bond vector is r_j + S @ cell - r_i."""
+    pair_cutoff = _pair_cutoffs(cutoff) if isinstance(cutoff, Mapping) else None
+    largest = max(pair_cutoff.values()) if pair_cutoff else cutoff
+    check_periodic_cell(atoms, largest)
+    pairs = neighbor_list(atoms, largest, check=False)
+    i, j, vector = pairs.i, pairs.j, pairs.vector
+    if pair_cutoff:
+        symbols = np.array(atoms.get_chemical_symbols())
+        limit = np.array([pair_cutoff.get(frozenset((a, b)), 0.0) for a, b in zip(symbols[i], symbols[j])])
+        keep = pairs.distance < limit
+        i, j, vector = i[keep], j[keep], vector[keep]
+    if len(i) == 0:
+        raise ValueError(
+            f"no bonds shorter than the cutoff {cutoff} Å (every neighbour shell is empty); "
+            "use a larger cutoff, e.g. the first minimum of g(r)"
+        )
+    positions = atoms.positions
+    fractional = (vector - positions[j] + positions[i]) @ np.linalg.inv(atoms.cell.array)
+    return i, j, np.rint(fractional).astype(np.int32)
+
+
+def count_rings(
+    n_atoms: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    shifts: np.ndarray,
+    max_size: int = 10,
+    criterion: str = "shortest-path",
+) -> np.ndarray:
+    """Number of rings of each size (index = atoms per ring, 0..max_size) in a bond graph.
+
+    i, j: bonded atom indices listing every bond in both directions; shifts: (n_bonds, 3)
+    integer lattice image of j relative to i (all zero for a non-periodic graph).
+    """
+    sizes, _ = _search(n_atoms, i, j, shifts, max_size, criterion, store=False)
+    return np.bincount(sizes, minlength=max_size + 1).astype(float)
+
+
+def find_rings(
+    n_atoms: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    shifts: np.ndarray,
+    max_size: int = 10,
+    criterion: str = "shortest-path",
+) -> list[tuple[int, ...]]:
+    """The rings of a bond graph (arguments as in ``count_rings``), each as its atom
+    indices in ring order, starting from the lowest index."""
+    _, rings = _search(n_atoms, i, j, shifts, max_size, criterion, store=True)
+    return rings
+
+
+def _check_options(max_size: int, criterion: str) -> None:
+    if criterion not in CRITERIA:
+        raise ValueError(f"unknown ring criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
+    if int(max_size) != max_size or not 3 <= max_size <= 2 * _MAX_IMAGE:
+        raise ValueError(f"max_size must be an integer from 3 up (atoms per ring), got {max_size}")
+
+
+def _pair_cutoffs(cutoff: Mapping[str, float]) -> dict[frozenset, float]:
+    table = {}
+    for pair, value in cutoff.items():
+        elements = str(pair).split("-")
+        if len(elements) != 2 or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"per-pair cutoff must look like {{'Sb-Se': 3.2}} (Å), got {pair!r}: {value!r}")
+        table[frozenset(elements)] = float(value)
+    return table
+
+
+def _search(n_atoms, i, j, shifts, max_size, criterion, store):
+    """Run the numba search. Returns the size of every distinct ring and, when store is
+    set, the rings as sorted atom-index tuples (else None)."""
+    _check_options(max_size, criterion)
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    shifts = np.asarray(shifts, dtype=np.int32).reshape(-1, 3)
+    # relabel atoms in reverse Cuthill-McKee order so that bonded atoms sit close in
+    # memory (1.5x faster at 20k atoms); stored rings are mapped back at the end
+    old_label = reverse_cuthill_mckee(
+        csr_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n_atoms, n_atoms)), symmetric_mode=True
+    ).astype(np.int64)
+    new_label = np.empty(n_atoms, dtype=np.int64)
+    new_label[old_label] = np.arange(n_atoms)
+    i, j = new_label[i], new_label[j]
+    order = np.argsort(i, kind="stable")
+    indptr = np.zeros(n_atoms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(i, minlength=n_atoms), out=indptr[1:])
+    neighbor, neighbor_shift = j[order], np.ascontiguousarray(shifts[order])
+    code = _CRITERION_CODE[criterion]
+    # roots are split into blocks searched by parallel threads (the kernel drops the GIL)
+    n_blocks = max(1, min(len(os.sched_getaffinity(0)), n_atoms // 1000))
+    bounds = np.linspace(0, n_atoms, n_blocks + 1).astype(np.int64)
+
+    def search_block(block):
+        # buffer rows for nodes, paths and ring proposals (~30 per atom in an amorphous
+        # network for rings <= 10); a status > 0 asks for a larger one
+        first_root, last_root = bounds[block], bounds[block + 1]
+        capacity = np.array([256, 64, 48 * (last_root - first_root) + 1024], dtype=np.int64)
+        while True:
+            status, *found = _ring_kernel(
+                indptr, neighbor, neighbor_shift, max_size, code, store, capacity, first_root, last_root
+            )
+            if status == 0:
+                hashes, sizes, stored_hash, stored, n_found, n_stored = found
+                return hashes[:n_found], sizes[:n_found], stored_hash[:n_stored], stored[:n_stored]
+            capacity[status - 1] *= 4
+
+    with ThreadPoolExecutor(n_blocks) as pool:
+        blocks = list(pool.map(search_block, range(n_blocks)))
+    hashes, sizes, stored_hash, stored = (np.concatenate(parts) for parts in zip(*blocks))
+    n_found = len(sizes)
+    order = np.argsort(hashes[:, 0])
+    same_first = hashes[order[1:], 0] == hashes[order[:-1], 0]
+    if np.any(same_first & (hashes[order[1:], 1] != hashes[order[:-1], 1])):
+        order = np.lexsort((hashes[:, 1], hashes[:, 0]))  # first halves collide: sort both
+    hashes, sizes = hashes[order], sizes[order]
+    first = np.ones(n_found, dtype=bool)
+    first[1:] = (hashes[1:, 0] != hashes[:-1, 0]) | (hashes[1:, 1] != hashes[:-1, 1])
+    starts = np.flatnonzero(first)
+    ring_sizes = sizes[starts]
+    if code == 0:  # a shortest-path ring is proposed by every one of its members
+        proposals = np.diff(np.append(starts, n_found))
+        starts, ring_sizes = starts[proposals == ring_sizes], ring_sizes[proposals == ring_sizes]
+    if not store:
+        return ring_sizes, None
+    wanted = {(int(a), int(b)) for a, b in hashes[starts]}
+    rings = {}
+    for (a, b), row in zip(stored_hash, stored):
+        if (int(a), int(b)) in wanted:
+            rings[(int(a), int(b))] = _lowest_rotation(old_label[row[1 : 1 + row[0]]].tolist())
+    return ring_sizes, sorted(rings.values(), key=lambda ring: (len(ring), ring))
+
+
+def _lowest_rotation(ring: list[int]) -> tuple[int, ...]:
+    """The lowest of a ring's rotations and reversals, as a tuple of atom indices."""
+    backwards = ring[::-1]
+    return min(tuple(seq[k:] + seq[:k]) for seq in (ring, backwards) for k in range(len(ring)))
+
+
+# ----------------------------------------------------------------------------- numba kernels
+
+
+@numba.njit(cache=True, inline="always")
+def _mix(x):
+    """splitmix64 finaliser (uint64 -> uint64)."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+@numba.njit(cache=True)
+def _canonical(ring_atom, ring_image, size, out_atom):
+    """Canonical order of a ring: the lowest (atom, relative image) sequence over
+    rotations and reversals. Writes its atoms to out_atom; returns (hash1, hash2, start),
+    start being the position in the input that the canonical order begins with."""
+    lowest = ring_atom[0]
+    for t in range(1, size):
+        lowest = min(lowest, ring_atom[t])
+    best_start, best_step = -1, 1
+    for start in range(size):
+        if ring_atom[start] != lowest:
+            continue
+        for step in (1, -1):
+            if best_start < 0:
+                best_start, best_step = start, step
+                continue
+            for t in range(1, size):
+                a = (start + step * t) % size
+                b = (best_start + best_step * t) % size
+                diff = ring_atom[a] - ring_atom[b]
+                for c in range(3):
+                    if diff != 0:
+                        break
+                    diff = (ring_image[a, c] - ring_image[start, c]) - (ring_image[b, c] - ring_image[best_start, c])
+                if diff != 0:
+                    if diff < 0:
+                        best_start, best_step = start, step
+                    break
+    h1 = np.uint64(0x9E3779B97F4A7C15)
+    h2 = np.uint64(0x632BE59BD9B4E019) ^ np.uint64(size)
+    for t in range(size):
+        a = (best_start + best_step * t) % size
+        out_atom[t] = ring_atom[a]
+        packed = np.uint64(ring_atom[a]) << np.uint64(24)
+        for c in range(3):
+            offset = ring_image[a, c] - ring_image[best_start, c] + 128
+            packed |= np.uint64(offset) << np.uint64(8 * (2 - c))
+        h1 = _mix(h1 ^ packed)
+        h2 = _mix(h2 + packed * np.uint64(0xD6E8FEB86659FD93) + np.uint64(t))
+    return h1, h2, best_start
+
+
+@numba.njit(cache=True)
+def _find_node(atom, x, y, z, stamp, atom_stamp, atom_head, node_image, node_next):
+    """Local index of node (atom, image x y z) in the current search, or -1."""
+    if atom_stamp[atom] != stamp:
+        return -1
+    w = atom_head[atom]
+    while w >= 0:
+        if node_image[w, 0] == x and node_image[w, 1] == y and node_image[w, 2] == z:
+            return w
+        w = node_next[w]
+    return -1
+
+
+@numba.njit(cache=True)
+def _shortest_paths(target, node_depth, pred_head, pred_node, pred_next, paths, cursor):
+    """All shortest paths from node 0 to target, as rows of node indices 0..depth.
+    Returns their number, or -1 when paths has too few rows."""
+    k = node_depth[target]
+    count = 0
+    level = k
+    paths[0, k] = target
+    cursor[k] = pred_head[target]
+    while level <= k:
+        if level == 0:
+            if count + 1 == paths.shape[0]:  # the last row is scratch for the next path
+                return -1
+            paths[count + 1, : k + 1] = paths[count, : k + 1]
+            count += 1
+            level = 1
+            continue
+        c = cursor[level]
+        if c < 0:
+            level += 1
+            continue
+        cursor[level] = pred_next[c]
+        p = pred_node[c]
+        paths[count, level - 1] = p
+        if level > 1:
+            cursor[level - 1] = pred_head[p]
+        level -= 1
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, capacity, first_root, last_root):
+    """Propose rings from root atoms first_root..last_root-1 (criterion 0 shortest-path, 1 King,
+    2 Guttman). Returns status (0 done, k>0: capacity[k-1] too small), proposal hashes
+    and sizes, stored canonical rings (hashes; size then atoms) and their numbers."""
+    n_atoms = len(indptr) - 1
+    node_capacity, path_capacity, ring_capacity = capacity[0], capacity[1], capacity[2]
+    node_atom = np.empty(node_capacity, np.int64)
+    node_image = np.empty((node_capacity, 3), np.int64)
+    node_depth = np.empty(node_capacity, np.int64)
+    node_next = np.empty(node_capacity, np.int64)  # next node of the same atom
+    pred_head = np.empty(node_capacity, np.int64)  # linked lists of predecessors
+    pred_node = np.empty(4 * node_capacity, np.int64)
+    pred_next = np.empty(4 * node_capacity, np.int64)
+    level_edge = np.empty((4 * node_capacity, 2), np.int64)  # bonds within one depth
+    atom_stamp = np.full(n_atoms, -1, np.int64)
+    atom_head = np.empty(n_atoms, np.int64)
+    paths_a = np.empty((path_capacity, max_size + 1), np.int64)
+    paths_b = np.empty((path_capacity, max_size + 1), np.int64)
+    cursor = np.empty(max_size + 1, np.int64)
+    ring_atom = np.empty(max_size + 1, np.int64)
+    ring_image = np.empty((max_size + 1, 3), np.int64)
+    canon = np.empty(max_size + 1, np.int64)
+    hashes = np.empty((ring_capacity, 2), np.uint64)
+    sizes = np.empty(ring_capacity, np.int64)
+    stored_hash = np.empty((ring_capacity if store else 1, 2), np.uint64)
+    stored = np.empty((ring_capacity if store else 1, 1 + max_size), np.int64)
+    n_found, n_stored, stamp = 0, 0, 0
+    for root in range(first_root, last_root):
+        n_sources = 1 if criterion == 0 else indptr[root + 1] - indptr[root]
+        for source in range(n_sources):
+            # --- breadth-first search from the source node over (atom, image) nodes
+            stamp += 1
+            if criterion == 0:
+                node_atom[0] = root
+                node_image[0, :] = 0
+                depth_limit = max_size // 2
+            else:
+                e0 = indptr[root] + source
+                node_atom[0] = neighbor[e0]
+                node_image[0, :] = neighbor_shift[e0]
+                depth_limit = max_size - 1 if criterion == 2 else max_size - 2
+            node_depth[0] = 0
+            node_next[0] = -1
+            pred_head[0] = -1
+            atom_stamp[node_atom[0]] = stamp
+            atom_head[node_atom[0]] = 0
+            n_nodes, n_preds, n_level_edges = 1, 0, 0
+            head, level_end = 0, 1
+            while head < n_nodes:
+                if head == level_end:  # a depth is complete: stop once all targets are reached
+                    level_end = n_nodes
+                    if criterion == 2 and _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next) >= 0:
+                        break
+                    if criterion == 1:
+                        missing = 0
+                        for e2 in range(indptr[root] + source + 1, indptr[root + 1]):
+                            if _find_node(neighbor[e2], neighbor_shift[e2, 0], neighbor_shift[e2, 1], neighbor_shift[e2, 2], stamp, atom_stamp, atom_head, node_image, node_next) < 0:
+                                missing += 1
+                        if missing == 0:
+                            break
+                u = head
+                head += 1
+                du = node_depth[u]
+                ua = node_atom[u]
+                if du == depth_limit and (criterion != 0 or 2 * du + 1 > max_size):
+                    continue
+                if criterion == 2 and ua == root and node_image[u, 0] == 0 and node_image[u, 1] == 0 and node_image[u, 2] == 0:
+                    continue  # Guttman: the root ends every path
+                for e in range(indptr[ua], indptr[ua + 1]):
+                    va = neighbor[e]
+                    vx = node_image[u, 0] + neighbor_shift[e, 0]
+                    vy = node_image[u, 1] + neighbor_shift[e, 1]
+                    vz = node_image[u, 2] + neighbor_shift[e, 2]
+                    if criterion != 0 and va == root and vx == 0 and vy == 0 and vz == 0:
+                        if criterion == 1 or u == 0:
+                            continue  # King: avoid the root; Guttman: not the bond root-source
+                    v = _find_node(va, vx, vy, vz, stamp, atom_stamp, atom_head, node_image, node_next)
+                    if v < 0:
+                        if du == depth_limit:
+                            continue
+                        if n_nodes == node_capacity:
+                            return 1, hashes, sizes, stored_hash, stored, 0, 0
+                        v = n_nodes
+                        n_nodes += 1
+                        node_atom[v] = va
+                        node_image[v, 0] = vx
+                        node_image[v, 1] = vy
+                        node_image[v, 2] = vz
+                        node_depth[v] = du + 1
+                        pred_head[v] = -1
+                        node_next[v] = atom_head[va] if atom_stamp[va] == stamp else -1
+                        atom_stamp[va] = stamp
+                        atom_head[va] = v
+                    if node_depth[v] == du + 1:
+                        if n_preds == len(pred_node):
+                            return 1, hashes, sizes, stored_hash, stored, 0, 0
+                        pred_node[n_preds] = u
+                        pred_next[n_preds] = pred_head[v]
+                        pred_head[v] = n_preds
+                        n_preds += 1
+                    elif criterion == 0 and node_depth[v] == du and u < v and 2 * du + 1 <= max_size:
+                        if n_level_edges == len(level_edge):
+                            return 1, hashes, sizes, stored_hash, stored, 0, 0
+                        level_edge[n_level_edges, 0] = u
+                        level_edge[n_level_edges, 1] = v
+                        n_level_edges += 1
+            # --- close rings from the shortest paths found
+            if criterion == 0:
+                # even rings: two internally disjoint shortest paths to the same node
+                for w in range(1, n_nodes):
+                    k = node_depth[w]
+                    if k < 2 or 2 * k > max_size or pred_head[w] < 0 or pred_next[pred_head[w]] < 0:
+                        continue
+                    n_a = _shortest_paths(w, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
+                    if n_a < 0:
+                        return 2, hashes, sizes, stored_hash, stored, 0, 0
+                    for p in range(n_a):
+                        for q in range(p + 1, n_a):
+                            disjoint = True
+                            for t in range(1, k):
+                                if paths_a[p, t] == paths_a[q, t]:
+                                    disjoint = False
+                                    break
+                            if not disjoint:
+                                continue
+                            for t in range(k + 1):
+                                ring_atom[t] = node_atom[paths_a[p, t]]
+                                ring_image[t] = node_image[paths_a[p, t]]
+                            for t in range(1, k):
+                                ring_atom[2 * k - t] = node_atom[paths_a[q, t]]
+                                ring_image[2 * k - t] = node_image[paths_a[q, t]]
+                            if n_found == ring_capacity:
+                                return 3, hashes, sizes, stored_hash, stored, 0, 0
+                            h1, h2, start = _canonical(ring_atom, ring_image, 2 * k, canon)
+                            hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, 2 * k
+                            n_found += 1
+                            if store and start == 0:
+                                stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = h1, h2, 2 * k
+                                stored[n_stored, 1 : 1 + 2 * k] = canon[: 2 * k]
+                                n_stored += 1
+                # odd rings: disjoint shortest paths to the two ends of a bond
+                for edge in range(n_level_edges):
+                    w1, w2 = level_edge[edge, 0], level_edge[edge, 1]
+                    k = node_depth[w1]
+                    n_a = _shortest_paths(w1, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
+                    n_b = _shortest_paths(w2, node_depth, pred_head, pred_node, pred_next, paths_b, cursor)
+                    if n_a < 0 or n_b < 0:
+                        return 2, hashes, sizes, stored_hash, stored, 0, 0
+                    for p in range(n_a):
+                        for q in range(n_b):
+                            disjoint = True
+                            for t in range(1, k):
+                                if paths_a[p, t] == paths_b[q, t]:
+                                    disjoint = False
+                                    break
+                            if not disjoint:
+                                continue
+                            for t in range(k + 1):
+                                ring_atom[t] = node_atom[paths_a[p, t]]
+                                ring_image[t] = node_image[paths_a[p, t]]
+                            for t in range(1, k + 1):
+                                ring_atom[2 * k + 1 - t] = node_atom[paths_b[q, t]]
+                                ring_image[2 * k + 1 - t] = node_image[paths_b[q, t]]
+                            if n_found == ring_capacity:
+                                return 3, hashes, sizes, stored_hash, stored, 0, 0
+                            h1, h2, start = _canonical(ring_atom, ring_image, 2 * k + 1, canon)
+                            hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, 2 * k + 1
+                            n_found += 1
+                            if store and start == 0:
+                                stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = h1, h2, 2 * k + 1
+                                stored[n_stored, 1 : 1 + 2 * k + 1] = canon[: 2 * k + 1]
+                                n_stored += 1
+            else:
+                # King: root + shortest source-target path avoiding the root, for each
+                # later neighbour of the root; Guttman: shortest path source -> root
+                first_target = indptr[root] + source + 1 if criterion == 1 else 0
+                last_target = indptr[root + 1] if criterion == 1 else 1
+                for e2 in range(first_target, last_target):
+                    if criterion == 1:
+                        target = _find_node(neighbor[e2], neighbor_shift[e2, 0], neighbor_shift[e2, 1], neighbor_shift[e2, 2], stamp, atom_stamp, atom_head, node_image, node_next)
+                    else:
+                        target = _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next)
+                    if target < 0:
+                        continue
+                    k = node_depth[target]
+                    size = k + 2 if criterion == 1 else k + 1
+                    if size > max_size or size < 3:
+                        continue
+                    n_a = _shortest_paths(target, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
+                    if n_a < 0:
+                        return 2, hashes, sizes, stored_hash, stored, 0, 0
+                    for p in range(n_a):
+                        for t in range(k + 1):
+                            ring_atom[t] = node_atom[paths_a[p, t]]
+                            ring_image[t] = node_image[paths_a[p, t]]
+                        if criterion == 1:
+                            ring_atom[k + 1] = root
+                            ring_image[k + 1] = 0
+                        if n_found == ring_capacity:
+                            return 3, hashes, sizes, stored_hash, stored, 0, 0
+                        h1, h2, start = _canonical(ring_atom, ring_image, size, canon)
+                        hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, size
+                        n_found += 1
+                        if store:
+                            stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = h1, h2, size
+                            stored[n_stored, 1 : 1 + size] = canon[:size]
+                            n_stored += 1
+    return 0, hashes, sizes, stored_hash, stored, n_found, n_stored
