@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import shlex
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -79,7 +80,8 @@ class VaspEngine(Engine):
     incar: INCAR overrides on top of PAPER_RELAX_INCAR; reciprocal_density: k-points per Å^-3;
     potcar_functional: pymatgen functional label of the POTCAR library (PBE_54);
     max_errors: custodian corrections before giving up; polling_time_step_s: how often
-    custodian checks a running job. vasp_cmd / vasp_gamma_cmd / potcar_dir come from the worker.
+    custodian checks a running job; require_output_files: fail a run that left no
+    CONTCAR/OSZICAR/OUTCAR (custodian's VaspFilesValidator). vasp_cmd / vasp_gamma_cmd / potcar_dir come from the worker.
     """
 
     name: ClassVar[str] = "vasp"
@@ -90,6 +92,7 @@ class VaspEngine(Engine):
     potcar_functional: str = "PBE_54"
     max_errors: int = 5
     polling_time_step_s: float = 10.0
+    require_output_files: bool = True
     vasp_cmd: str = "vasp_std"
     vasp_gamma_cmd: str = "vasp_gam"
     potcar_dir: str | None = None
@@ -99,7 +102,7 @@ class VaspEngine(Engine):
 
     def relax_input_set(self, atoms: Atoms, *, fmax_eV_per_A: float, relax_cell: bool, max_steps: int):
         """The pymatgen input set a relaxation writes (INCAR, KPOINTS, POSCAR, POTCAR)."""
-        from pymatgen.io.vasp.sets import MPRelaxSet
+        from pymatgen.io.vasp.sets import BadInputSetWarning, MPRelaxSet
 
         incar = {
             **PAPER_RELAX_INCAR,
@@ -108,12 +111,14 @@ class VaspEngine(Engine):
             "NSW": int(max_steps),
             **self.incar,
         }
-        return MPRelaxSet(
-            AseAtomsAdaptor.get_structure(atoms),
-            user_incar_settings=incar,
-            user_kpoints_settings={"reciprocal_density": self.reciprocal_density},
-            user_potcar_functional=self.potcar_functional,
-        )
+        with warnings.catch_warnings():  # choosing PBE_54 over MP's legacy PBE set is deliberate
+            warnings.simplefilter("ignore", BadInputSetWarning)
+            return MPRelaxSet(
+                AseAtomsAdaptor.get_structure(atoms),
+                user_incar_settings=incar,
+                user_kpoints_settings={"reciprocal_density": self.reciprocal_density},
+                user_potcar_functional=self.potcar_functional,
+            )
 
     def write_inputs(self, input_set, workdir: Path) -> None:
         """Write the inputs, turning a missing POTCAR library into a one-line error."""
@@ -131,7 +136,7 @@ class VaspEngine(Engine):
         except (OSError, ValueError) as exc:
             raise PhasefireError(
                 f"cannot write VASP inputs: {str(exc).splitlines()[0]}; "
-                f"check that {SETTINGS['PMG_VASP_PSP_DIR']} holds {self.potcar_functional} POTCARs for every element"
+                f"check that {SETTINGS['PMG_VASP_PSP_DIR']} holds the {self.potcar_functional} POTCAR folder for every element"
             ) from None
 
     def run_custodian(self, workdir: Path, handlers: list) -> None:
@@ -151,7 +156,7 @@ class VaspEngine(Engine):
         custodian = Custodian(
             handlers,
             [job],
-            validators=[VasprunXMLValidator(), VaspFilesValidator()],
+            validators=[VasprunXMLValidator(), *([VaspFilesValidator()] if self.require_output_files else [])],
             max_errors=self.max_errors,
             polling_time_step=self.polling_time_step_s,
             directory=str(workdir),
