@@ -76,7 +76,8 @@ def run_rectification(args: argparse.Namespace) -> int:
         params = rect.RectificationParameters()
     else:
         params = rect.parameters_from_barrier(args.barrier_eV, args.attempt_frequency_Hz)
-    sweep_biases = [b for magnitude in SWEEP_BIASES_V_PER_UM for b in (magnitude, -magnitude)] if args.sweep else []
+    sweep_biases = [b for magnitude in SWEEP_BIASES_V_PER_UM for b in (magnitude, -magnitude)
+                    if args.sweep and magnitude != args.bias]
     start, close = _progress_bar(2 + len(sweep_biases), enabled=sys.stderr.isatty())
     try:
         forward = rect.simulate(args.bias, args.hours, args.grid, params, progress=start(f"+{args.bias:g} V/µm"))
@@ -85,6 +86,8 @@ def run_rectification(args: argparse.Namespace) -> int:
                  for b in sweep_biases]
     finally:
         close()
+    if args.sweep:
+        sweep += [forward, reverse]
 
     report = {
         "bias_V_per_um": args.bias,
