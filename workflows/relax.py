@@ -18,13 +18,15 @@ class RelaxMaker:
     """Make a relaxation Firework (atomate2-style maker; quacc-style defaults + overrides).
 
     fmax_eV_per_A: force criterion (the Ag2Se paper: 0.01 eV/Å); relax_cell: relax the cell
-    too (VASP ISIF=3); max_steps: optimizer steps (VASP NSW).
+    too (VASP ISIF=3); max_steps: optimizer steps (VASP NSW); pressure_GPa: hydrostatic
+    pressure on the cell (GPa; VASP PSTRESS = 10 x pressure_GPa kBar).
     """
 
     name: str = "relax"
     fmax_eV_per_A: float = 0.01
     relax_cell: bool = True
     max_steps: int = 300
+    pressure_GPa: float = 0.0
 
     def settings(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "name"}

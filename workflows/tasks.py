@@ -16,7 +16,6 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from workflows.config import load_settings
 from workflows.database import ResultsDB, task_document
 from workflows.engines import load_engine
-from workflows.worker import write_run_marker
 
 
 def atoms_from_dict(structure: dict[str, Any] | Structure) -> Atoms:
@@ -51,7 +50,6 @@ class RelaxTask(FiretaskBase):
     optional_params = ["settings", "workflow"]
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
-        write_run_marker(os.getcwd())
         settings = dict(self.get("settings") or {})
         engine = load_engine(self["engine"], fw_spec.get("_fw_env", {}))
         initial = atoms_from_dict(self["structure"])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +19,6 @@ PENDING_STATES = ("READY", "RESERVED", "RUNNING")
 #: fireworks name their folder as "$PHASEFIRE_RUNS_DIR/<workflow>/<label>" (FireWorks expands
 #: variables in ``_launch_dir``), so one workflow runs in whichever runs folder a worker has
 RUNS_DIR_VARIABLE = "PHASEFIRE_RUNS_DIR"
-
-#: written by every task into its run folder, so a run whose process died can be recognised
-RUN_MARKER = "phasefire-run.json"
-
-
-def write_run_marker(run_dir: str | os.PathLike) -> None:
-    """Record which process (host, pid) runs in ``run_dir``."""
-    marker = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
-    Path(run_dir, RUN_MARKER).write_text(json.dumps(marker))
 
 
 def pending_fireworks(launchpad) -> int:
@@ -62,6 +51,7 @@ def run_worker(
     settings = load_settings(settings_path)
     launchpad = open_launchpad(settings)
     fworker = make_fworker(settings)
+    fworker.env["worker_pid"] = os.getpid()  # stored with each launch: a dead pid marks a lost run
     settings.runs_dir.mkdir(parents=True, exist_ok=True)
     os.environ[RUNS_DIR_VARIABLE] = str(settings.runs_dir)
     launched = 0

@@ -36,26 +36,23 @@ def firework_states(launchpad) -> Counter:
 
 
 def lost_runs(launchpad) -> list[dict[str, Any]]:
-    """RUNNING fireworks whose worker process (same host) has died, e.g. after a kill -9."""
-    import json
-    import os
+    """RUNNING fireworks whose worker process on this host has died (e.g. killed with -9).
 
-    from workflows.worker import RUN_MARKER
+    Each launch stores the FWorker it ran on, whose env carries the worker's pid.
+    """
+    import os
 
     lost = []
     host = socket.gethostname()
     for fw in launchpad.fireworks.find({"state": "RUNNING"}, {"fw_id": 1, "name": 1, "launches": 1}):
         launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}, "state": "RUNNING"})
-        marker = Path(launch["launch_dir"]) / RUN_MARKER if launch else None
-        if marker is None or not marker.is_file():
-            continue
-        info = json.loads(marker.read_text())
-        if info.get("host") != host:
+        pid = ((launch or {}).get("fworker") or {}).get("env", {}).get("worker_pid")
+        if pid is None or launch.get("host") != host:
             continue
         try:
-            os.kill(int(info["pid"]), 0)
+            os.kill(int(pid), 0)
         except ProcessLookupError:
-            lost.append({"fw_id": fw["fw_id"], "name": fw["name"], "pid": info["pid"], "launch_dir": launch["launch_dir"]})
+            lost.append({"fw_id": fw["fw_id"], "name": fw["name"], "pid": pid, "launch_dir": launch["launch_dir"]})
         except PermissionError:
             pass
     return lost

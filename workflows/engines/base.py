@@ -38,6 +38,38 @@ class CalcResult:
 
 
 @dataclass
+class NEBResult:
+    """A finished NEB: images (endpoints included, path order) with their total energies (eV);
+    converged: the NEB force criterion was met; max_force_eV_per_A: the final NEB force
+    (climbing image included); files: names of output files in the run folder."""
+
+    images: list[Atoms]
+    energies_eV: np.ndarray
+    converged: bool
+    n_steps: int
+    max_force_eV_per_A: float
+    files: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def interpolate_images(initial: Atoms, final: Atoms, n_images: int, method: str = "idpp") -> list[Atoms]:
+    """``n_images`` + 2 images from initial to final, the middle ones interpolated by ASE
+    (image-dependent pair potential, Smidstrup et al. 2014, by default; minimum image)."""
+    from ase.mep import NEB
+
+    if n_images < 1:
+        raise PhasefireError(f"n_images must be at least 1, got {n_images}")
+    if len(initial) != len(final) or initial.get_chemical_symbols() != final.get_chemical_symbols():
+        raise PhasefireError("NEB endpoints must hold the same atoms in the same order")
+    images = [initial.copy() for _ in range(n_images + 1)] + [final.copy()]
+    for image in images:
+        image.calc = None
+        image.set_constraint()
+    NEB(images).interpolate(method, mic=True)
+    return images
+
+
+@dataclass
 class Engine(ABC):
     """A way to compute energies and forces and to run the workflows' calculations.
 
@@ -79,8 +111,50 @@ class Engine(ABC):
         fmax_eV_per_A: float,
         relax_cell: bool,
         max_steps: int,
+        pressure_GPa: float = 0.0,
     ) -> CalcResult:
-        """Relax positions (and the cell when relax_cell) until max force < fmax_eV_per_A."""
+        """Relax positions (and the cell when relax_cell) until max force < fmax_eV_per_A,
+        the cell under the hydrostatic ``pressure_GPa``."""
+
+    def md(
+        self,
+        atoms: Atoms,
+        workdir: Path,
+        *,
+        temperature_K: float,
+        temperature_end_K: float | None = None,
+        pressure_GPa: float | None = None,
+        timestep_fs: float,
+        steps: int,
+        sample_interval: int,
+        equilibration_steps: int = 0,
+        seed: int = 0,
+    ) -> CalcResult:
+        """Molecular dynamics: ``steps`` steps of ``timestep_fs`` (fs), the thermostat ramping
+        linearly from temperature_K to temperature_end_K (K; default constant), at constant
+        volume, or at constant ``pressure_GPa`` (GPa, full cell) when given. A frame every
+        ``sample_interval`` steps goes to the trajectory named in ``files['trajectory']``;
+        ``extra`` holds means over the frames after ``equilibration_steps``. Rerun in the same
+        ``workdir``, a killed run continues from its last frame."""
+        raise PhasefireError(f"engine {self.name} cannot run molecular dynamics")
+
+    def neb(
+        self,
+        initial: Atoms,
+        final: Atoms,
+        workdir: Path,
+        *,
+        n_images: int,
+        fmax_eV_per_A: float,
+        max_steps: int,
+        climb: bool,
+        endpoint_energies_eV: tuple[float, float] | None = None,
+    ) -> "NEBResult":
+        """Nudged elastic band between relaxed endpoints (same atoms, same order): ``n_images``
+        moving images interpolated with IDPP, optimised until the NEB force is below
+        fmax_eV_per_A (eV/Å), with a climbing image when ``climb``. endpoint_energies_eV: total
+        energies of the relaxed endpoints (eV) when already known."""
+        raise PhasefireError(f"engine {self.name} cannot run NEB")
 
 
 def require_positive(name: str, value: float) -> float:

@@ -100,8 +100,11 @@ class VaspEngine(Engine):
     def versions(self) -> dict[str, str]:
         return {dist: importlib.metadata.version(dist) for dist in ("pymatgen", "custodian")}
 
-    def relax_input_set(self, atoms: Atoms, *, fmax_eV_per_A: float, relax_cell: bool, max_steps: int):
-        """The pymatgen input set a relaxation writes (INCAR, KPOINTS, POSCAR, POTCAR)."""
+    def relax_input_set(
+        self, atoms: Atoms, *, fmax_eV_per_A: float, relax_cell: bool, max_steps: int, pressure_GPa: float = 0.0
+    ):
+        """The pymatgen input set a relaxation writes (INCAR, KPOINTS, POSCAR, POTCAR);
+        PSTRESS (kBar) = 10 x pressure_GPa."""
         from pymatgen.io.vasp.sets import BadInputSetWarning, MPRelaxSet
 
         incar = {
@@ -109,6 +112,7 @@ class VaspEngine(Engine):
             "EDIFFG": -abs(fmax_eV_per_A),
             "ISIF": 3 if relax_cell else 2,
             "NSW": int(max_steps),
+            "PSTRESS": 10.0 * pressure_GPa,
             **self.incar,
         }
         with warnings.catch_warnings():  # choosing PBE_54 over MP's legacy PBE set is deliberate
@@ -177,13 +181,28 @@ class VaspEngine(Engine):
         fmax_eV_per_A: float = 0.01,
         relax_cell: bool = True,
         max_steps: int = 200,
+        pressure_GPa: float = 0.0,
     ) -> CalcResult:
         require_positive("fmax_eV_per_A", fmax_eV_per_A)
         workdir = Path(workdir)
-        input_set = self.relax_input_set(atoms, fmax_eV_per_A=fmax_eV_per_A, relax_cell=relax_cell, max_steps=max_steps)
+        input_set = self.relax_input_set(
+            atoms, fmax_eV_per_A=fmax_eV_per_A, relax_cell=relax_cell, max_steps=max_steps, pressure_GPa=pressure_GPa
+        )
         self.write_inputs(input_set, workdir)
         self.run_custodian(workdir, custodian_handlers("relax"))
         return parse_vasp_run(workdir)
+
+    def md(self, atoms: Atoms, workdir: Path, *, equilibration_steps: int = 0, **settings) -> CalcResult:
+        """One AIMD run (MDALGO=3 Langevin; NPT with ISIF=3 + PSTRESS when pressure_GPa is
+        given) under MD-safe custodian handlers; arguments as ``Engine.md``; the sampled
+        frames go to md.traj (``workflows.engines.vasp_md``)."""
+        from workflows.engines.vasp_md import md_custodian_handlers, md_incar, md_input_set, parse_vasp_md
+
+        workdir = Path(workdir)
+        incar = {**md_incar(atoms, **settings), **self.incar}
+        self.write_inputs(md_input_set(atoms, incar, self.potcar_functional), workdir)
+        self.run_custodian(workdir, md_custodian_handlers())
+        return parse_vasp_md(workdir, settings["sample_interval"], equilibration_steps)
 
 
 def parse_vasp_run(workdir: Path) -> CalcResult:

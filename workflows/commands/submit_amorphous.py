@@ -1,0 +1,42 @@
+"""``phasefire submit amorphous``: the a-Sb2Se3 melt–quench and compression-ladder campaign."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(kinds: argparse._SubParsersAction) -> None:
+    from workflows.commands.submit import add_engine_arguments
+
+    parser = kinds.add_parser(
+        "amorphous", help="amorphous Sb2Se3: melt-quench, anneal, compression ladder (+ Pnma under pressure)"
+    )
+    add_profile_arguments(parser)
+    add_engine_arguments(parser)
+    parser.set_defaults(handler=submit_amorphous)
+
+
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="quick", help="quick (~100 atoms, CPU) or paper (>=300 atoms, GPU/HPC)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random start and the thermostats (default 0)")
+
+
+def build_amorphous_workflow(args: argparse.Namespace, name: str | None = None):
+    """(workflow, resolved profile) from --profile, --seed, --engine and --set."""
+    from workflows.amorphous import amorphous_workflow, resolve_profile, split_overrides
+    from workflows.commands.submit import engine_spec, parse_overrides
+
+    profile_overrides, engine_params = split_overrides(parse_overrides(args.set), args.profile)
+    profile = resolve_profile(args.profile, profile_overrides)
+    workflow = amorphous_workflow(profile, engine_spec(args.engine, engine_params), seed=args.seed, name=name)
+    return workflow, profile
+
+
+def submit_amorphous(args: argparse.Namespace) -> int:
+    from workflows.launchpad import open_launchpad
+
+    workflow, _ = build_amorphous_workflow(args)
+    fw_ids = sorted(open_launchpad().add_wf(workflow).values())
+    print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids)} firework(s) {fw_ids}")
+    print("run it with: phasefire run")
+    return 0

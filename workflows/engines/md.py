@@ -1,0 +1,180 @@
+"""Molecular dynamics with an ASE calculator, checkpointed so that a killed run resumes.
+
+Integrator: ASE's ``LangevinBAOAB`` (Leimkuhler–Matthews BAOAB Langevin for the atoms,
+Quigley–Probert Langevin–Hoover for a fully flexible cell), the closest ASE analogue of
+VASP's MDALGO=3 (Langevin) with ISIF=3. Friction times are shared with the VASP engine
+(LANGEVIN_GAMMA = 1000 / THERMOSTAT_TIME_FS ps^-1).
+
+Checkpoint: every ``sample_interval`` steps a frame (positions, momenta, cell, energy,
+forces, stress) is appended to ``md.traj`` and then ``md-state.json`` is replaced atomically
+with everything needed to continue exactly: step counter, positions, momenta, cell, cell
+momentum and the random generator's state. A rerun in the same folder with the same plan
+continues from that state and first cuts the trajectory back to the frames it covers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.calculator import Calculator
+from ase.io import Trajectory
+from ase.md.langevinbaoab import LangevinBAOAB
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+from workflows.engines.base import CalcResult, require_positive
+from workflows.errors import PhasefireError
+
+MD_TRAJECTORY = "md.traj"
+MD_STATE = "md-state.json"
+
+#: Langevin friction time of the atoms (fs): 100 fs = VASP LANGEVIN_GAMMA 10 ps^-1
+THERMOSTAT_TIME_FS = 100.0
+#: cell fluctuation/friction time of the barostat (fs): short enough for ps-scale pressure steps
+BAROSTAT_TIME_FS = 500.0
+
+GRAMS_PER_AMU = 1.66053906660e-24
+
+
+def md_summary(frames: list[Atoms], first_sample: int, temperatures_K: np.ndarray | None = None) -> dict[str, Any]:
+    """Means and standard deviations over frames[first_sample:]: volume (Å^3/atom), density
+    (g/cm^3), temperature (K; from the frames' momenta unless ``temperatures_K`` gives one
+    per frame) and pressure (GPa, virial from the stored stress + kinetic N k_B T / V)."""
+    first_sample = min(first_sample, len(frames) - 1)
+    sampled = frames[first_sample:]
+    n_atoms = len(sampled[0])
+    volume = np.array([a.get_volume() for a in sampled])
+    if temperatures_K is None:
+        temperature = np.array([a.get_temperature() for a in sampled])
+    else:
+        temperature = np.asarray(temperatures_K, dtype=float)[first_sample:]
+    virial = np.array([-np.trace(a.get_stress(voigt=False)) / 3 / units.GPa for a in sampled])
+    pressure = virial + n_atoms * units.kB * temperature / volume / units.GPa
+    density = sampled[0].get_masses().sum() * GRAMS_PER_AMU / (volume * 1e-24)
+    return {
+        "n_frames": len(frames),
+        "sample_start_frame": first_sample,
+        "n_samples": len(sampled),
+        "mean_volume_per_atom_A3": float(volume.mean() / n_atoms),
+        "std_volume_per_atom_A3": float(volume.std() / n_atoms),
+        "mean_density_g_cm3": float(density.mean()),
+        "mean_pressure_GPa": float(pressure.mean()),
+        "std_pressure_GPa": float(pressure.std()),
+        "mean_temperature_K": float(temperature.mean()),
+        "std_temperature_K": float(temperature.std()),
+    }
+
+
+def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _cut_trajectory(path: Path, n_frames: int) -> None:
+    """Keep the first n_frames of a trajectory (frames written after the last state are dropped)."""
+    with Trajectory(str(path)) as trajectory:
+        if len(trajectory) == n_frames:
+            return
+        if len(trajectory) < n_frames:
+            raise PhasefireError(f"{path} holds {len(trajectory)} frames but its checkpoint needs {n_frames}; rerun from zero")
+        frames = [trajectory[k] for k in range(n_frames)]
+    tmp = path.with_name(path.name + ".part")
+    with Trajectory(str(tmp), "w") as trajectory:
+        for frame in frames:
+            trajectory.write(frame)
+    os.replace(tmp, path)
+
+
+def langevin_md(
+    atoms: Atoms,
+    calculator: Calculator,
+    workdir: Path,
+    *,
+    temperature_K: float,
+    temperature_end_K: float | None = None,
+    pressure_GPa: float | None = None,
+    timestep_fs: float,
+    steps: int,
+    sample_interval: int,
+    equilibration_steps: int = 0,
+    seed: int = 0,
+) -> CalcResult:
+    """NVT (pressure_GPa None) or full-cell NPT Langevin MD; see ``Engine.md`` for the arguments."""
+    require_positive("timestep_fs", timestep_fs)
+    require_positive("temperature_K", temperature_K)
+    if steps < 1 or sample_interval < 1 or steps % sample_interval:
+        raise PhasefireError(f"steps ({steps}) must be a positive multiple of sample_interval ({sample_interval})")
+    workdir = Path(workdir)
+    end_K = temperature_K if temperature_end_K is None else temperature_end_K
+    plan = {"temperature_K": temperature_K, "temperature_end_K": end_K, "pressure_GPa": pressure_GPa,
+            "timestep_fs": timestep_fs, "steps": steps, "sample_interval": sample_interval, "seed": seed}  # fmt: skip
+    trajectory_path, state_path = workdir / MD_TRAJECTORY, workdir / MD_STATE
+    state = json.loads(state_path.read_text()) if state_path.is_file() else None
+    if state is not None and state["plan"] != plan:
+        state = None  # a different run in this folder: start over
+
+    atoms = atoms.copy()
+    atoms.calc = calculator
+    rng = np.random.default_rng(seed)
+    if state is None:
+        trajectory_path.unlink(missing_ok=True)
+        if not atoms.get_momenta().any():
+            MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+            Stationary(atoms)
+        step = 0
+    else:
+        atoms.set_cell(state["cell"])
+        atoms.set_positions(state["positions"])
+        atoms.set_momenta(state["momenta"])
+        rng.bit_generator.state = state["rng"]
+        step = int(state["step"])
+        _cut_trajectory(trajectory_path, step // sample_interval)
+
+    dynamics = LangevinBAOAB(
+        atoms,
+        timestep_fs * units.fs,
+        temperature_K=temperature_K,
+        externalstress=None if pressure_GPa is None else -pressure_GPa * units.GPa,
+        T_tau=THERMOSTAT_TIME_FS * units.fs,
+        P_tau=BAROSTAT_TIME_FS * units.fs,
+        rng=rng,
+    )
+    if state is not None and pressure_GPa is not None:
+        dynamics.p_eps = np.asarray(state["cell_momentum"])
+    with Trajectory(str(trajectory_path), "a") as trajectory:
+        while step < steps:
+            dynamics.set_temperature(temperature_K + (end_K - temperature_K) * (step + 1) / steps)
+            dynamics.step()
+            step += 1
+            if step % sample_interval == 0:
+                trajectory.write(atoms)
+                _write_json_atomically(state_path, {
+                    "plan": plan,
+                    "step": step,
+                    "cell": atoms.cell.array.tolist(),
+                    "positions": atoms.positions.tolist(),
+                    "momenta": atoms.get_momenta().tolist(),
+                    "cell_momentum": np.asarray(getattr(dynamics, "p_eps", 0.0)).tolist(),
+                    "rng": rng.bit_generator.state,
+                })  # fmt: skip
+
+    with Trajectory(str(trajectory_path)) as trajectory:
+        frames = list(trajectory)
+    extra = md_summary(frames, equilibration_steps // sample_interval)
+    extra.update(resumed_from_step=None if state is None else int(state["step"]), timestep_fs=timestep_fs)
+    stress = atoms.get_stress(voigt=False) / units.GPa
+    return CalcResult(
+        atoms=atoms,
+        energy_eV=float(atoms.get_potential_energy()),
+        forces_eV_per_A=np.asarray(atoms.get_forces()),
+        stress_GPa=stress,
+        converged=True,
+        n_steps=steps,
+        files={"trajectory": MD_TRAJECTORY},
+        extra=extra,
+    )
