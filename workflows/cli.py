@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "workflows.commands.structures",
     "workflows.commands.submit",
     "workflows.commands.run",
+    "workflows.commands.queue",
     "workflows.commands.db",
     "workflows.commands.analyze",
     "workflows.commands.model",

@@ -47,6 +47,7 @@ class Settings:
     lock_timeout_s: float
     mongodb: dict[str, Any]
     worker: dict[str, Any] = field(default_factory=dict)
+    queue: dict[str, Any] = field(default_factory=dict)
 
     @property
     def runs_dir(self) -> Path:
@@ -110,4 +111,5 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         lock_timeout_s=float(embedded.get("lock_timeout_s", 120)),
         mongodb=dict(raw.get("mongodb") or {}),
         worker=worker,
+        queue=dict(raw.get("queue") or {}),
     )

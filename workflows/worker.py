@@ -31,8 +31,11 @@ def run_worker(
     poll_s: float = 0.5,
     log_file: str | None = None,
     threads: int | None = None,
+    fw_id: int | None = None,
 ) -> int:
     """Launch fireworks until none is pending (or ``max_launches`` > 0 ran); return how many ran.
+
+    ``fw_id`` runs that firework only (a job reserved for it by ``phasefire queue launch``).
 
     Each firework runs in its own folder (spec ``_launch_dir``, under the runs folder),
     so a rerun continues in the same folder and can pick up checkpoints there.
@@ -57,7 +60,7 @@ def run_worker(
     launched = 0
     while not max_launches or launched < max_launches:
         os.chdir(settings.runs_dir)
-        if launch_rocket(launchpad, fworker, strm_lvl="CRITICAL"):
+        if launch_rocket(launchpad, fworker, fw_id=fw_id, strm_lvl="CRITICAL"):
             launched += 1
         elif not pending_fireworks(launchpad):
             break

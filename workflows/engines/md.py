@@ -7,9 +7,10 @@ VASP's MDALGO=3 (Langevin) with ISIF=3. Friction times are shared with the VASP 
 
 Checkpoint: every ``sample_interval`` steps a frame (positions, momenta, cell, energy,
 forces, stress) is appended to ``md.traj`` and then ``md-state.json`` is replaced atomically
-with everything needed to continue exactly: step counter, positions, momenta, cell, cell
-momentum and the random generator's state. A rerun in the same folder with the same plan
-continues from that state and first cuts the trajectory back to the frames it covers.
+with everything needed to continue bit for bit: step counter, positions, momenta, cell,
+the barostat's cell momentum and cell force, and the random generator's state. A rerun in
+the same folder with the same plan continues from that state and first cuts the trajectory
+back to the frames it covers.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.io import Trajectory
 from ase.md.langevinbaoab import LangevinBAOAB
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
 from workflows.engines.base import CalcResult, require_positive
 from workflows.errors import PhasefireError
@@ -124,7 +125,7 @@ def langevin_md(
     if state is None:
         trajectory_path.unlink(missing_ok=True)
         if not atoms.get_momenta().any():
-            MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+            thermalize_momenta(atoms, temperature_K, rng=rng)
             Stationary(atoms)
         step = 0
     else:
@@ -144,8 +145,9 @@ def langevin_md(
         P_tau=BAROSTAT_TIME_FS * units.fs,
         rng=rng,
     )
-    if state is not None and pressure_GPa is not None:
+    if state is not None and pressure_GPa is not None:  # the barostat's state as the killed run left it
         dynamics.p_eps = np.asarray(state["cell_momentum"])
+        dynamics.force_eps = np.asarray(state["cell_force"])
     with Trajectory(str(trajectory_path), "a") as trajectory:
         while step < steps:
             dynamics.set_temperature(temperature_K + (end_K - temperature_K) * (step + 1) / steps)
@@ -160,6 +162,7 @@ def langevin_md(
                     "positions": atoms.positions.tolist(),
                     "momenta": atoms.get_momenta().tolist(),
                     "cell_momentum": np.asarray(getattr(dynamics, "p_eps", 0.0)).tolist(),
+                    "cell_force": np.asarray(getattr(dynamics, "force_eps", 0.0)).tolist(),
                     "rng": rng.bit_generator.state,
                 })  # fmt: skip
 

@@ -19,7 +19,7 @@ import numpy as np
 from ase import Atoms
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from workflows.engines.base import CalcResult, Engine, require_positive
+from workflows.engines.base import CalcResult, Engine, NEBResult, interpolate_images, require_positive
 from workflows.errors import PhasefireError
 
 #: k-points per Å^-3 of reciprocal volume: 1000 k-points / (2π)^3 x V(alpha-Ag2Se, 238.30 Å^3).
@@ -93,6 +93,8 @@ class VaspEngine(Engine):
     max_errors: int = 5
     polling_time_step_s: float = 10.0
     require_output_files: bool = True
+    #: NEB with the VTST Tools build: its optimiser (IBRION=3, IOPT=1) and climbing image (LCLIMB)
+    vtst: bool = False
     vasp_cmd: str = "vasp_std"
     vasp_gamma_cmd: str = "vasp_gam"
     potcar_dir: str | None = None
@@ -143,8 +145,12 @@ class VaspEngine(Engine):
                 f"check that {SETTINGS['PMG_VASP_PSP_DIR']} holds the {self.potcar_functional} POTCAR folder for every element"
             ) from None
 
-    def run_custodian(self, workdir: Path, handlers: list) -> None:
-        """Run VASP in ``workdir`` under custodian with ``handlers``."""
+    def run_custodian(
+        self, workdir: Path, handlers: list, job_type: type | None = None, validators: list | None = None
+    ) -> None:
+        """Run VASP in ``workdir`` under custodian with ``handlers``: a ``job_type`` job (default
+        VaspJob; VaspNEBJob for image folders) checked by ``validators`` (default: vasprun.xml
+        parses and the output files exist)."""
         from custodian import Custodian
         from custodian.vasp.jobs import VaspJob
         from custodian.vasp.validators import VaspFilesValidator, VasprunXMLValidator
@@ -156,11 +162,13 @@ class VaspEngine(Engine):
                 f"VASP executable not found: '{self.vasp_cmd}'; set worker.vasp_cmd in launchpad.yaml "
                 "(or PHASEFIRE_VASP_CMD) to the command that runs VASP on this machine"
             )
-        job = VaspJob(vasp_cmd=command, gamma_vasp_cmd=shlex.split(self.vasp_gamma_cmd), auto_npar=False)
+        job = (job_type or VaspJob)(vasp_cmd=command, gamma_vasp_cmd=shlex.split(self.vasp_gamma_cmd), auto_npar=False)
+        if validators is None:
+            validators = [VasprunXMLValidator(), *([VaspFilesValidator()] if self.require_output_files else [])]
         custodian = Custodian(
             handlers,
             [job],
-            validators=[VasprunXMLValidator(), *([VaspFilesValidator()] if self.require_output_files else [])],
+            validators=validators,
             max_errors=self.max_errors,
             polling_time_step=self.polling_time_step_s,
             directory=str(workdir),
@@ -203,6 +211,45 @@ class VaspEngine(Engine):
         self.write_inputs(md_input_set(atoms, incar, self.potcar_functional), workdir)
         self.run_custodian(workdir, md_custodian_handlers())
         return parse_vasp_md(workdir, settings["sample_interval"], equilibration_steps)
+
+    def neb(
+        self,
+        initial: Atoms,
+        final: Atoms,
+        workdir: Path,
+        *,
+        n_images: int,
+        fmax_eV_per_A: float,
+        max_steps: int,
+        climb: bool,
+        endpoint_energies_eV: tuple[float, float] | None = None,
+    ) -> NEBResult:
+        """VASP NEB in the image-folder layout under custodian's VaspNEBJob; a climbing image
+        only with the VTST build (``vtst``); arguments as ``Engine.neb`` (``workflows.engines.vasp_neb``)."""
+        from custodian.vasp.jobs import VaspNEBJob
+
+        from workflows.engines.vasp_neb import (
+            neb_custodian_handlers, neb_incar, parse_vasp_neb, vasp_order, write_image_folders,
+        )  # fmt: skip
+
+        require_positive("fmax_eV_per_A", fmax_eV_per_A)
+        workdir = Path(workdir)
+        order = vasp_order(initial)
+        images = [image[order] for image in interpolate_images(initial, final, n_images)]
+        input_set = self.relax_input_set(images[0], fmax_eV_per_A=fmax_eV_per_A, relax_cell=False, max_steps=max_steps)
+        input_set.user_incar_settings = {
+            **input_set.user_incar_settings,
+            **neb_incar(n_images, fmax_eV_per_A, max_steps, climb, self.vtst),
+            **self.incar,
+        }
+        self.write_inputs(input_set, workdir)
+        write_image_folders(images, workdir)
+        self.run_custodian(workdir, neb_custodian_handlers(), job_type=VaspNEBJob, validators=[])
+        result = parse_vasp_neb(workdir, endpoint_energies_eV)
+        original = np.argsort(order)
+        result.images = [image[original] for image in result.images]
+        result.extra["climbing_image"] = bool(climb and self.vtst)
+        return result
 
 
 def parse_vasp_run(workdir: Path) -> CalcResult:

@@ -62,12 +62,12 @@ def md_incar(
     atoms: Atoms,
     *,
     temperature_K: float,
-    temperature_end_K: float | None,
-    pressure_GPa: float | None,
+    temperature_end_K: float | None = None,
+    pressure_GPa: float | None = None,
     timestep_fs: float,
     steps: int,
     sample_interval: int,
-    seed: int,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """The stage-specific INCAR tags (temperatures K, POTIM fs, PSTRESS kBar, gammas ps^-1)."""
     n_species = len(set(atoms.get_chemical_symbols()))

@@ -1,0 +1,1 @@
+"""Figures and Markdown reports written by workflows and studies (matplotlib, Agg backend)."""
