@@ -1,0 +1,60 @@
+"""Engines: the MLIP calculators that ship their weights, and the VASP inputs the paper needs."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from structures import build
+from workflows.engines import engine_names, load_engine
+from workflows.errors import PhasefireError
+
+
+def test_registry_and_specs_round_trip():
+    assert engine_names() == ["mlip", "vasp"]
+    engine = load_engine({"name": "mlip", "model": "chgnet"}, {"mlip_device": "cpu", "mlip_threads": 1})
+    assert engine.spec() == {"name": "mlip", "model": "chgnet", "checkpoint": None, "keep_symmetry": True}
+    assert engine.mlip_threads == 1  # worker settings are applied but never stored in specs
+
+
+@pytest.mark.parametrize("model", ["chgnet", "sevennet"])
+def test_shipped_models_give_symmetric_forces_on_cubic_perovskite(model):
+    if model == "sevennet" and importlib.util.find_spec("sevenn") is None:
+        pytest.skip("SevenNet is an optional extra")
+    atoms = build("cspbbr3-cubic")
+    atoms.calc = load_engine({"name": "mlip", "model": model}).calculator()
+    energy = atoms.get_potential_energy() / len(atoms)
+    assert -4.5 < energy < -2.5  # eV/atom, PBE-like scale for CsPbBr3
+    np.testing.assert_allclose(atoms.get_forces(), 0.0, atol=1e-4)  # every site is an inversion centre
+    stress = atoms.get_stress(voigt=True)
+    np.testing.assert_allclose(stress[:3], stress[0], rtol=1e-4)  # cubic: isotropic stress
+
+
+def test_unknown_model_and_device_are_rejected():
+    with pytest.raises(PhasefireError, match="unknown MLIP model 'mace'"):
+        load_engine({"name": "mlip", "model": "mace"})
+    with pytest.raises(PhasefireError, match="mlip_device must be cpu or cuda"):
+        load_engine({"name": "mlip"}, {"mlip_device": "tpu"})
+
+
+def test_vasp_relax_inputs_follow_the_ag2se_paper():
+    engine = load_engine({"name": "vasp"})
+    atoms = build("ag2se-alpha")
+    inputs = engine.relax_input_set(atoms, fmax_eV_per_A=0.01, relax_cell=True, max_steps=200)
+    incar = inputs.incar
+    assert incar["ENCUT"] == 600 and incar["EDIFFG"] == -0.01 and incar["ISIF"] == 3
+    assert incar["EDIFF"] == pytest.approx(1e-6 * len(atoms))
+    kpoints = inputs.kpoints
+    assert tuple(kpoints.kpts[0]) == (14, 8, 7)  # 784 points: the 10x10x10 density spread by axis length
+    n_kpoints = np.prod(kpoints.kpts[0])
+    assert 700 < n_kpoints < 1100
+    assert inputs.potcar_symbols == ["Ag", "Se"]
+    assert inputs.potcar_functional == "PBE_54"
+    fixed = engine.relax_input_set(atoms, fmax_eV_per_A=0.02, relax_cell=False, max_steps=50).incar
+    assert (fixed["ISIF"], fixed["EDIFFG"], fixed["NSW"]) == (2, -0.02, 50)
+    overridden = load_engine({"name": "vasp", "incar": {"ENCUT": 520}}).relax_input_set(
+        atoms, fmax_eV_per_A=0.01, relax_cell=True, max_steps=10
+    ).incar
+    assert overridden["ENCUT"] == 520
