@@ -31,7 +31,7 @@ In a pure lattice this reduces to kT L = x_V D_V (no collective correlation) and
 
 Sources (paper Eq. for S_V; composition split and rate laws assumed)
 -------------------------------------------------------------------
-Only in the two electrode contact zones (width 1.5 µm each, at the wire ends)::
+Only in the two electrode zones (width 1.5 µm each, the wire ends lying on the electrodes)::
 
     S_V = r_c (1 - x_V) - r_d x_V,        S_a = -S_V x_a / (x_Br + x_Cl)
     r_c = alpha |E_0|  (1/s),             r_d = r_c (1 - x_V^eq(y)) / x_V^eq(y)
@@ -48,39 +48,58 @@ x_V^eq(y) = x_V,Br-rich exp(-(E_f(y) - E_f,Br) / kT) with E_f(y) = y E_f,Br + (1
 E_f,Br = 1.32 eV and E_f,Cl = 1.44 eV (paper), y = x_Br/(x_Br + x_Cl), and the absolute level
 x_V,Br-rich = 1e-7 from the paper's "typical halide vacancy concentrations ~1e-7".
 
-Boundary conditions
--------------------
-No flux of any species at both wire ends; the electrostatic potential is imposed at the outer edges of
-the contact zones (the wire ends), +E_0 L/2 on the CsPbBr3 end and -E_0 L/2 on the CsPbCl3 end, so
-that the applied field reaches the contact zones where vacancies are made.  The paper's zero-field
-condition is not used: with the potential imposed at the inner contact lines and zero field at the
-wire ends, the charge left behind by departing vacancies would pull them back into the contact zone
-(psi convex with zero slope at the end), so sources there could not feed a current (argument, not run).
+Geometry and boundary conditions (paper: "No flow and zero electric field boundary conditions are
+enforced. Voltage values are imposed at the contact lines between the wire and the electrodes.")
+------------------------------------------------------------------------------------------------------
+The wire [0, L] lies over both electrodes: electrode zones [0, w] (CsPbBr3 end) and [L - w, L]
+(CsPbCl3 end), w = 1.5 µm, the Br/Cl front initially in the gap between them.  ``boundary="contacts"``
+(default, the paper): no flow of any species and zero field dphi/dz = 0 at both wire ends; phi is
+imposed on the two contact lines z = w and z = L - w (interior Dirichlet faces),
+phi = +E_0 (L - 2w)/2 on the CsPbBr3 side and -E_0 (L - 2w)/2 on the CsPbCl3 side, so the mean field
+in the gap is E_0.  The Dirichlet lines split Poisson's equation into three independent problems: the
+field inside an electrode zone comes only from that zone's own space charge (the metal screens the
+applied field there).  ``boundary="wire-ends"`` (an earlier variant, kept for comparison) imposes
++-E_0 L/2 on the wire ends instead, so the applied field also crosses the electrode zones.
 
 Numerics
 --------
-Finite volumes on N cells; Scharfetter-Gummel fluxes (exact for the exponential profiles of
-drift-diffusion, positivity preserving) with the effective potential psi - ln x_b for each term of
-J_a, psi = e phi / kT.  Poisson's equation is enforced by a fast relaxation
-d psi/dt = nu (dz²/2) [psi_zz + kappa² (x_V - x_V^eq)] whose slowest mode (1e8 /s) is five orders of
-magnitude faster than dielectric relaxation, so with the stiff BDF integrator psi is quasi-static;
-this keeps the Jacobian banded.  scipy ``solve_ivp(method="BDF")`` gets a sparse finite-difference
-Jacobian built in 9 right-hand-side calls (cells three apart perturbed together).  Per-cell source
-integrals are carried as extra states, so the halide budget N_a(t) - N_a(0) = integral of S_a is
-checked to round-off (``halide_sites_relative_error``; BDF preserves linear invariants).
+Finite volumes on N cells (the contact lines on cell faces); Scharfetter-Gummel fluxes (exact for the
+exponential profiles of drift-diffusion, positivity preserving) with the effective potential
+psi - ln x_b for each term of J_a, psi = e phi / kT.  Poisson's equation is solved exactly at every
+right-hand-side evaluation (tridiagonal operator with the Dirichlet faces at half a cell, pre-factorised
+banded Cholesky), so the model is an ODE in u = x_V/x_V,Br-rich and x_Br only (2N + 2 unknowns).  Its
+Jacobian J = F_y + F_psi dpsi/dy is dense (the Poisson solve couples all cells of a sub-domain) but
+F_y = df/dy|psi and F_psi = df/dpsi|y are banded (sparse finite differences, 9 right-hand-side calls);
+``BorderedBDF`` (scipy's BDF with its LU hooks replaced) factorises the sparse bordered system
+[[I - c F_y, -c F_psi], [dz² kappa² P_u, A]], whose Schur complement is exactly I - c J, so Newton
+uses the exact Jacobian at sparse cost.  Two integrals of the sources are carried as extra states, so
+the halide budget N_a(t) - N_a(0) = integral of S_a is checked to round-off
+(``halide_sites_relative_error``; BDF preserves linear invariants).
 
-Results with the defaults (1,000 cells, 4 h; ~2 s per run)
----------------------------------------------------------
-Forward +4 V/µm: front moves 1.03 µm towards CsPbBr3, linearly in time; reverse -4 V/µm: -0.026 µm
-(slightly towards CsPbCl3).  Forward migration length is linear in bias over 1.5-4 V/µm (R² > 0.999)
-and its slope gives a halide mobility of 1.7e-13 cm² V^-1 s^-1 (paper: 1.7e-13).  The rectification
-ratio at ±4 V/µm is ~39, not the paper's ~20: both polarities are limited by vacancy injection
-(mobility ~ alpha_fwd x contact width), so the ratio stays near alpha_fwd/alpha_rev = 34.
+Results with the defaults (1,000 cells, 4 h; ~2-3 s per run on one core)
+------------------------------------------------------------------------
+Paper's boundary conditions (``contacts``): forward +4 V/µm moves the front 0.118 µm towards CsPbBr3,
+linearly in time (R² > 0.9999); reverse -4 V/µm: -0.0019 µm (towards CsPbCl3; sub-cell interdiffusion,
+-0.0017 / -0.0026 µm on 400 / 2,000 cells).  Ratio at ±4 V/µm: 60 (46-67 between 2,000 and 200 cells,
+set by the grid-dependent reverse creep).  Forward length 0.062, 0.075, 0.087, 0.098, 0.108, 0.118 µm at
+1.5, 2, ..., 4 V/µm: proportional to sqrt(E_0) (R² 0.9998; linear fit R² 0.997 with an intercept of
+25% of L(4)), mobility L/(E t) = 2.0e-14 cm² V^-1 s^-1 at 4 V/µm (slope 1.5e-14), about 1/8 of the
+paper's 1.7e-13.  Cause: with phi fixed on the contact lines and zero field at the wire ends the
+electrode zones are field-free (|E| < 0.2 V/µm after 4 h, pointing back towards the wire end), the fast
+destruction r_d = r_c/x_V^eq (~500 /s) pins x_V at x_V^eq over 90% of the anode zone, and vacancies are
+created only in a reaction-diffusion layer sqrt(D_V x_V^eq / r_c) ~ 0.2 µm at the contact line, where
+the gap field sweeps them away: injection ~ sqrt(D_V r_c x_V^eq) = 8e-6 µm/s (11% of the zone's
+capacity r_c w = 7.8e-5 µm/s), hence L ~ sqrt(E_0) and nearly independent of w (400 cells, 4 V/µm:
+w = 0.75 / 3 µm change L by +0.6% / -1.4%; alpha x4, D_V x4, x_V,Br-rich x4 multiply it by 2.36, 1.56,
+1.33; a 20 µm wire by 1.04).
+``wire-ends`` (earlier variant; identical to its former relaxed-Poisson numbers): forward 1.03 µm,
+linear in E_0 (R² 0.9999), mobility 1.76e-13 cm² V^-1 s^-1, reverse -0.026 µm, ratio 39: the field
+crossing the electrode zones depletes them and the zone creates vacancies at its full rate r_c w.
 
 Geometry and parameters not in the paper (assumed, documented in ``RectificationParameters``):
 wire length 10 µm with the front in the middle, end compositions x_Br = 0.99 / 0.11 (mid-point
-0.55, the paper's front definition), D_V, the Cl/Br jump-frequency ratio and f0.  In the
-injection-limited regime the forward length changes by -11% / +8% for D_V = 10 / 100 µm²/s.
+0.55, the paper's front definition), D_V, the Cl/Br jump-frequency ratio and f0, and the rate laws
+r_c, r_d above (the supplement with the paper's own is not in the file).
 """
 
 from __future__ import annotations
@@ -92,7 +111,9 @@ from typing import Callable
 
 import numpy as np
 from scipy import sparse
-from scipy.integrate import solve_ivp
+from scipy.integrate import BDF, solve_ivp
+from scipy.linalg import cho_solve_banded, cholesky_banded
+from scipy.sparse.linalg import splu
 
 BOLTZMANN_eV_per_K = 8.617333262e-5
 ELEMENTARY_CHARGE_C = 1.602176634e-19
@@ -103,16 +124,14 @@ UM2_TO_CM2 = 1e-8
 #: smallest finite-difference step scale for (u, x_Br, psi) in the Jacobian
 JACOBIAN_STEP_FLOOR = np.array([1e-3, 1e-3, 1e-2])
 
-#: slowest relaxation rate of the Poisson pseudo-dynamics (1/s); dielectric relaxation is ~1e3 /s
-POISSON_RELAXATION_RATE_per_s = 1e8
-
 
 @dataclass(frozen=True)
 class RectificationParameters:
     """Model parameters; defaults reproduce the paper (paper values marked, the rest assumed).
 
-    wire_length_um: wire between the outer electrode edges (assumed 10 µm; wires are up to 20 µm).
-    contact_width_um: electrode contact zone at each end where sources act (paper: 1.5 µm).
+    wire_length_um: whole wire, lying over both electrodes (assumed 10 µm; wires are up to 20 µm).
+    contact_width_um: electrode zone under each wire end where sources act (paper: 1.5 µm); its inner
+        edge is the contact line where the voltage is imposed (``boundary="contacts"``).
     front_position_um: initial Br/Cl step position, measured from the CsPbBr3 end (assumed: middle).
     x_br_bromide_segment, x_br_chloride_segment: initial x_Br on either side of the step (assumed;
         their mid-point is the paper's front composition 0.55).
@@ -317,18 +336,28 @@ class RectificationResult:
         return float(self.front_um[0] - self.front_um[-1])
 
 
-class WireModel:
-    """Discretised right-hand side; state = [u, x_Br, psi] per cell (interleaved) + source integrals.
+#: where the electrode voltages are imposed (``WireModel``/``simulate`` ``boundary``)
+BOUNDARIES = ("contacts", "wire-ends")
 
-    u = x_V / x_V,Br-rich (order-one vacancy variable), psi = e phi / kT.  ``rhs`` (1/s) and
-    ``jacobian`` are what ``simulate`` integrates; the benchmark integrates ``rhs`` with RK45.
+
+class WireModel:
+    """Discretised reduced ODE; state = [u, x_Br] per cell (interleaved) + the two source integrals.
+
+    u = x_V / x_V,Br-rich (order-one vacancy variable); psi = e phi / kT is not a state: ``potential``
+    solves the discrete Poisson equation exactly (pre-factorised banded Cholesky) at every call of
+    ``rhs`` (1/s).  ``boundary="contacts"`` (the paper): phi imposed on the two contact-line faces,
+    zero field at the wire ends; ``"wire-ends"``: phi imposed on the end faces (earlier variant).
+    ``jacobian`` returns the sparse fixed-potential part F_y and keeps the sparse dF/dpsi for
+    ``BorderedBDF``, which solves the exact Newton systems with Poisson as a sparse border.
     """
 
     def __init__(self, params: RectificationParameters, bias_V_per_um: float, grid_points: int,
-                 initial_x_br: np.ndarray | None) -> None:
+                 initial_x_br: np.ndarray | None, boundary: str = "contacts") -> None:
         p = params
         n = grid_points
-        self.params, self.n = p, n
+        if boundary not in BOUNDARIES:
+            raise ValueError(f"boundary = {boundary!r} is not one of {', '.join(BOUNDARIES)}")
+        self.params, self.n, self.boundary = p, n, boundary
         self.dz = p.wire_length_um / n
         self.z = (np.arange(n) + 0.5) * self.dz
         self.contact_cells = int(round(p.contact_width_um / self.dz))
@@ -350,81 +379,70 @@ class WireModel:
         if np.any(initial_x_br + self.x_v0 >= 1):
             raise ValueError("initial x_Br + x_V >= 1 somewhere leaves negative chloride; lower x_Br")
         self.initial_x_br = initial_x_br
-        kT = p.thermal_voltage_V
-        self.psi_left = 0.5 * bias_V_per_um * p.wire_length_um / kT
-        self.psi_right = -self.psi_left
-        rate_per_s = p.source_coefficient_um_per_V_s(bias_V_per_um) * abs(bias_V_per_um)
-        self.creation_rate_per_s = rate_per_s
+        self.u0 = self.x_v0 / self.x_scale
         nc = self.contact_cells
         self.source_cells = np.concatenate([np.arange(nc), np.arange(n - nc, n)])
+        self.creation_rate_per_s = p.source_coefficient_um_per_V_s(bias_V_per_um) * abs(bias_V_per_um)
         self.kappa2 = p.inverse_debye_length_sq_per_um2 * self.x_scale
-        slowest_mode = self.dz**2 * math.pi**2 / (2.0 * p.wire_length_um**2)
-        self.poisson_rate = POISSON_RELAXATION_RATE_per_s / slowest_mode
         self.diffusivity = p.vacancy_diffusivity_um2_per_s
-        self._rows, self._cols = self._sparsity()
-        cell, variable = np.divmod(self._cols, 3)
-        self._column_group = 3 * (cell % 3) + variable
+        # Dirichlet faces (face j lies between cells j-1 and j) and their potentials (kT/e units)
+        faces = (nc, n - nc) if boundary == "contacts" else (0, n)
+        self.dirichlet_faces = faces
+        self.dirichlet_z_um = (faces[0] * self.dz, faces[1] * self.dz)
+        half_drop = 0.5 * bias_V_per_um * (faces[1] - faces[0]) * self.dz / p.thermal_voltage_V
+        self.psi_contacts = (half_drop, -half_drop)
+        self._build_poisson()
+        self._build_jacobian_pattern()
+
+    # -- Poisson ----------------------------------------------------------------------------------
+    def _build_poisson(self) -> None:
+        """Finite-volume Laplacian A (n x n, symmetric negative definite) with psi imposed on the
+        Dirichlet faces (half-cell distance), zero flux elsewhere at the ends; A psi + b_D = -dz² k² (u - u0)."""
+        n = self.n
+        coupling = np.ones(n + 1)          # coupling across face j; the end faces never couple
+        coupling[[0, n]] = 0.0
+        dirichlet = np.zeros(n + 1)
+        boundary_term = np.zeros(n)
+        for face, psi_d in zip(self.dirichlet_faces, self.psi_contacts):
+            coupling[face] = 0.0
+            dirichlet[face] = 2.0
+            for cell in (face - 1, face):
+                if 0 <= cell < n:
+                    boundary_term[cell] += 2.0 * psi_d
+        self.poisson_diag = -(coupling[:-1] + coupling[1:] + dirichlet[:-1] + dirichlet[1:])
+        self.poisson_off = coupling[1:-1]
+        self.poisson_boundary = boundary_term
+        upper = np.zeros((2, n))            # -A in upper banded storage for the Cholesky factor
+        upper[0, 1:] = -self.poisson_off
+        upper[1] = -self.poisson_diag
+        self._poisson_factor = cholesky_banded(upper)
+        self.poisson_matrix = sparse.diags([self.poisson_off, self.poisson_diag, self.poisson_off],
+                                           [-1, 0, 1], format="csc")
+
+    def potential(self, y: np.ndarray) -> np.ndarray:
+        """psi = e phi / kT per cell for state y: the exact discrete Poisson solution."""
+        u = y[: 2 * self.n: 2]
+        source = self.dz**2 * self.kappa2 * (u - self.u0) + self.poisson_boundary
+        return cho_solve_banded((self._poisson_factor, False), source)
 
     # -- state layout ---------------------------------------------------------------------------
     @property
     def size(self) -> int:
-        return 3 * self.n + 2 * self.source_cells.size
+        return 2 * self.n + 2
 
     def initial_state(self) -> np.ndarray:
         y = np.zeros(self.size)
-        cells = y[: 3 * self.n].reshape(self.n, 3)
-        cells[:, 0] = self.x_v0 / self.x_scale
-        cells[:, 1] = self.initial_x_br
-        # Laplace solution for rho = 0: linear between the imposed end potentials
-        cells[:, 2] = self.psi_left + (self.psi_right - self.psi_left) * self.z / self.params.wire_length_um
+        y[: 2 * self.n: 2] = self.u0
+        y[1: 2 * self.n: 2] = self.initial_x_br
         return y
 
     def unpack(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cells = y[: 3 * self.n].reshape(self.n, 3)
-        return cells[:, 0] * self.x_scale, cells[:, 1], cells[:, 2]
-
-    def _sparsity(self) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, cols) of the Jacobian non-zeros: neighbour cells only, source integrals local."""
-        n, idx = self.n, np.arange(self.n)
-        rows, cols = [], []
-        for shift in (-1, 0, 1):
-            i = idx[(idx + shift >= 0) & (idx + shift < n)]
-            j = i + shift
-            for row_var in (0, 1):          # u and x_Br rows see u, x_Br, psi of neighbours
-                for col_var in (0, 1, 2):
-                    rows.append(3 * i + row_var)
-                    cols.append(3 * j + col_var)
-            rows.append(3 * i + 2)          # psi rows: Laplacian of psi
-            cols.append(3 * j + 2)
-        rows.append(3 * idx + 2)            # ... plus the local charge
-        cols.append(3 * idx)
-        m = self.source_cells.size
-        for offset in (0, m):               # source integrals see the local u, x_Br
-            for col_var in (0, 1):
-                rows.append(3 * n + offset + np.arange(m))
-                cols.append(3 * self.source_cells + col_var)
-        return np.concatenate(rows), np.concatenate(cols)
-
-    def jacobian(self, t: float, y: np.ndarray) -> sparse.csc_matrix:
-        """Sparse finite-difference Jacobian in 9 right-hand-side calls: cells three apart share a
-        perturbation (fluxes couple nearest neighbours only); source integrals are never perturbed
-        (no equation depends on them)."""
-        f0 = self.rhs(t, y)
-        n3 = 3 * self.n
-        step = np.zeros(self.size)
-        step[:n3] = 1.5e-8 * np.maximum(np.abs(y[:n3]), np.tile(JACOBIAN_STEP_FLOOR, self.n))
-        changes = np.empty((9, self.size))
-        for group in range(9):
-            perturbed = y.copy()
-            columns = 3 * np.arange(group // 3, self.n, 3) + group % 3
-            perturbed[columns] += step[columns]
-            changes[group] = self.rhs(t, perturbed) - f0
-        data = changes[self._column_group, self._rows] / step[self._cols]
-        return sparse.csc_matrix((data, (self._rows, self._cols)), shape=(self.size, self.size))
+        """(x_V, x_Br, psi) per cell."""
+        return y[: 2 * self.n: 2] * self.x_scale, y[1: 2 * self.n: 2], self.potential(y)
 
     # -- physics --------------------------------------------------------------------------------
     def sources(self, x_v: np.ndarray, x_br: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(S_V, S_Br) in the contact cells (1/s)."""
+        """(S_V, S_Br) in the electrode cells (1/s)."""
         cells = self.source_cells
         xv, xbr = x_v[cells], x_br[cells]
         share = xbr / np.maximum(1.0 - xv, 1e-300)
@@ -433,9 +451,11 @@ class WireModel:
         s_v = r_c * (1.0 - xv) - r_c * (1.0 - x_eq) / x_eq * xv
         return s_v, -share * s_v
 
-    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+    def _rhs_at(self, y: np.ndarray, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dy/dt, S_V, S_Br) at the potential psi (not necessarily the Poisson solution of y)."""
         p, n, dz = self.params, self.n, self.dz
-        x_v, x_br, psi = self.unpack(y)
+        x_v = y[: 2 * n: 2] * self.x_scale
+        x_br = y[1: 2 * n: 2]
         x_cl = 1.0 - x_br - x_v
         tiny = 1e-12
         log_br = np.log(np.maximum(x_br, tiny))
@@ -450,7 +470,7 @@ class WireModel:
         d_cl = d_psi - np.diff(log_cl)
         g_br = scale * (_bernoulli(-d_br) * x_v[1:] - _bernoulli(d_br) * x_v[:-1])
         g_cl = scale * (_bernoulli(-d_cl) * x_v[1:] - _bernoulli(d_cl) * x_v[:-1])
-        flux_br = np.zeros(n + 1)
+        flux_br = np.zeros(n + 1)           # no flow through the wire ends
         flux_cl = np.zeros(n + 1)
         flux_br[1:-1] = l_bb * g_br + l_bc * g_cl
         flux_cl[1:-1] = l_bc * g_br + l_cc * g_cl
@@ -461,32 +481,128 @@ class WireModel:
         s_v, s_br = self.sources(x_v, x_br)
         dx_v[self.source_cells] += s_v
         dx_br[self.source_cells] += s_br
-        # Poisson relaxation with the potential imposed at both wire ends (ghost faces)
-        lap = np.empty(n)
-        lap[1:-1] = psi[:-2] - 2.0 * psi[1:-1] + psi[2:]
-        lap[0] = 2.0 * self.psi_left - 3.0 * psi[0] + psi[1]
-        lap[-1] = psi[-2] - 3.0 * psi[-1] + 2.0 * self.psi_right
-        residual = lap + dz * dz * self.kappa2 * (x_v - self.x_v0) / self.x_scale
         out = np.empty(self.size)
-        cells = out[: 3 * n].reshape(n, 3)
-        cells[:, 0] = dx_v / self.x_scale
-        cells[:, 1] = dx_br
-        cells[:, 2] = 0.5 * self.poisson_rate * residual
-        m = self.source_cells.size
-        out[3 * n: 3 * n + m] = s_br * dz
-        out[3 * n + m:] = s_v * dz
-        return out
+        out[: 2 * n: 2] = dx_v / self.x_scale
+        out[1: 2 * n: 2] = dx_br
+        out[2 * n] = s_br.sum() * dz
+        out[2 * n + 1] = s_v.sum() * dz
+        return out, s_v, s_br
+
+    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+        return self._rhs_at(y, self.potential(y))[0]
+
+    # -- Jacobian -------------------------------------------------------------------------------
+    def _build_jacobian_pattern(self) -> None:
+        """Non-zeros of F_y = df/dy|psi (neighbour cells, source cells into the two integrals) and
+        of F_psi = df/dpsi|y (neighbour cells)."""
+        n, idx = self.n, np.arange(self.n)
+        rows, cols, prow, pcol = [], [], [], []
+        for shift in (-1, 0, 1):
+            i = idx[(idx + shift >= 0) & (idx + shift < n)]
+            j = i + shift
+            for row_var in (0, 1):
+                for col_var in (0, 1):
+                    rows.append(2 * i + row_var)
+                    cols.append(2 * j + col_var)
+                prow.append(2 * i + row_var)
+                pcol.append(j)
+        self._rows, self._cols = np.concatenate(rows), np.concatenate(cols)
+        self._prows, self._pcols = np.concatenate(prow), np.concatenate(pcol)
+        cell, variable = np.divmod(self._cols, 2)
+        self._group = 2 * (cell % 3) + variable
+        self._pgroup = self._pcols % 3
+        # the Newton border: Poisson rows  A w + dz² k² d_u = 0
+        coupling = sparse.csc_matrix((np.full(n, self.dz**2 * self.kappa2), (idx, 2 * idx)),
+                                     shape=(n, self.size))
+        self._border_bottom = sparse.hstack([coupling, self.poisson_matrix], format="csc")
+        self._F_psi = None
+        self._diag_ref = (0, 1.0)
+        self.newton_factorizations = 0
+
+    def _derivatives(self, y: np.ndarray) -> tuple[sparse.csc_matrix, sparse.csc_matrix]:
+        """(F_y, F_psi) by grouped finite differences: 6 calls for F_y (cells three apart share a
+        perturbation; the source integrals use the per-cell source changes) and 3 for F_psi."""
+        n, n2 = self.n, 2 * self.n
+        psi = self.potential(y)
+        f0, sv0, sbr0 = self._rhs_at(y, psi)
+        step = 1.5e-8 * np.maximum(np.abs(y[:n2]), np.tile(JACOBIAN_STEP_FLOOR[:2], n))
+        changes = np.empty((6, self.size))
+        src_changes = np.zeros((2, n2))      # d(S_Br dz), d(S_V dz) per state column
+        src_cols = np.concatenate([2 * self.source_cells, 2 * self.source_cells + 1])
+        for group in range(6):
+            perturbed = y.copy()
+            columns = 2 * np.arange(group // 2, n, 3) + group % 2
+            perturbed[columns] += step[columns]
+            f1, sv1, sbr1 = self._rhs_at(perturbed, psi)
+            changes[group] = f1 - f0
+            mine = (self.source_cells % 3 == group // 2)
+            cols = 2 * self.source_cells[mine] + group % 2
+            src_changes[0, cols] = (sbr1 - sbr0)[mine] * self.dz / step[cols]
+            src_changes[1, cols] = (sv1 - sv0)[mine] * self.dz / step[cols]
+        data = changes[self._group, self._rows] / step[self._cols]
+        rows = np.concatenate([self._rows, np.full(src_cols.size, n2), np.full(src_cols.size, n2 + 1)])
+        cols = np.concatenate([self._cols, src_cols, src_cols])
+        data = np.concatenate([data, src_changes[0, src_cols], src_changes[1, src_cols]])
+        f_y = sparse.csc_matrix((data, (rows, cols)), shape=(self.size, self.size))
+        psi_step = 1.5e-8 * np.maximum(np.abs(psi), JACOBIAN_STEP_FLOOR[2])
+        pchanges = np.empty((3, self.size))
+        for group in range(3):
+            shifted = psi.copy()
+            shifted[group::3] += psi_step[group::3]
+            pchanges[group] = self._rhs_at(y, shifted)[0] - f0
+        pdata = pchanges[self._pgroup, self._prows] / psi_step[self._pcols]
+        f_psi = sparse.csc_matrix((pdata, (self._prows, self._pcols)), shape=(self.size, n))
+        return f_y, f_psi
+
+    def jacobian(self, t: float, y: np.ndarray) -> sparse.csc_matrix:
+        """F_y (sparse); F_psi is kept for ``newton_factor``.  The full Jacobian F_y + F_psi dpsi/dy
+        is dense (``dense_jacobian``) because the Poisson solve couples every cell."""
+        f_y, f_psi = self._derivatives(y)
+        diagonal = f_y.diagonal()
+        k = int(np.argmax(np.abs(diagonal)))
+        self._F_psi, self._diag_ref = f_psi, (k, diagonal[k])
+        return f_y
+
+    def dense_jacobian(self, t: float, y: np.ndarray) -> np.ndarray:
+        """Exact (finite-difference) Jacobian of ``rhs``: F_y + F_psi dpsi/dy (dense; for Radau/LSODA)."""
+        f_y, f_psi = self._derivatives(y)
+        n = self.n
+        unit = np.zeros((n, n))
+        unit[np.arange(n), np.arange(n)] = self.dz**2 * self.kappa2
+        dpsi_du = cho_solve_banded((self._poisson_factor, False), unit)   # (-A)^-1 dz² k²
+        full = f_y.toarray()
+        full[:, : 2 * n: 2] += f_psi @ dpsi_du
+        return full
+
+    def newton_factor(self, newton_matrix: sparse.csc_matrix):
+        """Sparse LU of the bordered Newton system [[I - c F_y, -c F_psi], [dz² k² P_u, A]], whose
+        Schur complement is I - c (F_y + F_psi dpsi/dy) = I - c J with the exact dense J.  c is read
+        back from the largest diagonal entry of F_y (newton_matrix = I - c F_y)."""
+        k, f_kk = self._diag_ref
+        c = (1.0 - newton_matrix[k, k]) / f_kk
+        self.newton_factorizations += 1
+        top = sparse.hstack([newton_matrix, -c * self._F_psi], format="csc")
+        return splu(sparse.vstack([top, self._border_bottom], format="csc"))
+
+    def newton_solve(self, factor, rhs: np.ndarray) -> np.ndarray:
+        return factor.solve(np.concatenate([rhs, np.zeros(self.n)]))[: self.size]
 
     def budget_error(self, y0: np.ndarray, y1: np.ndarray) -> float:
         """|Delta N_Br - int S_Br| + |Delta N_V - int S_V| over the run, per halide site."""
-        m = self.source_cells.size
-        x_v0, x_br0, _ = self.unpack(y0)
-        x_v1, x_br1, _ = self.unpack(y1)
-        source_br = y1[3 * self.n: 3 * self.n + m].sum()
-        source_v = y1[3 * self.n + m:].sum()
-        error_br = abs((x_br1 - x_br0).sum() * self.dz - source_br)
-        error_v = abs((x_v1 - x_v0).sum() * self.dz - source_v)
-        return float((error_br + error_v) / self.params.wire_length_um)
+        n = self.n
+        d_br = (y1[1: 2 * n: 2] - y0[1: 2 * n: 2]).sum() * self.dz - (y1[2 * n] - y0[2 * n])
+        d_v = (y1[: 2 * n: 2] - y0[: 2 * n: 2]).sum() * self.x_scale * self.dz - (y1[2 * n + 1] - y0[2 * n + 1])
+        return float((abs(d_br) + abs(d_v)) / self.params.wire_length_um)
+
+
+class BorderedBDF(BDF):
+    """scipy's BDF whose Newton systems use the exact Jacobian through ``WireModel.newton_factor``
+    (pass ``model=`` through ``solve_ivp``); ``jac`` must be ``model.jacobian``."""
+
+    def __init__(self, fun, t0, y0, t_bound, model: WireModel | None = None, **options):
+        super().__init__(fun, t0, y0, t_bound, **options)
+        self.lu = model.newton_factor
+        self.solve_lu = model.newton_solve
 
 
 def front_position_um(z_um: np.ndarray, x_br: np.ndarray, composition: float = 0.55) -> float:
@@ -523,10 +639,15 @@ def simulate(
     method: str = "BDF",
     rtol: float = 1e-6,
     progress: Callable[[float], None] | None = None,
+    boundary: str = "contacts",
 ) -> RectificationResult:
     """Bias the wire at ``bias_V_per_um`` (V/µm; > 0 forward = positive electrode on CsPbBr3) for
     ``hours`` (h) on ``grid_points`` cells; ``snapshots`` equally spaced profiles are kept.
-    ``progress`` is called with the completed fraction of the run (0..1)."""
+    ``boundary``: "contacts" (the paper: voltages on the contact lines, zero field and no flow at the
+    wire ends) or "wire-ends" (voltages on the wire ends).  ``method``: "BDF" (exact Newton systems
+    through the sparse Poisson border, ``BorderedBDF``) or any other ``solve_ivp`` implicit method,
+    which then gets the dense exact Jacobian (slow).  ``progress`` is called with the completed
+    fraction of the run (0..1)."""
     params = params or RectificationParameters()
     for name, value in (("bias_V_per_um", bias_V_per_um), ("hours", hours)):
         if not math.isfinite(value):
@@ -535,18 +656,22 @@ def simulate(
         raise ValueError(f"hours = {hours} must be > 0")
     if grid_points < 10:
         raise ValueError(f"grid_points = {grid_points} is too coarse; use at least 10")
-    model = WireModel(params, bias_V_per_um, int(grid_points), initial_x_br)
+    model = WireModel(params, bias_V_per_um, int(grid_points), initial_x_br, boundary)
     t_end = hours * SECONDS_PER_HOUR
     times = np.linspace(0.0, t_end, max(int(snapshots), 2))
 
     fun = model.rhs if progress is None else _reporting(model.rhs, t_end, progress)
     y0 = model.initial_state()
     atol = np.empty(model.size)
-    atol[: 3 * model.n].reshape(model.n, 3)[:] = (1e-6, 1e-9, 1e-4)
-    atol[3 * model.n:] = 1e-12
+    atol[: 2 * model.n: 2] = 1e-6
+    atol[1: 2 * model.n: 2] = 1e-9
+    atol[2 * model.n:] = 1e-12
+    if method == "BDF":
+        options = {"method": BorderedBDF, "jac": model.jacobian, "model": model}
+    else:
+        options = {"method": method, "jac": model.dense_jacobian}
     start = time.perf_counter()
-    solution = solve_ivp(fun, (0.0, t_end), y0, method=method, t_eval=times, rtol=rtol, atol=atol,
-                         jac=model.jacobian)
+    solution = solve_ivp(fun, (0.0, t_end), y0, t_eval=times, rtol=rtol, atol=atol, **options)
     wall = time.perf_counter() - start
     if not solution.success:
         raise ValueError(f"integration failed ({solution.message}); the parameters are numerically unstable: "
@@ -563,8 +688,10 @@ def simulate(
         bias_V_per_um=float(bias_V_per_um), z_um=model.z, times_s=solution.t, x_br=x_br, x_v=x_v,
         potential_V=potential, front_um=fronts,
         halide_sites_relative_error=model.budget_error(states[0], states[-1]), wall_time_s=wall,
-        stats={"nfev": int(solution.nfev), "njev": int(solution.njev), "nlu": int(solution.nlu),
-               "unknowns": model.size},
+        stats={"nfev": int(solution.nfev), "njev": int(solution.njev),
+               "nlu": int(solution.nlu) or model.newton_factorizations,
+               "unknowns": model.size, "boundary": boundary,
+               "dirichlet_z_um": [float(z) for z in model.dirichlet_z_um]},
     )
 
 

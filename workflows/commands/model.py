@@ -1,8 +1,9 @@
 """``phasefire model``: continuum models from the papers.
 
-``phasefire model rectification [--bias 4] [--hours 4] [--grid 1000] [--json] [--sweep] [--plot PNG]``
-runs the perovskite paper's reaction-drift-diffusion-Poisson model (``analysis.rectification``)
-under forward and reverse bias and reports the migration lengths of the x_Br = 0.55 front (µm),
+``phasefire model rectification [--bias 4] [--hours 4] [--grid 1000] [--boundary contacts|wire-ends]
+[--json] [--sweep] [--plot PNG]`` runs the perovskite paper's reaction-drift-diffusion-Poisson model
+(``analysis.rectification``; default the paper's boundary conditions: voltages on the contact lines,
+no flow and zero field at the wire ends) under forward and reverse bias and reports the migration lengths of the x_Br = 0.55 front (µm),
 the rectification ratio, the halide-site budget error and the halide mobility (cm² V^-1 s^-1).
 ``--sweep`` adds migration length vs bias over ±(1.5-4) V/µm (paper Fig. 1e).
 """
@@ -33,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bias", type=float, default=4.0, help="bias field magnitude in V/µm (default 4)")
     parser.add_argument("--hours", type=float, default=4.0, help="biasing time in h (default 4)")
     parser.add_argument("--grid", type=int, default=1000, help="finite-volume cells (default 1000)")
+    parser.add_argument("--boundary", choices=rect.BOUNDARIES, default="contacts",
+                        help="where the voltages are imposed: the contact lines with zero field at the wire "
+                             "ends (the paper, default) or the wire ends (earlier variant)")
     parser.add_argument("--sweep", action="store_true",
                         help="also compute migration length vs bias over ±(1.5-4) V/µm")
     parser.add_argument("--barrier-eV", type=float, default=None,
@@ -80,9 +84,12 @@ def run_rectification(args: argparse.Namespace) -> int:
                     if args.sweep and magnitude != args.bias]
     start, close = _progress_bar(2 + len(sweep_biases), enabled=sys.stderr.isatty())
     try:
-        forward = rect.simulate(args.bias, args.hours, args.grid, params, progress=start(f"+{args.bias:g} V/µm"))
-        reverse = rect.simulate(-args.bias, args.hours, args.grid, params, progress=start(f"-{args.bias:g} V/µm"))
-        sweep = [rect.simulate(b, args.hours, args.grid, params, snapshots=2, progress=start(f"{b:+g} V/µm"))
+        forward = rect.simulate(args.bias, args.hours, args.grid, params, progress=start(f"+{args.bias:g} V/µm"),
+                                boundary=args.boundary)
+        reverse = rect.simulate(-args.bias, args.hours, args.grid, params, progress=start(f"-{args.bias:g} V/µm"),
+                                boundary=args.boundary)
+        sweep = [rect.simulate(b, args.hours, args.grid, params, snapshots=2, progress=start(f"{b:+g} V/µm"),
+                               boundary=args.boundary)
                  for b in sweep_biases]
     finally:
         close()
@@ -93,6 +100,7 @@ def run_rectification(args: argparse.Namespace) -> int:
         "bias_V_per_um": args.bias,
         "hours": args.hours,
         "grid_points": args.grid,
+        "boundary": args.boundary,
         "vacancy_diffusivity_um2_per_s": params.vacancy_diffusivity_um2_per_s,
         "migration_length_forward_um": forward.migration_length_um,
         "migration_length_reverse_um": reverse.migration_length_um,
@@ -128,6 +136,7 @@ def _print_table(report: dict) -> None:
         ("bias (V/µm)", f"±{report['bias_V_per_um']:g}"),
         ("biasing time (h)", f"{report['hours']:g}"),
         ("grid points", f"{report['grid_points']}"),
+        ("boundary conditions", report["boundary"]),
         ("migration length forward (µm)", f"{report['migration_length_forward_um']:.4f}"),
         ("migration length reverse (µm)", f"{report['migration_length_reverse_um']:.4f}"),
         ("rectification ratio (paper ~20)", f"{report['rectification_ratio']:.1f}"),
@@ -162,6 +171,8 @@ def _plot(path: str, forward, reverse, sweep, params) -> None:
         ax.set_xlabel("z (µm)")
         ax.set_ylabel("x_Br")
         ax.set_title(f"{title} {run.bias_V_per_um:+g} V/µm")
+        for edge in (0.0, params.wire_length_um - params.contact_width_um):   # electrode zones
+            ax.axvspan(edge, edge + params.contact_width_um, color="0.9", zorder=0)
         twin = ax.twinx()
         twin.semilogy(run.z_um, np.maximum(run.x_v[-1] / chloride_level, 1e-6), "b-", label="x_V / x_V(Cl)")
         twin.set_ylabel("x_V / x_V,eq(CsPbCl3)", color="b")
