@@ -29,18 +29,48 @@ vacancy-atom exchange frequencies w_a, relative frequencies omega_a = w_a/w_Br a
 
 In a pure lattice this reduces to kT L = x_V D_V (no collective correlation) and f_a = f0.
 
-Sources (paper Eq. for S_V; composition split and rate laws assumed)
--------------------------------------------------------------------
-Only in the two electrode zones (width 1.5 µm each, the wire ends lying on the electrodes)::
+Sources (paper: S_V^+- = r_c^+- (1 - x_V) - r_d^+- x_V, +- labelling the two electrodes; the split
+per electrode and the rate laws are assumed, the supplement with the paper's own is not in the file)
+------------------------------------------------------------------------------------------------------
+Only in the two electrode zones (width w = 1.5 µm each, the wire ends lying on the electrodes)::
 
-    S_V = r_c (1 - x_V) - r_d x_V,        S_a = -S_V x_a / (x_Br + x_Cl)
-    r_c = alpha |E_0|  (1/s),             r_d = r_c (1 - x_V^eq(y)) / x_V^eq(y)
+    S_V = r_c^e (1 - x_V) - r_d^e x_V     in zone e,      S_a = -S_V x_a / (x_Br + x_Cl)
+    r_c = alpha |E_0|  (1/s per halide site),  r_eq(y) = r_c (1 - x_V^eq(y)) / x_V^eq(y)
 
-so each contact relaxes towards the local equilibrium x_V^eq at a rate proportional to the bias
-field E_0 (V/µm) ("linearized reversible reactions that depend on the local halide composition and
-field", paper), and a created (destroyed) vacancy removes (inserts) a halide with the local Br:Cl
-ratio.  alpha (µm V^-1 s^-1) takes the paper's forward value 1.3e-5 when the positive electrode
-sits on the CsPbBr3 segment and its reverse value 3.8e-7 otherwise (Fig. 3 caption).
+a created (destroyed) vacancy removes (inserts) a halide with the local Br:Cl ratio.  alpha
+(µm V^-1 s^-1) takes the paper's forward value 1.3e-5 when the positive electrode sits on the CsPbBr3
+segment and its reverse value 3.8e-7 otherwise (Fig. 3 caption): the composition dependence of the
+rates ("lower rate consistent with the higher vacancy formation energy of pure Cl lattices", paper)
+enters only through this choice of alpha by the composition of the injecting zone.
+
+Unit check: alpha [µm V^-1 s^-1] x E_0 [V/µm] = r_c [1/s], a per-halide-site creation rate.  At 1 V/µm,
+r_c x 3600 s = 0.047 (forward) / 0.0014 (reverse) vacancies per halide site per hour, i.e. 47 and 1.4
+per 10³ halide sites per hour against the caption's "roughly ... 60 and 1.6 vacancy per 10³ unit cells
+per hour" (-22% / -14%; the caption's own ratio 60/1.6 = 37.5 differs from alpha_f/alpha_r = 34.2 by
+10%, so its numbers are rounded).  Counting 3 halide sites per formula cell would give 140 and 4.1
+per 10³ cells (2.3-2.6x off), so the caption's "unit cell" is read as a halide site.
+
+``sources="electrochemical"`` (default; one-sided electrochemistry per electrode)
+    The zone at the higher potential (the CsPbBr3 end under forward bias, the CsPbCl3 end under
+    reverse) only creates vacancies, the other zone only destroys them::
+
+        injecting zone:  r_c^e = r_c,  r_d^e = 0          (S_V = r_c (1 - x_V) > 0)
+        receiving zone:  r_c^e = 0,    r_d^e = r_eq(y)    (S_V = -r_eq x_V < 0)
+
+    The injecting zone is the one the paper calls the "cathode" (vacancy injection "at the cathode",
+    source terms "suppressed when the cathode is applied to the Cl segment" in the reverse case); in
+    this model's sign convention it is the positive electrode, from which the positive vacancies drift
+    into the gap.  The sink coefficient r_eq destroys vacancies at rate r_c where x_V = x_V^eq (the
+    caption's "creation/destruction" at equal rates); its value hardly matters (x 1e-3: forward
+    -0.02%, reverse 0% on 400 cells; x 1e-6: reverse -15%; with no sink at all the vacancies pile up
+    in the receiving zone beyond dilution and the integration fails).  The created vacancies charge
+    the injecting zone until their own field (<= 0.7 V/µm, pointing to the contact line) pushes them
+    into the gap at the full creation rate r_c w, so the front moves at v = alpha E_0 w: a vacancy flux
+    J through a front moves it at speed J (the flux is shared between Br and Cl in proportion to
+    their sites), hence L = alpha E_0 w t and the mobility L/(E_0 t) = alpha w.
+``sources="equilibrating"`` (the earlier assumption, kept for comparison)
+    Both zones create and destroy, r_c^e = r_c and r_d^e = r_eq(y): each zone relaxes to the local
+    equilibrium x_V^eq at a rate proportional to the bias.
 
 Equilibrium vacancies (assumed interpolation)
 ---------------------------------------------
@@ -76,30 +106,37 @@ uses the exact Jacobian at sparse cost.  Two integrals of the sources are carrie
 the halide budget N_a(t) - N_a(0) = integral of S_a is checked to round-off
 (``halide_sites_relative_error``; BDF preserves linear invariants).
 
-Results with the defaults (1,000 cells, 4 h; ~2-3 s per run on one core)
-------------------------------------------------------------------------
-Paper's boundary conditions (``contacts``): forward +4 V/µm moves the front 0.118 µm towards CsPbBr3,
-linearly in time (R² > 0.9999); reverse -4 V/µm: -0.0019 µm (towards CsPbCl3; sub-cell interdiffusion,
--0.0017 / -0.0026 µm on 400 / 2,000 cells).  Ratio at ±4 V/µm: 60 (46-67 between 2,000 and 200 cells,
-set by the grid-dependent reverse creep).  Forward length 0.062, 0.075, 0.087, 0.098, 0.108, 0.118 µm at
-1.5, 2, ..., 4 V/µm: proportional to sqrt(E_0) (R² 0.9998; linear fit R² 0.997 with an intercept of
-25% of L(4)), mobility L/(E t) = 2.0e-14 cm² V^-1 s^-1 at 4 V/µm (slope 1.5e-14), about 1/8 of the
-paper's 1.7e-13.  Cause: with phi fixed on the contact lines and zero field at the wire ends the
-electrode zones are field-free (|E| < 0.2 V/µm after 4 h, pointing back towards the wire end), the fast
-destruction r_d = r_c/x_V^eq (~500 /s) pins x_V at x_V^eq over 90% of the anode zone, and vacancies are
-created only in a reaction-diffusion layer sqrt(D_V x_V^eq / r_c) ~ 0.2 µm at the contact line, where
-the gap field sweeps them away: injection ~ sqrt(D_V r_c x_V^eq) = 8e-6 µm/s (11% of the zone's
-capacity r_c w = 7.8e-5 µm/s), hence L ~ sqrt(E_0) and nearly independent of w (400 cells, 4 V/µm:
-w = 0.75 / 3 µm change L by +0.6% / -1.4%; alpha x4, D_V x4, x_V,Br-rich x4 multiply it by 2.36, 1.56,
-1.33; a 20 µm wire by 1.04).
-``wire-ends`` (earlier variant; identical to its former relaxed-Poisson numbers): forward 1.03 µm,
-linear in E_0 (R² 0.9999), mobility 1.76e-13 cm² V^-1 s^-1, reverse -0.026 µm, ratio 39: the field
-crossing the electrode zones depletes them and the zone creates vacancies at its full rate r_c w.
+Results (1,000 cells, 4 h, paper's boundary conditions ``contacts``; 2-4 s per run on one core)
+-------------------------------------------------------------------------------------------------
+``electrochemical`` (default): forward 0.424, 0.563, 0.702, 0.842, 0.982, 1.122 µm at 1.5, 2, ..., 4
+V/µm, linear in time (R² > 0.99999) and in E_0 (R² 0.999998, slope 0.279 µm per V/µm, intercept
+0.004 µm; sqrt(E_0) fit R² 0.995): L = alpha E_0 w t (1.123 µm at 4 V/µm).  Mobility L/(E_0 t) =
+1.95e-13 cm² V^-1 s^-1 at 4 V/µm (= alpha w; slope of the sweep 1.94e-13; paper 1.7e-13, +15%).
+Reverse -0.0115, -0.0154, -0.0232, -0.0313 µm at -1.5, -2, -3, -4 V/µm (towards CsPbCl3; also
+~ alpha_r E_0 w t); ratio at ±4 V/µm 35.8
+(37.5 / 35.8 / 34.8 on 400 / 1,000 / 2,000 cells, tending to alpha_f/alpha_r = 34.2; paper ~20: the
+ratio is set by the two alpha values of the caption, not by the dynamics).  The injecting zone holds
+x_V ~ 1.35 x_V^eq, the gap 0.2-0.5 x_V^eq (the "otherwise depleted zone" of Fig. 3a made conducting by
+the injection).  ``wire-ends`` gives the same numbers (1.122 / -0.0312 µm): with one-sided sources the
+result no longer depends on where the voltages are imposed.  Caveat: a slow vacancy diffusivity needs a
+much larger space charge to push the created vacancies out (``parameters_from_barrier(0.40)``, D_V =
+0.43 µm²/s, 400 cells: L = 1.10 µm but x_V reaches 0.024 in the injecting zone, beyond the dilute
+range of the Onsager coefficients, and the run takes ~25 s instead of ~1 s; 0.50 eV: 1.08 µm, ~40 s).
+``equilibrating``: forward 0.062, 0.075, 0.087, 0.098, 0.108, 0.118 µm at 1.5, 2, ..., 4 V/µm,
+proportional to sqrt(E_0) (R² 0.9998), mobility 2.0e-14 cm² V^-1 s^-1 (about 1/8 of the paper), reverse
+-0.0019 µm, ratio 60 (46-67 between 2,000 and 200 cells).  Cause: with phi fixed on the contact lines
+and zero field at the wire ends the electrode zones are field-free, the fast destruction r_eq (~500 /s)
+pins x_V at x_V^eq over 90% of the anode zone, and vacancies are created only in a reaction-diffusion
+layer sqrt(D_V x_V^eq / r_c) ~ 0.2 µm at the contact line: injection ~ sqrt(D_V r_c x_V^eq) =
+8e-6 µm/s, 11% of the zone's capacity r_c w = 7.8e-5 µm/s, hence L ~ sqrt(E_0).  With ``wire-ends``
+the equilibrating law gives forward 1.03 µm, mobility 1.76e-13, ratio 39.
 
 Geometry and parameters not in the paper (assumed, documented in ``RectificationParameters``):
 wire length 10 µm with the front in the middle, end compositions x_Br = 0.99 / 0.11 (mid-point
 0.55, the paper's front definition), D_V, the Cl/Br jump-frequency ratio and f0, and the rate laws
-r_c, r_d above (the supplement with the paper's own is not in the file).
+r_c, r_d above (the supplement with the paper's own is not in the file).  With the default sources the
+forward length and the mobility depend essentially on alpha, w and t only (400 cells, 4 V/µm: D_V x4
+-0.02%, x_V,Br-rich x4 +2.6%, w/2 -50%), the ratio on alpha_f/alpha_r.
 """
 
 from __future__ import annotations
@@ -148,7 +185,8 @@ class RectificationParameters:
         0.5 changes the forward migration length by -5%).
     correlation_factor: tracer correlation factor f0 of the pure halide sublattice (assumed: simple
         cubic value 0.6531).
-    source_coefficient_forward_um_per_V_s: alpha with the positive electrode on CsPbBr3 (paper 1.3e-5).
+    source_coefficient_forward_um_per_V_s: alpha with the positive electrode on CsPbBr3 (paper 1.3e-5);
+        the creation rate is r_c = alpha |E_0| per halide site (1/s).
     source_coefficient_reverse_um_per_V_s: alpha with the positive electrode on CsPbCl3 (paper 3.8e-7).
     """
 
@@ -338,6 +376,8 @@ class RectificationResult:
 
 #: where the electrode voltages are imposed (``WireModel``/``simulate`` ``boundary``)
 BOUNDARIES = ("contacts", "wire-ends")
+#: electrode source laws (``WireModel``/``simulate`` ``sources``; module doc)
+SOURCE_LAWS = ("electrochemical", "equilibrating")
 
 
 class WireModel:
@@ -347,17 +387,21 @@ class WireModel:
     solves the discrete Poisson equation exactly (pre-factorised banded Cholesky) at every call of
     ``rhs`` (1/s).  ``boundary="contacts"`` (the paper): phi imposed on the two contact-line faces,
     zero field at the wire ends; ``"wire-ends"``: phi imposed on the end faces (earlier variant).
+    ``sources``: "electrochemical" (one-sided per electrode, default) or "equilibrating" (module doc).
     ``jacobian`` returns the sparse fixed-potential part F_y and keeps the sparse dF/dpsi for
     ``BorderedBDF``, which solves the exact Newton systems with Poisson as a sparse border.
     """
 
     def __init__(self, params: RectificationParameters, bias_V_per_um: float, grid_points: int,
-                 initial_x_br: np.ndarray | None, boundary: str = "contacts") -> None:
+                 initial_x_br: np.ndarray | None, boundary: str = "contacts",
+                 sources: str = "electrochemical") -> None:
         p = params
         n = grid_points
         if boundary not in BOUNDARIES:
             raise ValueError(f"boundary = {boundary!r} is not one of {', '.join(BOUNDARIES)}")
-        self.params, self.n, self.boundary = p, n, boundary
+        if sources not in SOURCE_LAWS:
+            raise ValueError(f"sources = {sources!r} is not one of {', '.join(SOURCE_LAWS)}")
+        self.params, self.n, self.boundary, self.source_law = p, n, boundary, sources
         self.dz = p.wire_length_um / n
         self.z = (np.arange(n) + 0.5) * self.dz
         self.contact_cells = int(round(p.contact_width_um / self.dz))
@@ -383,6 +427,17 @@ class WireModel:
         nc = self.contact_cells
         self.source_cells = np.concatenate([np.arange(nc), np.arange(n - nc, n)])
         self.creation_rate_per_s = p.source_coefficient_um_per_V_s(bias_V_per_um) * abs(bias_V_per_um)
+        # S_V = r_c [a (1 - x_V) - b (1 - x_eq)/x_eq x_V] per source cell (module doc): a switches
+        # creation, b destruction on.  "equilibrating": a = b = 1 in both zones; "electrochemical": the
+        # zone at the higher potential (CsPbBr3 end for bias > 0) only creates, the other only destroys.
+        injecting = np.arange(nc) if bias_V_per_um >= 0 else np.arange(nc, 2 * nc)
+        if sources == "equilibrating":
+            self.creation_on = np.ones(2 * nc)
+            self.destruction_on = np.ones(2 * nc)
+        else:
+            self.creation_on = np.zeros(2 * nc)
+            self.creation_on[injecting] = 1.0
+            self.destruction_on = 1.0 - self.creation_on
         self.kappa2 = p.inverse_debye_length_sq_per_um2 * self.x_scale
         self.diffusivity = p.vacancy_diffusivity_um2_per_s
         # Dirichlet faces (face j lies between cells j-1 and j) and their potentials (kT/e units)
@@ -442,13 +497,13 @@ class WireModel:
 
     # -- physics --------------------------------------------------------------------------------
     def sources(self, x_v: np.ndarray, x_br: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(S_V, S_Br) in the electrode cells (1/s)."""
+        """(S_V, S_Br) in the electrode cells (1/s): S_V = r_c [a (1 - x_V) - b (1 - x_eq)/x_eq x_V]."""
         cells = self.source_cells
         xv, xbr = x_v[cells], x_br[cells]
         share = xbr / np.maximum(1.0 - xv, 1e-300)
         x_eq = self.params.equilibrium_vacancy_fraction(share)
         r_c = self.creation_rate_per_s
-        s_v = r_c * (1.0 - xv) - r_c * (1.0 - x_eq) / x_eq * xv
+        s_v = r_c * (self.creation_on * (1.0 - xv) - self.destruction_on * (1.0 - x_eq) / x_eq * xv)
         return s_v, -share * s_v
 
     def _rhs_at(self, y: np.ndarray, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -640,11 +695,14 @@ def simulate(
     rtol: float = 1e-6,
     progress: Callable[[float], None] | None = None,
     boundary: str = "contacts",
+    sources: str = "electrochemical",
 ) -> RectificationResult:
     """Bias the wire at ``bias_V_per_um`` (V/µm; > 0 forward = positive electrode on CsPbBr3) for
     ``hours`` (h) on ``grid_points`` cells; ``snapshots`` equally spaced profiles are kept.
     ``boundary``: "contacts" (the paper: voltages on the contact lines, zero field and no flow at the
-    wire ends) or "wire-ends" (voltages on the wire ends).  ``method``: "BDF" (exact Newton systems
+    wire ends) or "wire-ends" (voltages on the wire ends).  ``sources``: "electrochemical" (the zone at
+    the higher potential only creates vacancies, the other only destroys them) or "equilibrating" (both
+    zones relax to x_V^eq); see the module doc.  ``method``: "BDF" (exact Newton systems
     through the sparse Poisson border, ``BorderedBDF``) or any other ``solve_ivp`` implicit method,
     which then gets the dense exact Jacobian (slow).  ``progress`` is called with the completed
     fraction of the run (0..1)."""
@@ -656,7 +714,7 @@ def simulate(
         raise ValueError(f"hours = {hours} must be > 0")
     if grid_points < 10:
         raise ValueError(f"grid_points = {grid_points} is too coarse; use at least 10")
-    model = WireModel(params, bias_V_per_um, int(grid_points), initial_x_br, boundary)
+    model = WireModel(params, bias_V_per_um, int(grid_points), initial_x_br, boundary, sources)
     t_end = hours * SECONDS_PER_HOUR
     times = np.linspace(0.0, t_end, max(int(snapshots), 2))
 
@@ -690,7 +748,7 @@ def simulate(
         halide_sites_relative_error=model.budget_error(states[0], states[-1]), wall_time_s=wall,
         stats={"nfev": int(solution.nfev), "njev": int(solution.njev),
                "nlu": int(solution.nlu) or model.newton_factorizations,
-               "unknowns": model.size, "boundary": boundary,
+               "unknowns": model.size, "boundary": boundary, "sources": sources,
                "dirichlet_z_um": [float(z) for z in model.dirichlet_z_um]},
     )
 

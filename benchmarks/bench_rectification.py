@@ -1,10 +1,11 @@
 """Benchmark: the 4-hour forward-bias rectification run on 1,000 cells (target <= 10 s).
 
-The model (paper's boundary conditions by default) solves Poisson's equation exactly at every
+The model (paper's boundary conditions and one-sided electrochemical sources by default) solves Poisson's equation exactly at every
 right-hand-side call and integrates with ``BorderedBDF`` (exact Newton systems via a sparse Poisson
 border).  Reference: scipy ``solve_ivp`` with its default RK45 (non-stiff) on the same right-hand side
 over a short window, extrapolated linearly in simulated time to 4 h.  Run from the repository root:
-``python benchmarks/bench_rectification.py [--grid 1000] [--hours 4] [--bias 4] [--boundary contacts]``.
+``python benchmarks/bench_rectification.py [--grid 1000] [--hours 4] [--bias 4] [--boundary contacts]
+[--sources electrochemical]``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from scipy.integrate import solve_ivp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.rectification import (  # noqa: E402
-    BOUNDARIES, SECONDS_PER_HOUR, RectificationParameters, WireModel, simulate,
+    BOUNDARIES, SECONDS_PER_HOUR, SOURCE_LAWS, RectificationParameters, WireModel, simulate,
 )
 
 
@@ -32,6 +33,7 @@ def main() -> int:
     parser.add_argument("--bias", type=float, default=4.0, help="V/µm")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--boundary", choices=BOUNDARIES, default="contacts")
+    parser.add_argument("--sources", choices=SOURCE_LAWS, default="electrochemical")
     parser.add_argument("--reference-window-s", type=float, default=1e-3,
                         help="simulated time (s) integrated with RK45 before extrapolating")
     args = parser.parse_args()
@@ -41,17 +43,18 @@ def main() -> int:
     timings, result = [], None
     for _ in range(args.repeats):
         start = time.perf_counter()
-        result = simulate(args.bias, args.hours, args.grid, params, boundary=args.boundary)
+        result = simulate(args.bias, args.hours, args.grid, params, boundary=args.boundary,
+                          sources=args.sources)
         timings.append(time.perf_counter() - start)
     best = min(timings)
-    print(f"BorderedBDF (exact Poisson, boundary={args.boundary}): {args.bias:+g} V/µm, {args.hours:g} h, {args.grid} cells "
+    print(f"BorderedBDF (exact Poisson, boundary={args.boundary}, sources={args.sources}): {args.bias:+g} V/µm, {args.hours:g} h, {args.grid} cells "
           f"({result.stats['unknowns']} unknowns): best of {args.repeats} = {best:.2f} s "
           f"(all: {', '.join(f'{t:.2f}' for t in timings)}); nfev {result.stats['nfev']}, "
           f"njev {result.stats['njev']}, nlu {result.stats['nlu']}")
     print(f"  migration length {result.migration_length_um:.4f} µm, "
           f"halide-site budget error {result.halide_sites_relative_error:.1e}")
 
-    model = WireModel(params, args.bias, args.grid, None, args.boundary)
+    model = WireModel(params, args.bias, args.grid, None, args.boundary, args.sources)
     y0 = model.initial_state()
     start = time.perf_counter()
     reference = solve_ivp(model.rhs, (0.0, args.reference_window_s), y0, rtol=1e-6, atol=1e-9)

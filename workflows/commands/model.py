@@ -1,9 +1,11 @@
 """``phasefire model``: continuum models from the papers.
 
 ``phasefire model rectification [--bias 4] [--hours 4] [--grid 1000] [--boundary contacts|wire-ends]
-[--json] [--sweep] [--plot PNG]`` runs the perovskite paper's reaction-drift-diffusion-Poisson model
-(``analysis.rectification``; default the paper's boundary conditions: voltages on the contact lines,
-no flow and zero field at the wire ends) under forward and reverse bias and reports the migration lengths of the x_Br = 0.55 front (µm),
+[--sources electrochemical|equilibrating] [--json] [--sweep] [--plot PNG]`` runs the perovskite paper's
+reaction-drift-diffusion-Poisson model (``analysis.rectification``; default the paper's boundary
+conditions: voltages on the contact lines, no flow and zero field at the wire ends, and one-sided
+electrode sources: the electrode at the higher potential only creates vacancies at r_c = alpha |E|,
+the other only destroys them) under forward and reverse bias and reports the migration lengths of the x_Br = 0.55 front (µm),
 the rectification ratio, the halide-site budget error and the halide mobility (cm² V^-1 s^-1).
 ``--sweep`` adds migration length vs bias over ±(1.5-4) V/µm (paper Fig. 1e).
 """
@@ -37,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--boundary", choices=rect.BOUNDARIES, default="contacts",
                         help="where the voltages are imposed: the contact lines with zero field at the wire "
                              "ends (the paper, default) or the wire ends (earlier variant)")
+    parser.add_argument("--sources", choices=rect.SOURCE_LAWS, default="electrochemical",
+                        help="electrode source law: 'electrochemical' (default; the electrode at the higher "
+                             "potential only creates vacancies at r_c = alpha |E| per halide site, the other "
+                             "only destroys them) or 'equilibrating' (both relax to equilibrium; earlier variant)")
     parser.add_argument("--sweep", action="store_true",
                         help="also compute migration length vs bias over ±(1.5-4) V/µm")
     parser.add_argument("--barrier-eV", type=float, default=None,
@@ -85,11 +91,11 @@ def run_rectification(args: argparse.Namespace) -> int:
     start, close = _progress_bar(2 + len(sweep_biases), enabled=sys.stderr.isatty())
     try:
         forward = rect.simulate(args.bias, args.hours, args.grid, params, progress=start(f"+{args.bias:g} V/µm"),
-                                boundary=args.boundary)
+                                boundary=args.boundary, sources=args.sources)
         reverse = rect.simulate(-args.bias, args.hours, args.grid, params, progress=start(f"-{args.bias:g} V/µm"),
-                                boundary=args.boundary)
+                                boundary=args.boundary, sources=args.sources)
         sweep = [rect.simulate(b, args.hours, args.grid, params, snapshots=2, progress=start(f"{b:+g} V/µm"),
-                               boundary=args.boundary)
+                               boundary=args.boundary, sources=args.sources)
                  for b in sweep_biases]
     finally:
         close()
@@ -101,6 +107,7 @@ def run_rectification(args: argparse.Namespace) -> int:
         "hours": args.hours,
         "grid_points": args.grid,
         "boundary": args.boundary,
+        "sources": args.sources,
         "vacancy_diffusivity_um2_per_s": params.vacancy_diffusivity_um2_per_s,
         "migration_length_forward_um": forward.migration_length_um,
         "migration_length_reverse_um": reverse.migration_length_um,
@@ -137,6 +144,7 @@ def _print_table(report: dict) -> None:
         ("biasing time (h)", f"{report['hours']:g}"),
         ("grid points", f"{report['grid_points']}"),
         ("boundary conditions", report["boundary"]),
+        ("electrode source law", report["sources"]),
         ("migration length forward (µm)", f"{report['migration_length_forward_um']:.4f}"),
         ("migration length reverse (µm)", f"{report['migration_length_reverse_um']:.4f}"),
         ("rectification ratio (paper ~20)", f"{report['rectification_ratio']:.1f}"),
