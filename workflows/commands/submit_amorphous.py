@@ -25,11 +25,16 @@ def build_amorphous_workflow(args: argparse.Namespace, name: str | None = None):
     """(workflow, resolved profile) from --profile, --seed, --engine and --set."""
     from workflows.amorphous import amorphous_workflow, resolve_profile, split_overrides
     from workflows.commands.submit import engine_spec, parse_overrides
+    from workflows.errors import PhasefireError
 
+    resolve_profile(args.profile)
     profile_overrides, engine_params = split_overrides(parse_overrides(args.set), args.profile)
     profile = resolve_profile(args.profile, profile_overrides)
-    workflow = amorphous_workflow(profile, engine_spec(args.engine, engine_params), seed=args.seed, name=name)
-    return workflow, profile
+    try:
+        engine = engine_spec(args.engine, engine_params)
+    except PhasefireError as exc:
+        raise PhasefireError(f"{exc}; profile parameters: {', '.join(profile)}") from None
+    return amorphous_workflow(profile, engine, seed=args.seed, name=name), profile
 
 
 def submit_amorphous(args: argparse.Namespace) -> int:
