@@ -48,11 +48,18 @@ class BirchMurnaghanFit:
         return birch_murnaghan_pressure(volume, self.v0, self.b0, self.b0_prime)
 
     def volume(self, pressure: float) -> float:
-        """V (Å³/atom) at pressure (GPa), inverting P(V) where it is monotonic."""
-        low, high = 0.3 * self.v0, 1.3 * self.v0
-        if not self.pressure(high) <= pressure <= self.pressure(low):
+        """V (Å³/atom) at pressure (GPa): the smallest-volume root on a falling branch of P(V).
+
+        P(V) is scanned over 0.3-1.3 V0 (a fit with an unusual B0' need not fall monotonically
+        over all of it), then the bracketing interval is refined with brentq.
+        """
+        grid = np.linspace(0.3 * self.v0, 1.3 * self.v0, 2001)
+        excess = self.pressure(grid) - pressure
+        falling_crossings = np.flatnonzero((excess[:-1] * excess[1:] <= 0) & (excess[1:] < excess[:-1]))
+        if not len(falling_crossings):
             raise ValueError(f"pressure {pressure:g} GPa is outside the fitted equation of state's reach")
-        return float(brentq(lambda v: self.pressure(v) - pressure, low, high, xtol=1e-10))
+        k = falling_crossings[0]
+        return float(brentq(lambda v: self.pressure(v) - pressure, grid[k], grid[k + 1], xtol=1e-10))
 
     def to_dict(self) -> dict:
         return {
