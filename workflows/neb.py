@@ -70,6 +70,7 @@ class NEBMaker:
                 frequency = float("nan")
             if not np.isfinite(frequency) or frequency <= 0:
                 raise PhasefireError(f"attempt_frequency must be a frequency in Hz or 'vineyard', got {self.attempt_frequency}")
+            self.attempt_frequency = frequency
 
     def neb_settings(self) -> dict[str, Any]:
         return {"n_images": self.n_images, "fmax_eV_per_A": self.fmax_eV_per_A, "max_steps": self.max_steps, "climb": self.climb}
@@ -266,6 +267,16 @@ class NEBTask(FiretaskBase):
         }
 
 
+def path_notes(profile, converged: bool) -> list[str]:
+    """Warnings a reader of the barrier must see (one line each)."""
+    notes = [] if converged else ["NEB not converged: the barrier is stored under unconverged_* keys only"]
+    if profile.saddle_index in (0, len(profile.energies_eV) - 1):
+        notes.append("the highest image is an endpoint: no barrier along this path (are the endpoints minima?)")
+    if (profile.energies_eV[1:-1] < min(profile.energies_eV[0], profile.energies_eV[-1]) - 0.01).any():
+        notes.append("an image lies below both endpoints by > 10 meV: the endpoints are not the path's minima")
+    return notes
+
+
 def neb_document(
     *, label: str, workflow: str | None, hop: dict, host: Atoms, result, profile, transport: dict, engine, settings: dict,
     endpoints: dict, run_dir: str, wall_time_s: float,
@@ -306,5 +317,6 @@ def neb_document(
         "run_dir": run_dir,
         "files": {**result.files, "plot": "neb.png"},
         "extra": result.extra,
+        "notes": path_notes(profile, result.converged),
         "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     })

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from workflows.commands.analyze_neb import register_neb
+
 EOS_HELP = """\
 FILE is one of:
   CSV   header with a pressure column (GPa) and a volume column (Å³/atom), e.g.
@@ -38,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = group.add_subparsers(dest="analysis", required=True, metavar="ANALYSIS")
+    register_neb(commands)
 
     def add(name: str, help_text: str, handler, description: str | None = None,
             file_help: str = "POSCAR/CIF/extxyz/ASE .traj; frames are averaged") -> argparse.ArgumentParser:

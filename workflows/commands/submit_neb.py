@@ -23,8 +23,6 @@ def register(kinds: argparse._SubParsersAction) -> None:
 
 
 def submit_neb(args: argparse.Namespace) -> int:
-    import yaml
-
     from workflows.launchpad import open_launchpad
     from workflows.neb import NEBMaker, neb_workflow
 
@@ -32,7 +30,7 @@ def submit_neb(args: argparse.Namespace) -> int:
     maker_params, engine_params = split_overrides(parse_overrides(args.set), NEBMaker)
     for key, value in (("hops", args.hops), ("temperature_K", args.temperature), ("attempt_frequency", args.attempt_frequency)):
         if value is not None:
-            maker_params[key] = yaml.safe_load(value) if isinstance(value, str) and key == "attempt_frequency" else value
+            maker_params[key] = value
     workflow = neb_workflow(atoms, label, args.species, args.defect, engine_spec(args.engine, engine_params), NEBMaker(**maker_params))
     id_map = open_launchpad().add_wf(workflow)
     fw_ids = sorted(id_map.values())

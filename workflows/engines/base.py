@@ -65,7 +65,7 @@ def interpolate_images(initial: Atoms, final: Atoms, n_images: int, method: str 
     for image in images:
         image.calc = None
         image.set_constraint()
-    NEB(images).interpolate(method, mic=True)
+    NEB(images, method="improvedtangent").interpolate(method, mic=True)
     return images
 
 

@@ -64,6 +64,7 @@ def run_neb(
     band = BandNEB(images, evaluate, climb=climb, method="improvedtangent")
     optimizer = FIRE(band, logfile=str(workdir / "neb.log"))
     converged = bool(optimizer.run(fmax=fmax_eV_per_A, steps=max_steps))
+    neb_forces = band.get_forces().reshape(-1, 3)  # NEB forces (climbing image included) at the final band
     write(str(workdir / "neb.traj"), images)
     energies = np.array([image.get_potential_energy() for image in images])
     return NEBResult(
@@ -71,7 +72,7 @@ def run_neb(
         energies_eV=energies,
         converged=converged,
         n_steps=int(optimizer.nsteps),
-        max_force_eV_per_A=float(band.get_residual()),
+        max_force_eV_per_A=float(np.linalg.norm(neb_forces, axis=1).max()),
         files={"band": "neb.traj", "log": "neb.log"},
         extra={"method": "ase-neb-improvedtangent-fire", "climbing_image": climb},
     )

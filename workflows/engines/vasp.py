@@ -203,7 +203,8 @@ class VaspEngine(Engine):
     def md(self, atoms: Atoms, workdir: Path, *, equilibration_steps: int = 0, **settings) -> CalcResult:
         """One AIMD run (MDALGO=3 Langevin; NPT with ISIF=3 + PSTRESS when pressure_GPa is
         given) under MD-safe custodian handlers; arguments as ``Engine.md``; the sampled
-        frames go to md.traj (``workflows.engines.vasp_md``)."""
+        frames go to md.traj (``workflows.engines.vasp_md``). A rerun starts the stage again
+        from its input structure: VASP keeps no restartable MD state besides CONTCAR."""
         from workflows.engines.vasp_md import md_custodian_handlers, md_incar, md_input_set, parse_vasp_md
 
         workdir = Path(workdir)

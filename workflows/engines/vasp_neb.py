@@ -144,3 +144,20 @@ def parse_vasp_neb(workdir: Path, endpoint_energies_eV: tuple[float, float] | No
         files={"images": ", ".join(f.name for f in folders)},
         extra={"images_converged": converged},
     )
+
+
+def root_vasprun_problem(workdir: Path) -> str | None:
+    """Why the root vasprun.xml(.gz) of a NEB folder cannot be read (None when it parses or is absent).
+
+    With IMAGES > 1 the image groups write it concurrently; the per-image OUTCARs stay authoritative.
+    """
+    from pymatgen.io.vasp import Vasprun
+
+    path = _first(Path(workdir), "vasprun.xml")
+    if path is None:
+        return None
+    try:
+        Vasprun(str(path), parse_dos=False, parse_eigen=False, parse_potcar_file=False)
+    except Exception as exc:
+        return f"{path.name} is malformed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    return None

@@ -1,0 +1,211 @@
+"""NEB workflows: the MLIP path end to end, the VASP image layout with the stand-in, the recorded
+VASP NEB (malformed root vasprun.xml, per-image OUTCARs), flagged non-converged results, bad input."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from tests.conftest import REFERENCE, run_all
+from workflows.cli import main
+from workflows.errors import PhasefireError
+
+NH3_NEB = REFERENCE / "vasp" / "neb" / "aiida_vasp_NH3_neb"
+#: energy(sigma->0) of the recorded images 01-03 (eV), from their OUTCARs
+NH3_IMAGE_ENERGIES = [-19.49550593, -19.27978461, -19.49550730]
+
+
+@pytest.fixture
+def nh3_neb(tmp_path) -> Path:
+    """The recorded NEB folder, gunzipped as VASP leaves it (root vasprun.xml included)."""
+    folder = tmp_path / "nh3_neb"
+    for source in NH3_NEB.rglob("*"):
+        if source.is_file():
+            target = folder / source.relative_to(NH3_NEB)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.suffix == ".gz":
+                with gzip.open(source, "rb") as src, open(target.with_suffix(""), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            else:
+                shutil.copyfile(source, target)
+    return folder
+
+
+def test_recorded_neb_root_vasprun_is_malformed_but_images_give_the_profile(nh3_neb):
+    from workflows.engines.vasp import parse_vasp_run
+    from workflows.engines.vasp_neb import parse_vasp_neb, root_vasprun_problem
+
+    with pytest.raises(PhasefireError, match="cannot parse .*vasprun.xml \\(XMLSyntaxError\\)"):
+        parse_vasp_run(nh3_neb)
+    assert root_vasprun_problem(nh3_neb).startswith("vasprun.xml is malformed (XMLSyntaxError")
+    result = parse_vasp_neb(nh3_neb)
+    assert np.isnan(result.energies_eV[[0, 4]]).all()  # VASP does not compute the endpoints
+    assert result.energies_eV[1:4].tolist() == pytest.approx(NH3_IMAGE_ENERGIES, abs=1e-8)
+    assert result.converged is True
+    assert result.max_force_eV_per_A == pytest.approx(0.0286, abs=0.02)
+    assert [len(image) for image in result.images] == [4] * 5
+
+
+def analyze_neb(capsys, *argv):
+    from workflows.commands.analyze_neb import register_neb
+
+    parser = argparse.ArgumentParser()
+    register_neb(parser.add_subparsers())
+    args = parser.parse_args(["neb", *argv])
+    code = args.handler(args)
+    return code, capsys.readouterr().out
+
+
+def test_analyze_neb_reports_barriers_and_notes(capsys, nh3_neb, tmp_path):
+    import json
+
+    code, out = analyze_neb(capsys, str(nh3_neb), "--json", "--plot", str(tmp_path / "p.png"))
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["barrier_forward_eV"] == pytest.approx(NH3_IMAGE_ENERGIES[1] - NH3_IMAGE_ENERGIES[0])
+    assert summary["barrier_backward_eV"] == pytest.approx(NH3_IMAGE_ENERGIES[1] - NH3_IMAGE_ENERGIES[2])
+    assert summary["saddle_image"] == 2
+    assert any("root vasprun.xml is malformed" in note for note in summary["notes"])
+    assert any("endpoint energies unknown" in note for note in summary["notes"])
+    assert (tmp_path / "p.png").stat().st_size > 0
+
+    code, out = analyze_neb(capsys, str(nh3_neb), "--endpoint-energies", "-19.50", "-19.50")
+    assert "barrier forward 0.2202 eV, backward 0.2202 eV, saddle image 02, converged: yes" in out
+    assert "endpoint energies unknown" not in out
+
+
+def test_analyze_neb_on_a_folder_without_images_is_one_line(capsys, tmp_path):
+    with pytest.raises(PhasefireError, match="is not a VASP NEB folder: it needs image folders 00, 01"):
+        analyze_neb(capsys, str(tmp_path))
+
+
+def test_vasp_neb_writes_the_image_layout_and_runs_under_custodian(tmp_path, fake_vasp, nh3_neb):
+    from workflows.engines import load_engine
+
+    fake_vasp([{
+        "reference": str(NH3_NEB),
+        "expect_incar": {"IMAGES": 3, "IBRION": 3, "POTIM": 0, "IOPT": 1, "LCLIMB": True, "SPRING": -5,
+                         "ISIF": 2, "EDIFFG": -0.03, "NSW": 50, "ENCUT": 600},
+    }])  # fmt: skip
+    initial, final = read(nh3_neb / "00" / "POSCAR"), read(nh3_neb / "04" / "POSCAR")
+    worker = {"potcar_dir": os.environ["PMG_VASP_PSP_DIR"], "vasp_cmd": os.environ["PHASEFIRE_VASP_CMD"]}
+    engine = load_engine({"name": "vasp", "vtst": True, "polling_time_step_s": 0.05}, worker)
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    result = engine.neb(initial, final, workdir, n_images=3, fmax_eV_per_A=0.03, max_steps=50, climb=True,
+                        endpoint_energies_eV=(-19.50, -19.51))  # fmt: skip
+    assert sorted(p.name for p in workdir.iterdir() if p.is_dir()) == ["00", "01", "02", "03", "04"]
+    assert read(workdir / "02" / "POSCAR.orig").get_chemical_symbols() == ["H", "H", "H", "N"]
+    assert result.energies_eV.tolist() == pytest.approx([-19.50, *NH3_IMAGE_ENERGIES, -19.51])
+    assert result.converged and result.extra["climbing_image"]
+    assert (workdir / "custodian.json").is_file()
+
+
+def test_plain_vasp_neb_has_no_climbing_image():
+    from workflows.engines.vasp_neb import neb_incar
+
+    plain = neb_incar(5, 0.05, 100, climb=True, vtst=False)
+    assert plain["IBRION"] == 1 and "LCLIMB" not in plain and plain["IMAGES"] == 5
+    assert neb_incar(5, 0.05, 100, climb=True, vtst=True)["LCLIMB"] is True
+
+
+def test_mlip_engine_has_neb_and_others_say_they_cannot():
+    from workflows.engines.base import Engine
+
+    class Dummy(Engine):
+        name = "dummy"
+
+        def versions(self):
+            return {}
+
+        def relax(self, *args, **kwargs):
+            raise NotImplementedError
+
+    with pytest.raises(PhasefireError, match="engine dummy cannot run NEB"):
+        Dummy().neb(None, None, Path("."), n_images=1, fmax_eV_per_A=0.1, max_steps=1, climb=True)
+
+
+def test_unconverged_neb_is_stored_flagged_never_as_a_barrier():
+    from ase.build import bulk
+
+    from analysis.neb import barrier_profile
+    from workflows.engines import load_engine
+    from workflows.engines.base import NEBResult
+    from workflows.neb import neb_document
+
+    images = [bulk("Cu", "fcc", a=3.6) for _ in range(3)]
+    result = NEBResult(images=images, energies_eV=np.array([0.0, 0.4, 0.1]), converged=False, n_steps=2, max_force_eV_per_A=0.8)
+    profile = barrier_profile(result.energies_eV)
+    document = neb_document(
+        label="x", workflow="w", hop={"label": "Cu1-Cu1"}, host=images[0], result=result, profile=profile,
+        transport={"hop_rate_forward_per_s": 1.0}, engine=load_engine("mlip"), settings={}, run_dir=".", wall_time_s=1.0,
+        endpoints={"initial": {"task_id": 1}, "final": {"task_id": 2}},
+    )  # fmt: skip
+    assert document["converged"] is False
+    assert "barrier_forward_eV" not in document["output"] and "transport" not in document
+    assert document["output"]["unconverged_barrier_forward_eV"] == pytest.approx(0.4)
+    assert document["unconverged_transport"] == {"hop_rate_forward_per_s": 1.0}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--species", "I"], "no I in"),
+     (["--species", "Br", "--defect", "interstitial"], "defect 'interstitial' is not supported"),
+     (["--species", "Br", "--hops", "3"], "give 'all', 'shortest' or indices 0..0"),
+     (["--species", "Br", "--attempt-frequency", "fast"], "attempt_frequency must be a frequency in Hz or 'vineyard'")],
+)  # fmt: skip
+def test_bad_neb_input_is_one_line(store, capsys, argv, message):
+    code = main(["submit", "neb", "--structure", "cspbbr3-cubic", *argv])
+    err = capsys.readouterr().err
+    assert code == 1
+    (line,) = [line for line in err.splitlines() if line.startswith("phasefire: error:")]
+    assert message in line
+
+
+def test_mlip_neb_workflow_stores_barrier_profile_saddle_transport_and_plot(store, capsys):
+    from workflows.database import ResultsDB
+    from workflows.launchpad import open_launchpad
+
+    code = main(["submit", "neb", "--structure", "cspbbr3-cubic", "--species", "Br", "--temperature", "400",
+                 "--set", "n_images=1", "--set", "fmax_eV_per_A=0.1", "--set", "endpoint_fmax_eV_per_A=0.05"])  # fmt: skip
+    assert code == 0 and "1 hop(s), 3 firework(s)" in capsys.readouterr().out
+    assert run_all(store) == 3
+    documents = ResultsDB(open_launchpad()).query()
+    (neb,) = [d for d in documents if d["task_label"].startswith("neb ")]
+    assert len(documents) == 3  # two endpoint relaxations + the NEB
+    assert neb["converged"] is True
+    output, transport = neb["output"], neb["transport"]
+    assert 0.01 < output["barrier_forward_eV"] < 1.5 and 0.01 < output["barrier_backward_eV"] < 1.5
+    assert len(output["energy_profile"]["energies_eV"]) == 3 and output["energy_profile"]["saddle_index"] == 1
+    assert len(output["saddle_structure"]["sites"]) == 39
+    assert neb["input"]["hop"]["supercell"] == [2, 2, 2]
+    assert transport["temperature_K"] == 400
+    assert transport["hop_rate_forward_per_s"] == pytest.approx(1e13 * np.exp(-output["barrier_forward_eV"] / (8.617333262e-5 * 400)))
+    assert transport["mobility_cm2_per_V_s"] == pytest.approx(transport["diffusion_cm2_per_s"] / (8.617333262e-5 * 400))
+    assert Path(neb["run_dir"], neb["files"]["plot"]).stat().st_size > 0
+
+
+def test_gamma_frequencies_for_vineyard_have_three_translations():
+    from structures import build
+    from workflows.engines import load_engine
+    from workflows.neb import gamma_frequencies_THz
+
+    frequencies = gamma_frequencies_THz(load_engine("mlip"), build("cspbbr3-cubic"))
+    assert frequencies.shape == (15,)
+    assert np.sort(np.abs(frequencies))[:3] == pytest.approx([0, 0, 0], abs=0.05)
+
+
+def test_vineyard_needs_an_engine_that_evaluates_forces():
+    from structures import build
+    from workflows.engines import load_engine
+    from workflows.neb import gamma_frequencies_THz
+
+    with pytest.raises(PhasefireError, match="attempt_frequency=vineyard needs direct force evaluation, which engine vasp lacks"):
+        gamma_frequencies_THz(load_engine("vasp"), build("cspbbr3-cubic"))

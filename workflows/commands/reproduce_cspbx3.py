@@ -1,0 +1,105 @@
+"""``phasefire reproduce cspbx3``: halide-vacancy NEB in cubic CsPbBr3 and CsPbCl3 (MLIP), the
+barriers fed to the nanowire rectification model, and a report (Markdown + PNG) beside the paper's
+parameter set and the experimental Br-vacancy barrier."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from workflows.commands._output import print_json
+
+#: the quick profile: NEB settings and the biases of the rectification model (V/µm)
+PROFILES = {
+    "quick": {"neb": {"n_images": 3, "fmax_eV_per_A": 0.05, "endpoint_fmax_eV_per_A": 0.05}, "biases": [1.5, 2.5, 4.0],
+              "hours": 4.0, "grid_points": 400},
+    "paper": {"neb": {"n_images": 5, "fmax_eV_per_A": 0.03, "endpoint_fmax_eV_per_A": 0.01}, "biases": [1.5, 2.0, 2.5, 3.0, 3.5, 4.0],
+              "hours": 4.0, "grid_points": 1000},
+}  # fmt: skip
+SYSTEMS = (("cspbbr3-cubic", "Br"), ("cspbcl3-cubic", "Cl"))
+
+
+def register(studies: argparse._SubParsersAction) -> None:
+    parser = studies.add_parser("cspbx3", help="CsPbBr3/CsPbCl3 halide-vacancy NEB fed to the rectification model, with a report")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or paper")
+    parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet) or vasp")
+    parser.add_argument("--temperature", type=float, default=300.0, metavar="K", help="temperature (300 K)")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    parser.add_argument("--out", default=None, help="report folder (default reports/cspbx3-<timestamp>)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.set_defaults(handler=reproduce_cspbx3)
+
+
+def rectification_runs(params, biases: list[float], hours: float, grid_points: int) -> dict[str, Any]:
+    """Forward migration lengths over ``biases`` (V/µm), the reverse one at the largest, the ratio
+    and the mobility from the forward slope."""
+    from analysis.rectification import halide_mobility_cm2_per_V_s, rectification_ratio, simulate
+
+    forward = [simulate(b, hours=hours, grid_points=grid_points, params=params).migration_length_um for b in biases]
+    reverse = simulate(-biases[-1], hours=hours, grid_points=grid_points, params=params).migration_length_um
+    return {
+        "biases_V_per_um": biases, "hours": hours, "forward_migration_um": forward, "reverse_migration_um_at_max_bias": reverse,
+        "rectification_ratio": rectification_ratio(forward[-1], reverse),
+        "mobility_cm2_per_V_s": halide_mobility_cm2_per_V_s(biases, forward, hours),
+        "vacancy_diffusivity_um2_per_s": params.vacancy_diffusivity_um2_per_s, "chloride_jump_ratio": params.chloride_jump_ratio,
+    }  # fmt: skip
+
+
+def reproduce_cspbx3(args: argparse.Namespace) -> int:
+    from fireworks import Workflow
+
+    from analysis.rectification import RectificationParameters, parameters_from_barrier
+    from structures import build
+    from workflows.commands.reproduce import submit_and_run
+    from workflows.commands.submit import engine_spec
+    from workflows.database import ResultsDB
+    from workflows.errors import PhasefireError
+    from workflows.launchpad import open_launchpad
+    from workflows.neb import NEBMaker, neb_workflow
+    from workflows.reports.cspbx3 import EXPERIMENTAL_BR_BARRIER_EV, write_report
+
+    profile = PROFILES[args.profile]
+    maker = NEBMaker(hops="shortest", temperature_K=args.temperature, **profile["neb"])
+    spec = engine_spec(args.engine, {})
+    name = f"cspbx3-neb/{args.profile}/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
+    parts = [neb_workflow(build(label), label, species, "vacancy", spec, maker, name=name) for label, species in SYSTEMS]
+    start = time.perf_counter()
+    submit_and_run(Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"}), args.workers)
+    neb_wall = time.perf_counter() - start
+    documents = {d["input"]["hop"]["species"]: d for d in ResultsDB(open_launchpad()).query(workflow=name) if d["task_label"].startswith("neb ")}
+    unconverged = [s for s, d in documents.items() if not d["converged"]]
+    if unconverged:
+        raise PhasefireError(f"the {', '.join(unconverged)}-vacancy NEB did not converge (stored flagged); "
+                             "rerun with the paper profile or more steps before feeding the model")  # fmt: skip
+    barrier = {s: d["output"]["barrier_forward_eV"] for s, d in documents.items()}
+    start = time.perf_counter()
+    runs = {
+        "neb": rectification_runs(parameters_from_barrier(barrier["Br"], temperature_K=args.temperature, chloride_barrier_eV=barrier["Cl"]),
+                                  profile["biases"], profile["hours"], profile["grid_points"]),
+        "paper": rectification_runs(RectificationParameters(temperature_K=args.temperature), profile["biases"], profile["hours"], profile["grid_points"]),
+    }  # fmt: skip
+    model_wall = time.perf_counter() - start
+    out = Path(args.out or f"reports/cspbx3-{time.strftime('%Y%m%d-%H%M%S')}")
+    summary = {
+        "workflow": name, "engine": args.engine, "profile": args.profile, "temperature_K": args.temperature,
+        "barriers_eV": barrier, "experimental_br_barrier_eV": EXPERIMENTAL_BR_BARRIER_EV,
+        "neb": {s: {"task_id": d["task_id"], "hop": d["input"]["hop"]["label"], "atoms": d["nsites"],
+                    "profile": d["output"]["energy_profile"], "barrier_backward_eV": d["output"]["barrier_backward_eV"],
+                    "diffusion_cm2_per_s": d["transport"]["diffusion_cm2_per_s"], "mobility_cm2_per_V_s": d["transport"]["mobility_cm2_per_V_s"],
+                    "wall_time_s": d["wall_time_s"]} for s, d in documents.items()},
+        "rectification": runs, "wall_time_s": {"neb_workflow": neb_wall, "rectification_model": model_wall},
+    }  # fmt: skip
+    summary["report"] = str(write_report(summary, out))
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"\nCsPbX3 halide-vacancy NEB ({args.engine}, {args.profile}): Br {barrier['Br']:.3f} eV, Cl {barrier['Cl']:.3f} eV "
+          f"(experiment, Br: {EXPERIMENTAL_BR_BARRIER_EV} eV); NEB {neb_wall:.0f} s, model {model_wall:.0f} s")  # fmt: skip
+    for key, label in (("neb", "NEB barriers"), ("paper", "paper parameter set")):
+        r = runs[key]
+        print(f"  {label:20s}: D_V {r['vacancy_diffusivity_um2_per_s']:.3g} µm²/s, forward L at {r['biases_V_per_um'][-1]} V/µm "
+              f"{r['forward_migration_um'][-1]:.3f} µm, ratio {r['rectification_ratio']:.1f}, mobility {r['mobility_cm2_per_V_s']:.2e} cm²/V/s")  # fmt: skip
+    print(f"report: {summary['report']}")
+    return 0
