@@ -7,7 +7,7 @@ from pymatgen.core import Lattice
 
 from structures._symmetry import from_wyckoff
 
-#: cell used by the Ag2Se paper (Luo et al., Nat. Commun. 16, 1828 (2025)), Å
+#: cell used by the Ag2Se paper (Luo et al., Nat. Commun. (2025), doi:10.1038/s41467-025-57057-5), Å
 ALPHA_PAPER_CELL_A = (4.3357, 7.07, 7.774)
 #: beta lattice constant quoted by the Ag2Se paper (citing Oliveria et al., Solid State Ionics 28, 1332 (1988)), Å
 BETA_PAPER_A = 5.3357

@@ -47,7 +47,7 @@ def pnma_sb2se3() -> Atoms:
 def bcc_sb2se3(rng: np.random.Generator) -> Atoms:
     """bcc Sb2Se3 (Im-3m, No. 229, Sb/Se disordered on 2a): a random 40-atom Sb16Se24 supercell.
 
-    The paper (Yang et al., PRL 127, 127002 (2021)) sees amorphous Sb2Se3 crystallise into
+    The paper (Zhang et al., PRL 127, 127002 (2021)) sees amorphous Sb2Se3 crystallise into
     bcc above ~51-58 GPa with Sb and Se sharing one site; here the 2x2x5 conventional
     supercell gets a random Sb/Se arrangement drawn from ``rng`` (seed it for
     reproducibility). Treating all atoms alike, spglib finds Im-3m.

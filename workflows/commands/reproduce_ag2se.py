@@ -9,7 +9,7 @@ from typing import Any
 
 from workflows.commands._output import print_json, print_table
 
-#: Luo et al., Nat. Commun. 16, 1828 (2025): DFT migration barrier of Se / that of Ag+
+#: Luo et al., Nat. Commun. (2025), doi:10.1038/s41467-025-57057-5: DFT migration barrier of Se / that of Ag+
 PAPER_BARRIER_RATIO = 37.0
 
 

@@ -1,6 +1,6 @@
 """VASP through pymatgen input sets and custodian.
 
-Defaults are the Ag2Se paper's settings (Luo et al., Nat. Commun. 16, 1828 (2025), Methods):
+Defaults are the Ag2Se paper's settings (Luo et al., Nat. Commun. (2025), doi:10.1038/s41467-025-57057-5, Methods):
 PBE, ENCUT = 600 eV, EDIFF = 1e-6 eV/atom, forces below 0.01 eV/Å (EDIFFG = -0.01), and a
 k-point density equal to the paper's 10x10x10 Monkhorst-Pack mesh on alpha-Ag2Se.
 """
