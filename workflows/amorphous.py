@@ -22,11 +22,10 @@ from fireworks import Firework, FiretaskBase, FWAction, Workflow, explicit_seria
 
 from structures import build
 from structures.amorphous import AMORPHOUS_SB2SE3_DENSITY_G_CM3, amorphous_sb2se3_start
-from workflows.database import task_document
 from workflows.engines import load_engine
 from workflows.errors import PhasefireError
 from workflows.relax import RelaxMaker
-from workflows.tasks import atoms_from_dict, atoms_to_dict, results_db
+from workflows.tasks import atoms_from_dict, atoms_to_dict, store_calculation
 from workflows.worker import RUNS_DIR_VARIABLE
 
 #: the issue's compression ladder (GPa)
@@ -142,18 +141,16 @@ class MDStageTask(FiretaskBase):
         result = engine.md(initial, Path(os.getcwd()), **settings)
         wall_time_s = time.perf_counter() - start
         result.extra["md_steps_per_s"] = settings["steps"] / wall_time_s
-        document = task_document(
+        task_id, _ = store_calculation(
+            fw_spec,
             task_label=f"md {self['stage']}",
             initial=initial,
             result=result,
             engine=engine,
             settings=settings,
             workflow=self.get("workflow"),
-            fw_id=None,
-            run_dir=os.getcwd(),
             wall_time_s=wall_time_s,
         )
-        task_id = results_db(fw_spec).insert(document)
         return FWAction(
             stored_data={"task_id": task_id, **{k: result.extra[k] for k in ("mean_pressure_GPa", "mean_density_g_cm3")}},
             update_spec={

@@ -56,7 +56,6 @@ def task_document(
     engine: Engine,
     settings: dict[str, Any],
     workflow: str | None,
-    fw_id: int | None,
     run_dir: str,
     wall_time_s: float,
 ) -> dict[str, Any]:
@@ -69,7 +68,6 @@ def task_document(
     return jsanitize({
         "task_label": task_label,
         "workflow": workflow,
-        "fw_id": fw_id,
         "formula_pretty": composition.reduced_formula,
         "chemsys": composition.chemical_system,
         "nsites": len(final),

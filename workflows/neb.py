@@ -29,10 +29,9 @@ from analysis.transport import (
     nernst_einstein_mobility_cm2_per_V_s, vineyard_attempt_frequency_Hz,
 )  # fmt: skip
 from structures.defects import DEFECTS, MIN_IMAGE_DISTANCE_A, Hop, distinct_hops, supercell_repeats, vacancy_hop_endpoints
-from workflows.database import task_document
 from workflows.engines import load_engine
 from workflows.errors import PhasefireError
-from workflows.tasks import RelaxTask, atoms_from_dict, atoms_to_dict, results_db
+from workflows.tasks import RelaxTask, atoms_from_dict, atoms_to_dict, results_db, store_calculation
 from workflows.worker import RUNS_DIR_VARIABLE
 
 
@@ -157,13 +156,11 @@ class FinalEndpointTask(FiretaskBase):
         start.positions[self["mover"]] = self["position_A"]
         begin = time.perf_counter()
         result = engine.relax(start, Path(os.getcwd()), **self["settings"])
-        document = task_document(
-            task_label=f"relax {self['label']}", initial=start, result=result, engine=engine, settings=self["settings"],
-            workflow=self.get("workflow"), fw_id=None, run_dir=os.getcwd(), wall_time_s=time.perf_counter() - begin,
+        task_id, _ = store_calculation(
+            fw_spec, task_label=f"relax {self['label']}", initial=start, result=result, engine=engine,
+            settings=self["settings"], workflow=self.get("workflow"), wall_time_s=time.perf_counter() - begin,
         )  # fmt: skip
-        db = results_db(fw_spec)
-        task_id = db.insert(document)
-        initial_doc = db.tasks.find_one({"task_id": fw_spec["parent_task_id"]}, {"output.energy_eV": 1})
+        initial_doc = results_db(fw_spec).tasks.find_one({"task_id": fw_spec["parent_task_id"]}, {"output.energy_eV": 1})
         endpoints = {
             "initial": {"structure": fw_spec["structure"], "energy_eV": initial_doc["output"]["energy_eV"], "task_id": fw_spec["parent_task_id"]},
             "final": {"structure": atoms_to_dict(result.atoms), "energy_eV": result.energy_eV, "task_id": task_id},

@@ -37,6 +37,32 @@ def results_db(fw_spec: dict[str, Any]) -> ResultsDB:
     return ResultsDB(open_launchpad(load_settings(path)))
 
 
+def store_calculation(
+    fw_spec: dict[str, Any],
+    *,
+    task_label: str,
+    initial: Atoms,
+    result,
+    engine,
+    settings: dict[str, Any],
+    workflow: str | None,
+    wall_time_s: float,
+) -> tuple[int, dict[str, Any]]:
+    """Build the task document of a finished calculation run in this folder and store it;
+    return (task_id, document)."""
+    document = task_document(
+        task_label=task_label,
+        initial=initial,
+        result=result,
+        engine=engine,
+        settings=settings,
+        workflow=workflow,
+        run_dir=os.getcwd(),
+        wall_time_s=wall_time_s,
+    )
+    return results_db(fw_spec).insert(document), document
+
+
 @explicit_serialize
 class RelaxTask(FiretaskBase):
     """Relax a structure; children receive the relaxed structure as ``spec['structure']``.
@@ -55,18 +81,16 @@ class RelaxTask(FiretaskBase):
         initial = atoms_from_dict(self["structure"])
         start = time.perf_counter()
         result = engine.relax(initial, Path(os.getcwd()), **settings)
-        document = task_document(
+        task_id, document = store_calculation(
+            fw_spec,
             task_label=f"relax {self['label']}",
             initial=initial,
             result=result,
             engine=engine,
             settings=settings,
             workflow=self.get("workflow"),
-            fw_id=None,
-            run_dir=os.getcwd(),
             wall_time_s=time.perf_counter() - start,
         )
-        task_id = results_db(fw_spec).insert(document)
         return FWAction(
             stored_data={"task_id": task_id, "energy_per_atom_eV": document["output"]["energy_per_atom_eV"]},
             update_spec={"structure": atoms_to_dict(result.atoms), "parent_task_id": task_id},
