@@ -55,11 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         return parser
 
     rdf = add("rdf", "g(r), total and partial, first-peak r1 and first minima", _rdf)
-    rdf.add_argument("--rmax", type=float, default=10.0, help="largest r in Å (default 10)")
+    rdf.add_argument("--rmax", type=float, help="largest r in Å (default 10, or half the cell height if smaller)")
     rdf.add_argument("--bins", type=int, default=200, help="number of r bins (default 200)")
 
     sq = add("sq", "X-ray S(q) (Faber–Ziman, Waasmaier–Kirfel form factors) from partial g(r)", _sq)
-    sq.add_argument("--rmax", type=float, default=10.0, help="g(r) range in Å (default 10)")
+    sq.add_argument("--rmax", type=float, help="g(r) range in Å (default 10, or half the cell height if smaller)")
     sq.add_argument("--bins", type=int, default=500, help="g(r) bins (default 500)")
     sq.add_argument("--qmax", type=float, default=12.0, help="largest q in 1/Å (default 12)")
     sq.add_argument("--no-lorch", action="store_true", help="no Lorch window in the Fourier transform")
@@ -150,10 +150,20 @@ def _save(plt, fig, path: str) -> None:
 # ---------------------------------------------------------------- handlers
 
 
+def _default_rmax(frames, rmax: float | None) -> float:
+    """The requested r_max, else 10 Å capped just below half the smallest cell height."""
+    from analysis.neighbors import shortest_cell_height
+
+    if rmax is not None:
+        return rmax
+    return min(10.0, 0.999 * 0.5 * min(shortest_cell_height(frame.cell.array) for frame in frames))
+
+
 def _rdf(args) -> int:
     from analysis.rdf import radial_distribution
 
-    result = radial_distribution(read_frames(args.files), r_max=args.rmax, bins=args.bins)
+    frames = read_frames(args.files)
+    result = radial_distribution(frames, r_max=_default_rmax(frames, args.rmax), bins=args.bins)
     if args.plot:
         plt, fig, ax = _figure()
         ax.plot(result.r, result.total, "k", label="total")
@@ -179,7 +189,7 @@ def _sq(args) -> int:
     from analysis.structure_factor import xray_structure_factor
 
     frames = read_frames(args.files)
-    rdf = radial_distribution(frames, r_max=args.rmax, bins=args.bins)
+    rdf = radial_distribution(frames, r_max=_default_rmax(frames, args.rmax), bins=args.bins)
     q = np.arange(0.3, args.qmax + 1e-9, 0.01)
     result = xray_structure_factor(rdf, q=q, lorch=not args.no_lorch)
     if args.plot:
