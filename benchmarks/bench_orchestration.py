@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--fireworks", type=int, default=100, help="length of the PyTask chain (default 100)")
     parser.add_argument("--structure", default="sb2se3-pnma", help="structure to relax (default sb2se3-pnma)")
     parser.add_argument("--fmax", type=float, default=0.01, help="force criterion, eV/Å (default 0.01)")
-    parser.add_argument("--repeats", type=int, default=3, help="relaxation repeats; the median is used")
+    parser.add_argument("--repeats", type=int, default=5, help="relaxation repeats, interleaved; the best is used")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
 
@@ -151,9 +151,10 @@ def main() -> None:
         for k in range(args.repeats):
             bare.append(bare_relax_seconds(atoms, args.fmax, 500))
             ours_relax.append(phasefire_relax_seconds(args.structure, args.fmax, 500, tmp / f"relax{k}"))
-        bare_s = sorted(t for t, _ in bare)[len(bare) // 2]
-        ours_s = sorted(t for t, _ in ours_relax)[len(ours_relax) // 2]
-        print(f"MLIP relaxation of {args.structure} ({len(atoms)} atoms, fmax {args.fmax} eV/Å), median of {args.repeats}:")
+        # best of N: the least-disturbed run of each (timing noise on a shared machine only adds)
+        bare_s = min(t for t, _ in bare)
+        ours_s = min(t for t, _ in ours_relax)
+        print(f"MLIP relaxation of {args.structure} ({len(atoms)} atoms, fmax {args.fmax} eV/Å), best of {args.repeats}:")
         print(f"  phasefire submit + run + task document: {ours_s:6.2f} s ({ours_relax[0][1]} steps)")
         print(f"  bare ASE + CHGNet:                      {bare_s:6.2f} s ({bare[0][1]} steps)")
         print(f"  ratio phasefire / bare: {ours_s / bare_s:.3f} (target <= 1.05)")
