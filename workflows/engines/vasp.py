@@ -253,17 +253,23 @@ class VaspEngine(Engine):
         return result
 
 
-def parse_vasp_run(workdir: Path) -> CalcResult:
-    """Final structure, energy, forces and stress from vasprun.xml (pymatgen)."""
+def load_vasprun(workdir: Path):
+    """pymatgen's Vasprun of ``workdir/vasprun.xml`` (no DOS, eigenvalues or POTCAR), or a
+    one-line PhasefireError when the file is missing, truncated or corrupt."""
     from pymatgen.io.vasp import Vasprun
 
     path = Path(workdir) / "vasprun.xml"
     try:
-        vasprun = Vasprun(str(path), parse_dos=False, parse_eigen=False, parse_potcar_file=False)
+        return Vasprun(str(path), parse_dos=False, parse_eigen=False, parse_potcar_file=False)
     except Exception as exc:
         raise PhasefireError(
             f"cannot parse {path} ({type(exc).__name__}); the run was cut short or the file is corrupt: rerun it"
         ) from None
+
+
+def parse_vasp_run(workdir: Path) -> CalcResult:
+    """Final structure, energy, forces and stress from vasprun.xml (pymatgen)."""
+    vasprun = load_vasprun(workdir)
     last = vasprun.ionic_steps[-1]
     stress_kbar = np.asarray(last["stress"], dtype=float) if last.get("stress") is not None else None
     return CalcResult(

@@ -23,7 +23,6 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from workflows.engines.base import CalcResult
 from workflows.engines.md import BAROSTAT_TIME_FS, MD_TRAJECTORY, THERMOSTAT_TIME_FS, md_summary
-from workflows.errors import PhasefireError
 
 #: INCAR of every AIMD stage, on top of pymatgen's MPMDSet
 PAPER_MD_INCAR: dict[str, Any] = {
@@ -108,15 +107,9 @@ def parse_vasp_md(workdir: Path, sample_interval: int, equilibration_steps: int 
     """Every ``sample_interval``-th ionic step of vasprun.xml written to md.traj (energy,
     forces, stress as a single-point calculator), with the same summary as the MLIP MD
     (temperature from VASP's ionic kinetic energy, 3N - 3 degrees of freedom)."""
-    from pymatgen.io.vasp import Vasprun
+    from workflows.engines.vasp import load_vasprun
 
-    path = Path(workdir) / "vasprun.xml"
-    try:
-        vasprun = Vasprun(str(path), parse_dos=False, parse_eigen=False, parse_potcar_file=False)
-    except Exception as exc:
-        raise PhasefireError(
-            f"cannot parse {path} ({type(exc).__name__}); the run was cut short or the file is corrupt: rerun it"
-        ) from None
+    vasprun = load_vasprun(workdir)
     steps = vasprun.ionic_steps
     frames, temperatures = [], []
     for step in steps[sample_interval - 1 :: sample_interval] or steps[-1:]:
