@@ -36,7 +36,7 @@ import bson.json_util
 import filelock
 import mongomock
 from fireworks import LaunchPad
-from mongomock.store import CollectionStore, DatabaseStore, ServerStore
+from mongomock.store import ServerStore
 
 from workflows.errors import PhasefireError
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import filelock
-import pytest
 from fireworks import Firework, ScriptTask, Workflow
 
 from workflows.cli import main
 from workflows.launchpad import open_launchpad
-from workflows.worker import WorkerPool
+from workflows.worker import RUNS_DIR_VARIABLE, WorkerPool
 
 
 def test_four_processes_complete_100_fireworks_exactly_once(store, tmp_path):
@@ -110,8 +109,6 @@ def test_killed_worker_is_detected_and_its_firework_rerun(store, tmp_path, capsy
     """kill -9 a worker mid-firework: status names the lost run, run --rerun-lost finishes it."""
     marker = tmp_path / "first-attempt"
     script = f"test -f {marker} || (touch {marker}; sleep 120)"
-    from workflows.relax import RUNS_DIR_VARIABLE
-
     firework = Firework(ScriptTask.from_str(script), name="sleepy", spec={"_launch_dir": f"${RUNS_DIR_VARIABLE}/sleepy"})
     launchpad = open_launchpad(store)
     launchpad.add_wf(Workflow([firework]))
@@ -128,8 +125,6 @@ def test_killed_worker_is_detected_and_its_firework_rerun(store, tmp_path, capsy
 
     capsys.readouterr()
     assert main(["status", "--json"]) == 0
-    import json
-
     status = json.loads(capsys.readouterr().out)
     assert status["fireworks"] == {"RUNNING": 1}
     assert [run["name"] for run in status["lost_runs"]] == ["sleepy"]

@@ -6,7 +6,6 @@ import argparse
 import socket
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from workflows.commands._output import print_json, print_table
