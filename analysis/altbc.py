@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from analysis.angles import Cutoff, bond_pairs, bonds, pair_cutoffs
-from analysis.frames import as_frames, species_codes, species_order
+from phasefire.analysis.angles import Cutoff, bond_pairs, bonds, pair_cutoffs
+from phasefire.analysis.frames import as_frames, species_codes, species_order
 
 
 @dataclass(frozen=True)

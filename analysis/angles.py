@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from analysis.frames import as_frames, pair_label, species_codes, species_order
-from analysis.neighbors import Neighbors, neighbor_list
+from phasefire.analysis.frames import as_frames, pair_label, species_codes, species_order
+from phasefire.analysis.neighbors import Neighbors, neighbor_list
 
 #: window (degrees) of the "weight near 60°"
 NEAR_60_WINDOW_DEG = (50.0, 70.0)
@@ -181,6 +181,11 @@ def bond_angle_distribution(
         angles_per_atom=float(total_counts.sum() / (len(frames) * len(frames[0]))),
         weight_near_60=near_60(total_counts),
         weight_near_60_by_center={s: near_60(counts[k]) for k, s in enumerate(species)},
-        cutoffs={pair_label(a, b): float(cutoffs[i, j]) for i, a in enumerate(species) for j, b in enumerate(species) if i <= j},
+        cutoffs={
+            pair_label(a, b): float(cutoffs[i, j])
+            for i, a in enumerate(species)
+            for j, b in enumerate(species)
+            if i <= j
+        },
         n_frames=len(frames),
     )

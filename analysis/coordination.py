@@ -2,7 +2,7 @@
 
 cn["A-B"] is the mean number of B atoms within the A–B cutoff of an A atom, so that
 c_A·cn["A-B"] = c_B·cn["B-A"]. Cutoffs are one distance, one per species pair ("A-B",
-either order), or by default the first minimum of each partial g(r) (``analysis.rdf``,
+either order), or by default the first minimum of each partial g(r) (``phasefire.analysis.rdf``,
 computed to min(6 Å, half the shortest cell height)); counting is exact on the neighbour
 list, not an integral of a binned g(r).
 """
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from analysis.angles import Cutoff, pair_cutoffs
-from analysis.frames import as_frames, pair_label, species_codes, species_order
-from analysis.neighbors import neighbor_list, shortest_cell_height
-from analysis.rdf import radial_distribution
+from phasefire.analysis.angles import Cutoff, pair_cutoffs
+from phasefire.analysis.frames import as_frames, pair_label, species_codes, species_order
+from phasefire.analysis.neighbors import neighbor_list, shortest_cell_height
+from phasefire.analysis.rdf import radial_distribution
 
 #: largest r (Å) of the g(r) searched for default cutoffs
 DEFAULT_CUTOFF_SEARCH_A = 6.0
@@ -60,9 +60,7 @@ def default_cutoffs(frames: list[Atoms]) -> dict[str, float]:
     return rdf.first_minimum
 
 
-def coordination_numbers(
-    atoms_or_frames: Atoms | Iterable[Atoms], cutoff: Cutoff | None = None
-) -> Coordination:
+def coordination_numbers(atoms_or_frames: Atoms | Iterable[Atoms], cutoff: Cutoff | None = None) -> Coordination:
     """Partial coordination numbers with ``cutoff`` (Å; one value, "A-B" dict, or None for
     the g(r) first minima).
 
@@ -92,10 +90,19 @@ def coordination_numbers(
     counts = counts.reshape(n_species, n_species)
     n_of = np.bincount(codes, minlength=n_species) * len(frames)
     return Coordination(
-        cn={pair_label(a, b): float(counts[i, j] / n_of[i]) for i, a in enumerate(species) for j, b in enumerate(species)},
+        cn={
+            pair_label(a, b): float(counts[i, j] / n_of[i])
+            for i, a in enumerate(species)
+            for j, b in enumerate(species)
+        },
         by_species={a: float(counts[i].sum() / n_of[i]) for i, a in enumerate(species)},
         mean=float(counts.sum() / n_of.sum()),
-        cutoffs={pair_label(a, b): float(cutoffs[i, j]) for i, a in enumerate(species) for j, b in enumerate(species) if i <= j},
+        cutoffs={
+            pair_label(a, b): float(cutoffs[i, j])
+            for i, a in enumerate(species)
+            for j, b in enumerate(species)
+            if i <= j
+        },
         source=source,
         n_frames=len(frames),
     )

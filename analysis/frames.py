@@ -12,7 +12,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
-from analysis.neighbors import check_periodic_cell
+from phasefire.analysis.neighbors import check_periodic_cell
 
 
 def as_frames(atoms_or_sequence: Atoms | Iterable[Atoms], cutoff: float | None = None) -> list[Atoms]:

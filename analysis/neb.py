@@ -58,7 +58,11 @@ def barrier_profile(energies_eV: np.ndarray, reaction_coordinate_A: np.ndarray |
         raise ValueError(f"need the energies of at least 3 images (endpoints + 1), got {energies.size}")
     if not np.isfinite(energies).all():
         raise ValueError("image energies contain non-finite values")
-    coordinate = np.arange(energies.size, dtype=float) if reaction_coordinate_A is None else np.asarray(reaction_coordinate_A, float)
+    coordinate = (
+        np.arange(energies.size, dtype=float)
+        if reaction_coordinate_A is None
+        else np.asarray(reaction_coordinate_A, float)
+    )
     if coordinate.shape != energies.shape:
         raise ValueError(f"{coordinate.size} reaction coordinates for {energies.size} energies")
     relative = energies - energies[0]
@@ -73,8 +77,13 @@ def barrier_profile(energies_eV: np.ndarray, reaction_coordinate_A: np.ndarray |
 
 
 def endpoint_problem(
-    initial_relaxed: Atoms, final_relaxed: Atoms, mover: int, hop_length_A: float, start: Atoms | None = None,
-    final_start: Atoms | None = None, max_shift_fraction: float = 0.35,
+    initial_relaxed: Atoms,
+    final_relaxed: Atoms,
+    mover: int,
+    hop_length_A: float,
+    start: Atoms | None = None,
+    final_start: Atoms | None = None,
+    max_shift_fraction: float = 0.35,
 ) -> str | None:
     """Why relaxed hop endpoints cannot bound a NEB, or None when they can.
 
@@ -95,7 +104,9 @@ def endpoint_problem(
         if before is None:
             continue
         shifts, _ = find_mic(after.positions - before.positions, after.cell, True)
-        moved = np.where(np.array(after.get_chemical_symbols()) == after[mover].symbol, np.linalg.norm(shifts, axis=1), 0.0)
+        moved = np.where(
+            np.array(after.get_chemical_symbols()) == after[mover].symbol, np.linalg.norm(shifts, axis=1), 0.0
+        )
         worst = int(np.argmax(moved))
         if moved[worst] > limit:
             return (

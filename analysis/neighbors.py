@@ -61,7 +61,5 @@ def neighbor_list(atoms: Atoms, cutoff: float, *, check: bool = True) -> Neighbo
     if check:
         check_periodic_cell(atoms, cutoff)
     calculator = NeighborList(cutoff=float(cutoff), full_list=True)
-    i, j, d, vec = calculator.compute(
-        points=atoms.positions, box=atoms.cell.array, periodic=True, quantities="ijdD"
-    )
+    i, j, d, vec = calculator.compute(points=atoms.positions, box=atoms.cell.array, periodic=True, quantities="ijdD")
     return Neighbors(i=i.astype(np.intp), j=j.astype(np.intp), distance=d, vector=vec)

@@ -22,7 +22,7 @@ import numpy as np
 from ase import Atoms
 from vesin import NeighborList
 
-from analysis.frames import as_frames, pair_label, species_codes, species_order
+from phasefire.analysis.frames import as_frames, pair_label, species_codes, species_order
 
 #: points of the first peak used in its fit: the contiguous region with g ≥ this fraction of its maximum
 PEAK_FIT_FRACTION = 0.7
@@ -99,15 +99,11 @@ def pair_keys(species: tuple[str, ...]) -> list[str]:
 def _half_pair_distances(atoms: Atoms, r_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each pair closer than r_max (Å) once: (i, j, distance)."""
     calculator = NeighborList(cutoff=float(r_max), full_list=False)
-    i, j, d = calculator.compute(
-        points=atoms.positions, box=atoms.cell.array, periodic=True, quantities="ijd"
-    )
+    i, j, d = calculator.compute(points=atoms.positions, box=atoms.cell.array, periodic=True, quantities="ijd")
     return i, j, d
 
 
-def _frame_partials(
-    atoms: Atoms, species: tuple[str, ...], edges: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _frame_partials(atoms: Atoms, species: tuple[str, ...], edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One frame's partial g (pairs × bins, in ``pair_keys`` order) and total g (bins)."""
     n_species, bins = len(species), len(edges) - 1
     codes = species_codes(atoms, species)

@@ -49,7 +49,7 @@ from ase import Atoms
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-from analysis.neighbors import check_periodic_cell, neighbor_list
+from phasefire.analysis.neighbors import check_periodic_cell, neighbor_list
 
 CRITERIA = ("shortest-path", "king", "guttman")
 _CRITERION_CODE = {"shortest-path": 0, "king": 1, "guttman": 2}
@@ -135,9 +135,7 @@ def ring_statistics(
     )
 
 
-def bond_graph(
-    atoms: Atoms, cutoff: float | Mapping[str, float]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bond_graph(atoms: Atoms, cutoff: float | Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bonds (both directions) of a periodic frame: i, j and the integer lattice image
     shift S of j, so that the bond vector is r_j + S @ cell - r_i."""
     pair_cutoff = _pair_cutoffs(cutoff) if isinstance(cutoff, Mapping) else None
@@ -429,12 +427,28 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
             while head < n_nodes:
                 if head == level_end:  # a depth is complete: stop once all targets are reached
                     level_end = n_nodes
-                    if criterion == 2 and _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next) >= 0:
+                    if (
+                        criterion == 2
+                        and _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next) >= 0
+                    ):
                         break
                     if criterion == 1:
                         missing = 0
                         for e2 in range(indptr[root] + source + 1, indptr[root + 1]):
-                            if _find_node(neighbor[e2], neighbor_shift[e2, 0], neighbor_shift[e2, 1], neighbor_shift[e2, 2], stamp, atom_stamp, atom_head, node_image, node_next) < 0:
+                            if (
+                                _find_node(
+                                    neighbor[e2],
+                                    neighbor_shift[e2, 0],
+                                    neighbor_shift[e2, 1],
+                                    neighbor_shift[e2, 2],
+                                    stamp,
+                                    atom_stamp,
+                                    atom_head,
+                                    node_image,
+                                    node_next,
+                                )
+                                < 0
+                            ):
                                 missing += 1
                         if missing == 0:
                             break
@@ -444,7 +458,13 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                 ua = node_atom[u]
                 if du == depth_limit and (criterion != 0 or 2 * du + 1 > max_size):
                     continue
-                if criterion == 2 and ua == root and node_image[u, 0] == 0 and node_image[u, 1] == 0 and node_image[u, 2] == 0:
+                if (
+                    criterion == 2
+                    and ua == root
+                    and node_image[u, 0] == 0
+                    and node_image[u, 1] == 0
+                    and node_image[u, 2] == 0
+                ):
                     continue  # Guttman: the root ends every path
                 for e in range(indptr[ua], indptr[ua + 1]):
                     va = neighbor[e]
@@ -547,7 +567,11 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                             hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, 2 * k + 1
                             n_found += 1
                             if store and start == 0:
-                                stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = h1, h2, 2 * k + 1
+                                stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = (
+                                    h1,
+                                    h2,
+                                    2 * k + 1,
+                                )
                                 stored[n_stored, 1 : 1 + 2 * k + 1] = canon[: 2 * k + 1]
                                 n_stored += 1
             else:
@@ -557,7 +581,17 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                 last_target = indptr[root + 1] if criterion == 1 else 1
                 for e2 in range(first_target, last_target):
                     if criterion == 1:
-                        target = _find_node(neighbor[e2], neighbor_shift[e2, 0], neighbor_shift[e2, 1], neighbor_shift[e2, 2], stamp, atom_stamp, atom_head, node_image, node_next)
+                        target = _find_node(
+                            neighbor[e2],
+                            neighbor_shift[e2, 0],
+                            neighbor_shift[e2, 1],
+                            neighbor_shift[e2, 2],
+                            stamp,
+                            atom_stamp,
+                            atom_head,
+                            node_image,
+                            node_next,
+                        )
                     else:
                         target = _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next)
                     if target < 0:

@@ -34,7 +34,9 @@ def _positive(name: str, value: float) -> float:
     return float(value)
 
 
-def hop_rate_per_s(barrier_eV: float, temperature_K: float, attempt_frequency_Hz: float = DEFAULT_ATTEMPT_FREQUENCY_HZ) -> float:
+def hop_rate_per_s(
+    barrier_eV: float, temperature_K: float, attempt_frequency_Hz: float = DEFAULT_ATTEMPT_FREQUENCY_HZ
+) -> float:
     """Transition-state-theory hop rate nu exp(-Ea/kB T) (1/s); Ea in eV, T in K, nu in Hz."""
     if not (math.isfinite(barrier_eV) and barrier_eV >= 0):
         raise ValueError(f"barrier must be a finite energy >= 0 eV, got {barrier_eV}")
@@ -58,11 +60,15 @@ def diffusion_coefficient_cm2_per_s(hops: list[HopKind], sites_per_cell: int) ->
     if not hops:
         raise ValueError("no hops: the diffusion coefficient needs at least one hop kind")
     _positive("sites_per_cell", sites_per_cell)
-    total = sum(h.directed_per_cell * 0.5 * (h.rate_forward_per_s + h.rate_backward_per_s) * h.length_A**2 for h in hops)
+    total = sum(
+        h.directed_per_cell * 0.5 * (h.rate_forward_per_s + h.rate_backward_per_s) * h.length_A**2 for h in hops
+    )
     return total / (6.0 * sites_per_cell) * ANGSTROM2_TO_CM2
 
 
-def nernst_einstein_mobility_cm2_per_V_s(diffusion_cm2_per_s: float, temperature_K: float, charge: float = 1.0) -> float:
+def nernst_einstein_mobility_cm2_per_V_s(
+    diffusion_cm2_per_s: float, temperature_K: float, charge: float = 1.0
+) -> float:
     """mu = |q| D / (kB T) (cm^2 V^-1 s^-1); charge in units of e, D in cm^2/s."""
     if not (math.isfinite(diffusion_cm2_per_s) and diffusion_cm2_per_s >= 0):
         raise ValueError(f"diffusion coefficient must be finite and >= 0, got {diffusion_cm2_per_s}")
@@ -70,7 +76,9 @@ def nernst_einstein_mobility_cm2_per_V_s(diffusion_cm2_per_s: float, temperature
     return abs(charge) * diffusion_cm2_per_s / thermal_voltage_V
 
 
-def vineyard_attempt_frequency_Hz(initial_THz: np.ndarray, saddle_THz: np.ndarray, tolerance_THz: float = 0.05) -> float:
+def vineyard_attempt_frequency_Hz(
+    initial_THz: np.ndarray, saddle_THz: np.ndarray, tolerance_THz: float = 0.05
+) -> float:
     """Vineyard prefactor (Hz) from Gamma-point frequencies (THz, imaginary ones negative, as
     phonopy gives them) of the initial state and the saddle of the same supercell.
 
@@ -84,7 +92,9 @@ def vineyard_attempt_frequency_Hz(initial_THz: np.ndarray, saddle_THz: np.ndarra
     initial = initial[np.argsort(np.abs(initial))[3:]]
     saddle = saddle[np.argsort(np.abs(saddle))[3:]]
     if (initial < tolerance_THz).any():
-        raise ValueError(f"the initial state has {int((initial < tolerance_THz).sum())} soft or imaginary mode(s); it is not a minimum")
+        raise ValueError(
+            f"the initial state has {int((initial < tolerance_THz).sum())} soft or imaginary mode(s); it is not a minimum"
+        )
     imaginary = saddle < -tolerance_THz
     if imaginary.sum() != 1:
         raise ValueError(f"the saddle has {int(imaginary.sum())} imaginary modes; a first-order saddle has exactly 1")

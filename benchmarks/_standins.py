@@ -29,7 +29,11 @@ def _rsa_positions(n_atoms, box, hard_core, seed):
     core2 = hard_core * hard_core
     while placed < n_atoms:
         trial = np.random.random(3) * box
-        cx, cy, cz = int(trial[0] / cell_size) % n_cells, int(trial[1] / cell_size) % n_cells, int(trial[2] / cell_size) % n_cells
+        cx, cy, cz = (
+            int(trial[0] / cell_size) % n_cells,
+            int(trial[1] / cell_size) % n_cells,
+            int(trial[2] / cell_size) % n_cells,
+        )
         overlap = False
         for dx in range(-1, 2):
             for dy in range(-1, 2):

@@ -25,13 +25,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.altbc import altbc  # noqa: E402
-from analysis.angles import bond_angle_distribution  # noqa: E402
-from analysis.coordination import coordination_numbers  # noqa: E402
-from analysis.neighbors import neighbor_list  # noqa: E402
-from analysis.rdf import radial_distribution  # noqa: E402
-from analysis.structure_factor import xray_structure_factor  # noqa: E402
 from benchmarks._standins import rsa_frame  # noqa: E402
+from phasefire.analysis.altbc import altbc  # noqa: E402
+from phasefire.analysis.angles import bond_angle_distribution  # noqa: E402
+from phasefire.analysis.coordination import coordination_numbers  # noqa: E402
+from phasefire.analysis.neighbors import neighbor_list  # noqa: E402
+from phasefire.analysis.rdf import radial_distribution  # noqa: E402
+from phasefire.analysis.structure_factor import xray_structure_factor  # noqa: E402
 
 SIZES = (3000, 20000)
 
@@ -66,6 +66,7 @@ def anchors(atoms, size: int) -> dict[str, dict[str, callable]]:
         def run():
             i, j, dr = matscipy_nl.neighbour_list("ijD", atoms, cutoff)
             return angle_distribution(i, j, dr, 180)
+
         return run
 
     tasks["ADF"]["matscipy"] = matscipy_angles(3.2)

@@ -52,16 +52,16 @@ def chain_workflow(n: int):
 def isolated_settings(folder: Path):
     os.environ["PHASEFIRE_DATA_DIR"] = str(folder)
     os.environ["PHASEFIRE_LAUNCHPAD"] = str(REPO / "launchpad.yaml")
-    import workflows.launchpad
-    from workflows.config import load_settings
+    import phasefire.workflows.launchpad
+    from phasefire.workflows.config import load_settings
 
-    workflows.launchpad._OPEN.clear()
+    phasefire.workflows.launchpad._OPEN.clear()
     return load_settings()
 
 
 def phasefire_chain_seconds(n: int, folder: Path) -> float:
-    from workflows.launchpad import open_launchpad
-    from workflows.worker import run_worker
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.worker import run_worker
 
     settings = isolated_settings(folder)
     launchpad = open_launchpad(settings)
@@ -93,7 +93,7 @@ def bare_relax_seconds(atoms, fmax: float, steps: int) -> tuple[float, int]:
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS
 
-    from workflows.engines.mlip import MLIPEngine
+    from phasefire.workflows.engines.mlip import MLIPEngine
 
     atoms = atoms.copy()
     atoms.set_constraint(FixSymmetry(atoms, symprec=1e-3))
@@ -105,17 +105,19 @@ def bare_relax_seconds(atoms, fmax: float, steps: int) -> tuple[float, int]:
 
 
 def phasefire_relax_seconds(name: str, fmax: float, steps: int, folder: Path) -> tuple[float, int]:
-    from structures import build
-    from workflows.commands.submit import engine_spec
-    from workflows.database import ResultsDB
-    from workflows.launchpad import open_launchpad
-    from workflows.relax import RelaxMaker, relax_workflow
-    from workflows.worker import run_worker
+    from phasefire.structures import build
+    from phasefire.workflows.commands.submit import engine_spec
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.relax import RelaxMaker, relax_workflow
+    from phasefire.workflows.worker import run_worker
 
     settings = isolated_settings(folder)
     cwd = os.getcwd()
     start = time.perf_counter()
-    workflow = relax_workflow({name: build(name)}, engine_spec("mlip", {}), RelaxMaker(fmax_eV_per_A=fmax, max_steps=steps))
+    workflow = relax_workflow(
+        {name: build(name)}, engine_spec("mlip", {}), RelaxMaker(fmax_eV_per_A=fmax, max_steps=steps)
+    )
     open_launchpad(settings).add_wf(workflow)
     run_worker(str(settings.source))
     elapsed = time.perf_counter() - start
@@ -143,7 +145,7 @@ def main() -> None:
         print(f"  plain FireWorks rapidfire on mongomock-persistence:   {1e3 * anchor / n:7.1f} ms/fw")
         print(f"  ratio phasefire / FireWorks: {ours / anchor:.2f}")
 
-        from structures import build
+        from phasefire.structures import build
 
         atoms = build(args.structure)
         bare_relax_seconds(atoms, args.fmax, 2)  # load CHGNet and warm up torch
@@ -154,7 +156,9 @@ def main() -> None:
         # best of N: the least-disturbed run of each (timing noise on a shared machine only adds)
         bare_s = min(t for t, _ in bare)
         ours_s = min(t for t, _ in ours_relax)
-        print(f"MLIP relaxation of {args.structure} ({len(atoms)} atoms, fmax {args.fmax} eV/Å), best of {args.repeats}:")
+        print(
+            f"MLIP relaxation of {args.structure} ({len(atoms)} atoms, fmax {args.fmax} eV/Å), best of {args.repeats}:"
+        )
         print(f"  phasefire submit + run + task document: {ours_s:6.2f} s ({ours_relax[0][1]} steps)")
         print(f"  bare ASE + CHGNet:                      {bare_s:6.2f} s ({bare[0][1]} steps)")
         print(f"  ratio phasefire / bare: {ours_s / bare_s:.3f} (target <= 1.05)")

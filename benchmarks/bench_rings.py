@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.rings import ring_statistics  # noqa: E402
 from benchmarks._standins import rsa_frame  # noqa: E402
+from phasefire.analysis.rings import ring_statistics  # noqa: E402
 
 CUTOFF_A = 3.2
 MAX_SIZE = 10

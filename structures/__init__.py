@@ -4,6 +4,6 @@
 Nothing here reads or writes files.
 """
 
-from structures.catalog import MATERIALS, Material, build, parse_supercell
+from phasefire.structures.catalog import MATERIALS, Material, build, parse_supercell
 
 __all__ = ["MATERIALS", "Material", "build", "parse_supercell"]

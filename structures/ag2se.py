@@ -5,7 +5,7 @@ from __future__ import annotations
 from ase import Atoms
 from pymatgen.core import Lattice
 
-from structures._symmetry import from_wyckoff
+from phasefire.structures._symmetry import from_wyckoff
 
 #: cell used by the Ag2Se paper (Luo et al., Nat. Commun. (2025), doi:10.1038/s41467-025-57057-5), Å
 ALPHA_PAPER_CELL_A = (4.3357, 7.07, 7.774)

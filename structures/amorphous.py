@@ -11,7 +11,7 @@ from ase.geometry import get_distances
 GRAMS_PER_AMU = 1.66053906660e-24
 
 #: crystalline Pnma Sb2Se3 density (g/cm^3) from the Voutsas et al. (1985) cell, 4 formula units
-#: in 11.7938 x 3.9858 x 11.6478 Å (``structures.sb2se3.PNMA_CELL_A``)
+#: in 11.7938 x 3.9858 x 11.6478 Å (``phasefire.structures.sb2se3.PNMA_CELL_A``)
 PNMA_SB2SE3_DENSITY_G_CM3 = 4 * (2 * 121.760 + 3 * 78.971) * GRAMS_PER_AMU / (11.7938 * 3.9858 * 11.6478 * 1e-24)
 
 #: the paper (Zhang et al., PRL 127, 127002 (2021), Fig. 4a): a-Sb2Se3 is 16 % less dense than Pnma at 0 GPa

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from ase import Atoms
 
-from structures import ag2se, cspbx3, sb2se3
+from phasefire.structures import ag2se, cspbx3, sb2se3
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ase import Atoms
 from pymatgen.core import Lattice
 
-from structures._symmetry import from_wyckoff
+from phasefire.structures._symmetry import from_wyckoff
 
 #: cubic (Pm-3m) lattice constants, Å, with their sources
 CUBIC_LATTICE_A = {

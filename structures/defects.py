@@ -66,7 +66,9 @@ def site_labels(atoms: Atoms, symprec: float = 1e-3) -> list[str]:
     return labels
 
 
-def _neighbour_hops(atoms: Atoms, species: str, shell_tolerance: float) -> list[tuple[int, int, tuple[int, int, int], float]]:
+def _neighbour_hops(
+    atoms: Atoms, species: str, shell_tolerance: float
+) -> list[tuple[int, int, tuple[int, int, int], float]]:
     """All directed same-species hops (start, end, shift, length) from sites in the unit cell
     within the nearest-neighbour shell."""
     structure = AseAtomsAdaptor.get_structure(atoms)
@@ -160,7 +162,9 @@ def check_supercell(supercell: Atoms, hop: Hop, min_image_distance_A: float = MI
             "use larger repeats or lower min_image_distance_A"
         )
     if hop.length_A >= distance / 2:
-        raise ValueError(f"hop {hop.label} is longer than half the image distance {distance:.2f} A; enlarge the supercell")
+        raise ValueError(
+            f"hop {hop.label} is longer than half the image distance {distance:.2f} A; enlarge the supercell"
+        )
 
 
 def vacancy_hop_endpoints(

@@ -7,7 +7,7 @@ from ase import Atoms
 from ase.build import bulk
 from pymatgen.core import Lattice
 
-from structures._symmetry import from_wyckoff
+from phasefire.structures._symmetry import from_wyckoff
 
 #: Voutsas, Papazoglou, Rentzeperis & Siapkas, Z. Kristallogr. 171, 261 (1985), Å
 PNMA_CELL_A = (11.7938, 3.9858, 11.6478)

@@ -17,13 +17,13 @@ STANDIN = Path(__file__).with_name("vasp_standin.py")
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """A fresh embedded store and runs folder under tmp_path; yields the Settings."""
-    import workflows.launchpad
-    from workflows.config import load_settings
+    import phasefire.workflows.launchpad
+    from phasefire.workflows.config import load_settings
 
     monkeypatch.setenv("PHASEFIRE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PHASEFIRE_LAUNCHPAD", str(REPO / "launchpad.yaml"))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(workflows.launchpad, "_OPEN", {})
+    monkeypatch.setattr(phasefire.workflows.launchpad, "_OPEN", {})
     yield load_settings()
 
 
@@ -48,7 +48,7 @@ def fake_vasp(tmp_path, monkeypatch):
 
 def run_all(settings) -> int:
     """Run every ready firework in this process (no spawn) and return how many ran."""
-    from workflows.worker import run_worker
+    from phasefire.workflows.worker import run_worker
 
     cwd = os.getcwd()
     try:

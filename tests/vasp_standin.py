@@ -55,7 +55,7 @@ def parse_incar(path: Path) -> dict[str, str]:
 def same_value(found: str, expected) -> bool:
     if isinstance(expected, bool):
         return found.strip(".").upper() in (("TRUE", "T") if expected else ("FALSE", "F"))
-    if isinstance(expected, (int, float)):
+    if isinstance(expected, int | float):
         try:
             return abs(float(found) - expected) <= 1e-6 * max(1.0, abs(expected))
         except ValueError:
@@ -86,7 +86,9 @@ def check_inputs(step: dict, folder: Path) -> None:
         if mesh != list(step["expect_kpoints"]):
             fail(f"KPOINTS mesh {mesh}, expected {step['expect_kpoints']}")
     lattice, species, _ = read_poscar(folder / "POSCAR")
-    titles = [line.split("=", 1)[1].split()[1] for line in (folder / "POTCAR").read_text().splitlines() if "TITEL" in line]
+    titles = [
+        line.split("=", 1)[1].split()[1] for line in (folder / "POTCAR").read_text().splitlines() if "TITEL" in line
+    ]
     if [t.split("_")[0] for t in titles] != species:
         fail(f"POTCAR order {titles} does not match POSCAR species {species}")
     if "expect_poscar" in step:

@@ -18,15 +18,15 @@ from typing import Any
 
 import numpy as np
 from ase import units
-from fireworks import Firework, FiretaskBase, FWAction, Workflow, explicit_serialize
+from fireworks import FiretaskBase, Firework, FWAction, Workflow, explicit_serialize
 
-from structures import build
-from structures.amorphous import AMORPHOUS_SB2SE3_DENSITY_G_CM3, amorphous_sb2se3_start
-from workflows.engines import load_engine
-from workflows.errors import PhasefireError
-from workflows.relax import RelaxMaker
-from workflows.tasks import atoms_from_dict, atoms_to_dict, store_calculation
-from workflows.worker import RUNS_DIR_VARIABLE
+from phasefire.structures import build
+from phasefire.structures.amorphous import AMORPHOUS_SB2SE3_DENSITY_G_CM3, amorphous_sb2se3_start
+from phasefire.workflows.engines import load_engine
+from phasefire.workflows.errors import PhasefireError
+from phasefire.workflows.relax import RelaxMaker
+from phasefire.workflows.tasks import atoms_from_dict, atoms_to_dict, store_calculation
+from phasefire.workflows.worker import RUNS_DIR_VARIABLE
 
 #: the issue's compression ladder (GPa)
 PRESSURES_GPA = [0, 4, 8, 12, 16, 20, 24, 30, 35, 40, 50, 60]
@@ -83,7 +83,9 @@ def resolve_profile(name: str, overrides: dict[str, Any] | None = None) -> dict[
     overrides = overrides or {}
     unknown = set(overrides) - set(PROFILES[name])
     if unknown:
-        raise PhasefireError(f"profile has no parameter {', '.join(sorted(unknown))}; valid ones: {', '.join(PROFILES[name])}")
+        raise PhasefireError(
+            f"profile has no parameter {', '.join(sorted(unknown))}; valid ones: {', '.join(PROFILES[name])}"
+        )
     profile = {**PROFILES[name], **overrides}
     profile["pressures_GPa"] = [float(p) for p in np.atleast_1d(profile["pressures_GPa"])]
     interval = int(profile["sample_interval"])
@@ -152,7 +154,10 @@ class MDStageTask(FiretaskBase):
             wall_time_s=wall_time_s,
         )
         return FWAction(
-            stored_data={"task_id": task_id, **{k: result.extra[k] for k in ("mean_pressure_GPa", "mean_density_g_cm3")}},
+            stored_data={
+                "task_id": task_id,
+                **{k: result.extra[k] for k in ("mean_pressure_GPa", "mean_density_g_cm3")},
+            },
             update_spec={
                 "structure": atoms_to_dict(result.atoms),
                 "velocities_A_per_fs": (result.atoms.get_velocities() * units.fs).tolist(),
@@ -192,4 +197,6 @@ def amorphous_workflow(
         ).make(crystal, f"sb2se3-pnma-{pressure:g}GPa", engine_spec, name, launch_dir)
         for pressure in profile["pressures_GPa"]
     ]
-    return Workflow(chain + relaxations, name=name, metadata={"phasefire": "amorphous", "engine": engine_spec["name"], "seed": seed})
+    return Workflow(
+        chain + relaxations, name=name, metadata={"phasefire": "amorphous", "engine": engine_spec["name"], "seed": seed}
+    )

@@ -11,19 +11,19 @@ import argparse
 import os
 import sys
 
-from workflows.commands import register_optional
-from workflows.errors import PhasefireError
+from phasefire.workflows.commands import register_optional
+from phasefire.workflows.errors import PhasefireError
 
 #: modules contributing command groups, in the order shown by ``phasefire --help``
 COMMAND_MODULES = (
-    "workflows.commands.structures",
-    "workflows.commands.submit",
-    "workflows.commands.run",
-    "workflows.commands.queue",
-    "workflows.commands.db",
-    "workflows.commands.analyze",
-    "workflows.commands.model",
-    "workflows.commands.reproduce",
+    "phasefire.workflows.commands.structures",
+    "phasefire.workflows.commands.submit",
+    "phasefire.workflows.commands.run",
+    "phasefire.workflows.commands.queue",
+    "phasefire.workflows.commands.db",
+    "phasefire.workflows.commands.analyze",
+    "phasefire.workflows.commands.model",
+    "phasefire.workflows.commands.reproduce",
 )
 
 #: exit code for a user-facing error (argparse itself uses 2 for bad usage)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from workflows.errors import PhasefireError
+from phasefire.workflows.errors import PhasefireError
 
 STORES = ("embedded", "mongodb")
 

@@ -20,7 +20,7 @@ from pymatgen.core import Composition
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymongo import ReturnDocument
 
-from workflows.engines.base import CalcResult, Engine
+from phasefire.workflows.engines.base import CalcResult, Engine
 
 TASKS = "tasks"
 COUNTERS = "counters"
@@ -30,9 +30,7 @@ def structure_summary(atoms: Atoms) -> dict[str, Any]:
     """Lattice (Å, degrees), volume (Å^3/atom), density (g/cm^3) and spglib space group."""
     structure = AseAtomsAdaptor.get_structure(atoms)
     lattice = structure.lattice
-    dataset = spglib.get_symmetry_dataset(
-        (atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), symprec=1e-3
-    )
+    dataset = spglib.get_symmetry_dataset((atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), symprec=1e-3)
     return {
         "a_A": lattice.a,
         "b_A": lattice.b,
@@ -65,36 +63,38 @@ def task_document(
     versions = {"phasefire": importlib.metadata.version("phasefire"), **engine.versions()}
     if "vasp_version" in result.extra:
         versions["vasp"] = result.extra["vasp_version"]
-    return jsanitize({
-        "task_label": task_label,
-        "workflow": workflow,
-        "formula_pretty": composition.reduced_formula,
-        "chemsys": composition.chemical_system,
-        "nsites": len(final),
-        "input": {
-            "structure": AseAtomsAdaptor.get_structure(initial).as_dict(),
-            "lattice": structure_summary(initial),
-            "settings": settings,
-        },
-        "output": {
-            "structure": AseAtomsAdaptor.get_structure(final).as_dict(),
-            "lattice": structure_summary(final),
-            "energy_eV": result.energy_eV,
-            "energy_per_atom_eV": result.energy_eV / len(final),
-            "max_force_eV_per_A": result.max_force_eV_per_A,
-            "stress_GPa": None if result.stress_GPa is None else np.asarray(result.stress_GPa).tolist(),
-            "pressure_GPa": None if result.stress_GPa is None else float(-np.trace(result.stress_GPa) / 3),
-        },
-        "converged": result.converged,
-        "n_steps": result.n_steps,
-        "engine": engine.spec(),
-        "versions": versions,
-        "wall_time_s": wall_time_s,
-        "run_dir": run_dir,
-        "files": dict(result.files),
-        "extra": result.extra,
-        "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    })
+    return jsanitize(
+        {
+            "task_label": task_label,
+            "workflow": workflow,
+            "formula_pretty": composition.reduced_formula,
+            "chemsys": composition.chemical_system,
+            "nsites": len(final),
+            "input": {
+                "structure": AseAtomsAdaptor.get_structure(initial).as_dict(),
+                "lattice": structure_summary(initial),
+                "settings": settings,
+            },
+            "output": {
+                "structure": AseAtomsAdaptor.get_structure(final).as_dict(),
+                "lattice": structure_summary(final),
+                "energy_eV": result.energy_eV,
+                "energy_per_atom_eV": result.energy_eV / len(final),
+                "max_force_eV_per_A": result.max_force_eV_per_A,
+                "stress_GPa": None if result.stress_GPa is None else np.asarray(result.stress_GPa).tolist(),
+                "pressure_GPa": None if result.stress_GPa is None else float(-np.trace(result.stress_GPa) / 3),
+            },
+            "converged": result.converged,
+            "n_steps": result.n_steps,
+            "engine": engine.spec(),
+            "versions": versions,
+            "wall_time_s": wall_time_s,
+            "run_dir": run_dir,
+            "files": dict(result.files),
+            "extra": result.extra,
+            "completed_at": datetime.datetime.now(datetime.UTC).isoformat(),
+        }
+    )
 
 
 class ResultsDB:
@@ -114,7 +114,9 @@ class ResultsDB:
         self.tasks.insert_one({**document, "task_id": task_id})
         return task_id
 
-    def query(self, formula: str | None = None, workflow: str | None = None, task_label: str | None = None) -> list[dict]:
+    def query(
+        self, formula: str | None = None, workflow: str | None = None, task_label: str | None = None
+    ) -> list[dict]:
         """Task documents, newest first; ``formula`` matches the reduced formula (CsPbBr3)."""
         criteria: dict[str, Any] = {}
         if formula:

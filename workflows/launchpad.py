@@ -8,8 +8,8 @@ from typing import Any
 
 from fireworks import FWorker, LaunchPad
 
-from workflows.config import Settings, load_settings
-from workflows.errors import PhasefireError
+from phasefire.workflows.config import Settings, load_settings
+from phasefire.workflows.errors import PhasefireError
 
 _OPEN: dict[tuple[str, str], LaunchPad] = {}
 
@@ -47,7 +47,7 @@ def _initialise_if_new(launchpad: LaunchPad) -> None:
 
 
 def _embedded(settings: Settings) -> LaunchPad:
-    from workflows.store import EmbeddedLaunchPad
+    from phasefire.workflows.store import EmbeddedLaunchPad
 
     return EmbeddedLaunchPad(settings.store_path, lock_timeout_s=settings.lock_timeout_s)
 

@@ -23,16 +23,27 @@ import numpy as np
 from ase import Atoms
 from fireworks import FiretaskBase, Firework, FWAction, Workflow, explicit_serialize
 
-from analysis.neb import barrier_profile, endpoint_problem, path_coordinate_A
-from analysis.transport import (
-    DEFAULT_ATTEMPT_FREQUENCY_HZ, HopKind, diffusion_coefficient_cm2_per_s, hop_rate_per_s,
-    nernst_einstein_mobility_cm2_per_V_s, vineyard_attempt_frequency_Hz,
+from phasefire.analysis.neb import barrier_profile, endpoint_problem, path_coordinate_A
+from phasefire.analysis.transport import (
+    DEFAULT_ATTEMPT_FREQUENCY_HZ,
+    HopKind,
+    diffusion_coefficient_cm2_per_s,
+    hop_rate_per_s,
+    nernst_einstein_mobility_cm2_per_V_s,
+    vineyard_attempt_frequency_Hz,
 )  # fmt: skip
-from structures.defects import DEFECTS, MIN_IMAGE_DISTANCE_A, Hop, distinct_hops, supercell_repeats, vacancy_hop_endpoints
-from workflows.engines import load_engine
-from workflows.errors import PhasefireError
-from workflows.tasks import RelaxTask, atoms_from_dict, atoms_to_dict, results_db, store_calculation
-from workflows.worker import RUNS_DIR_VARIABLE
+from phasefire.structures.defects import (
+    DEFECTS,
+    MIN_IMAGE_DISTANCE_A,
+    Hop,
+    distinct_hops,
+    supercell_repeats,
+    vacancy_hop_endpoints,
+)
+from phasefire.workflows.engines import load_engine
+from phasefire.workflows.errors import PhasefireError
+from phasefire.workflows.tasks import RelaxTask, atoms_from_dict, atoms_to_dict, results_db, store_calculation
+from phasefire.workflows.worker import RUNS_DIR_VARIABLE
 
 
 @dataclass
@@ -68,11 +79,18 @@ class NEBMaker:
             except (TypeError, ValueError):
                 frequency = float("nan")
             if not np.isfinite(frequency) or frequency <= 0:
-                raise PhasefireError(f"attempt_frequency must be a frequency in Hz or 'vineyard', got {self.attempt_frequency}")
+                raise PhasefireError(
+                    f"attempt_frequency must be a frequency in Hz or 'vineyard', got {self.attempt_frequency}"
+                )
             self.attempt_frequency = frequency
 
     def neb_settings(self) -> dict[str, Any]:
-        return {"n_images": self.n_images, "fmax_eV_per_A": self.fmax_eV_per_A, "max_steps": self.max_steps, "climb": self.climb}
+        return {
+            "n_images": self.n_images,
+            "fmax_eV_per_A": self.fmax_eV_per_A,
+            "max_steps": self.max_steps,
+            "climb": self.climb,
+        }
 
     def select(self, hops: list[Hop]) -> list[int]:
         """Indices of the hops to run ('all', 'shortest' or '0,2')."""
@@ -89,7 +107,15 @@ class NEBMaker:
         return chosen
 
     def make(
-        self, atoms: Atoms, label: str, species: str, hop_index: int, hop: Hop, engine_spec: dict[str, Any], workflow: str, launch_dir: str
+        self,
+        atoms: Atoms,
+        label: str,
+        species: str,
+        hop_index: int,
+        hop: Hop,
+        engine_spec: dict[str, Any],
+        workflow: str,
+        launch_dir: str,
     ) -> list[Firework]:
         repeats = supercell_repeats(atoms, self.min_image_distance_A)
         initial, final = vacancy_hop_endpoints(atoms, hop, repeats, self.min_image_distance_A)
@@ -119,12 +145,19 @@ class NEBMaker:
 
 
 def neb_workflow(
-    atoms: Atoms, label: str, species: str, defect: str, engine_spec: dict[str, Any],
-    maker: NEBMaker | None = None, name: str | None = None,
+    atoms: Atoms,
+    label: str,
+    species: str,
+    defect: str,
+    engine_spec: dict[str, Any],
+    maker: NEBMaker | None = None,
+    name: str | None = None,
 ) -> Workflow:
     """Vacancy-hop NEBs of ``species`` in ``atoms`` (unit cell), one chain per selected distinct hop."""
     if defect not in DEFECTS:
-        raise PhasefireError(f"defect '{defect}' is not supported; choose one of {', '.join(DEFECTS)} (interstitials: not yet)")
+        raise PhasefireError(
+            f"defect '{defect}' is not supported; choose one of {', '.join(DEFECTS)} (interstitials: not yet)"
+        )
     maker = maker or NEBMaker()
     try:
         hops = distinct_hops(atoms, species)
@@ -138,7 +171,9 @@ def neb_workflow(
             fireworks += maker.make(atoms, label, species, k, hops[k], engine_spec, name, launch_dir)
         except ValueError as exc:
             raise PhasefireError(str(exc)) from None
-    return Workflow(fireworks, name=name, metadata={"phasefire": "neb", "engine": engine_spec["name"], "species": species})
+    return Workflow(
+        fireworks, name=name, metadata={"phasefire": "neb", "engine": engine_spec["name"], "species": species}
+    )
 
 
 @explicit_serialize
@@ -160,7 +195,9 @@ class FinalEndpointTask(FiretaskBase):
             fw_spec, task_label=f"relax {self['label']}", initial=start, result=result, engine=engine,
             settings=self["settings"], workflow=self.get("workflow"), wall_time_s=time.perf_counter() - begin,
         )  # fmt: skip
-        initial_doc = results_db(fw_spec).tasks.find_one({"task_id": fw_spec["parent_task_id"]}, {"output.energy_eV": 1})
+        initial_doc = results_db(fw_spec).tasks.find_one(
+            {"task_id": fw_spec["parent_task_id"]}, {"output.energy_eV": 1}
+        )
         endpoints = {
             "initial": {"structure": fw_spec["structure"], "energy_eV": initial_doc["output"]["energy_eV"], "task_id": fw_spec["parent_task_id"]},
             "final": {"structure": atoms_to_dict(result.atoms), "energy_eV": result.energy_eV, "task_id": task_id},
@@ -173,14 +210,21 @@ def gamma_frequencies_THz(engine, atoms: Atoms, displacement_A: float = 0.01) ->
     """Gamma-point harmonic frequencies of the cell (THz, imaginary negative) with phonopy finite
     displacements, forces from ``engine.energies_and_forces`` (all displaced cells at once)."""
     if not hasattr(engine, "energies_and_forces"):
-        raise PhasefireError(f"attempt_frequency=vineyard needs direct force evaluation, which engine {engine.name} lacks; give a frequency in Hz")
+        raise PhasefireError(
+            f"attempt_frequency=vineyard needs direct force evaluation, which engine {engine.name} lacks; give a frequency in Hz"
+        )
     from phonopy import Phonopy
     from phonopy.structure.atoms import PhonopyAtoms
 
-    unitcell = PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=atoms.cell.array, scaled_positions=atoms.get_scaled_positions())
+    unitcell = PhonopyAtoms(
+        symbols=atoms.get_chemical_symbols(), cell=atoms.cell.array, scaled_positions=atoms.get_scaled_positions()
+    )
     phonon = Phonopy(unitcell, supercell_matrix=np.eye(3, dtype=int))
     phonon.generate_displacements(distance=displacement_A)
-    displaced = [Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True) for cell in phonon.supercells_with_displacements]
+    displaced = [
+        Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True)
+        for cell in phonon.supercells_with_displacements
+    ]
     phonon.forces = engine.energies_and_forces(displaced)[1]
     phonon.produce_force_constants()
     return np.asarray(phonon.get_frequencies([0.0, 0.0, 0.0]), dtype=float)
@@ -206,7 +250,7 @@ class NEBTask(FiretaskBase):
     optional_params = ["workflow"]
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
-        from workflows.reports.neb import plot_profile
+        from phasefire.workflows.reports.neb import plot_profile
 
         engine = load_engine(self["engine"], fw_spec.get("_fw_env", {}))
         endpoints = fw_spec["neb_endpoints"]
@@ -217,7 +261,9 @@ class NEBTask(FiretaskBase):
             final_start=atoms_from_dict(endpoints["final_start"]),
         )  # fmt: skip
         if problem:
-            raise PhasefireError(f"hop {hop['label']}: {problem}; this hop has no NEB (choose another with --set hops=...)")
+            raise PhasefireError(
+                f"hop {hop['label']}: {problem}; this hop has no NEB (choose another with --set hops=...)"
+            )
         workdir = Path(os.getcwd())
         begin = time.perf_counter()
         result = engine.neb(
@@ -233,7 +279,13 @@ class NEBTask(FiretaskBase):
             run_dir=str(workdir), wall_time_s=time.perf_counter() - begin,
         )  # fmt: skip
         task_id = results_db(fw_spec).insert(document)
-        return FWAction(stored_data={"task_id": task_id, "converged": result.converged, "barrier_forward_eV": profile.barrier_forward_eV})
+        return FWAction(
+            stored_data={
+                "task_id": task_id,
+                "converged": result.converged,
+                "barrier_forward_eV": profile.barrier_forward_eV,
+            }
+        )
 
     def transport_numbers(self, engine, profile, images: list[Atoms], initial: Atoms) -> dict[str, Any]:
         """Hop rates, D and mobility at the requested temperature (module analysis.transport)."""
@@ -275,8 +327,19 @@ def path_notes(profile, converged: bool) -> list[str]:
 
 
 def neb_document(
-    *, label: str, workflow: str | None, hop: dict, host: Atoms, result, profile, transport: dict, engine, settings: dict,
-    endpoints: dict, run_dir: str, wall_time_s: float,
+    *,
+    label: str,
+    workflow: str | None,
+    hop: dict,
+    host: Atoms,
+    result,
+    profile,
+    transport: dict,
+    engine,
+    settings: dict,
+    endpoints: dict,
+    run_dir: str,
+    wall_time_s: float,
 ) -> dict[str, Any]:
     """The NEB task document; a non-converged band keeps its numbers under ``unconverged_`` keys only."""
     import datetime
@@ -288,32 +351,40 @@ def neb_document(
     saddle = result.images[profile.saddle_index]
     prefix = "" if result.converged else "unconverged_"
     profile_dict = profile.as_dict()
-    barriers = {f"{prefix}{k}": profile_dict.pop(k) for k in ("barrier_forward_eV", "barrier_backward_eV", "reaction_energy_eV")}
+    barriers = {
+        f"{prefix}{k}": profile_dict.pop(k) for k in ("barrier_forward_eV", "barrier_backward_eV", "reaction_energy_eV")
+    }
     composition = Composition(host.get_chemical_formula())
-    return jsanitize({
-        "task_label": f"neb {label}",
-        "workflow": workflow,
-        "formula_pretty": composition.reduced_formula,
-        "chemsys": composition.chemical_system,
-        "nsites": len(saddle),
-        "input": {"host_structure": atoms_to_dict(host), "hop": hop, "settings": settings,
-                  "endpoint_task_ids": [endpoints["initial"]["task_id"], endpoints["final"]["task_id"]]},
-        "output": {
-            **barriers,
-            "energy_profile": profile_dict,
-            "image_energies_eV": [float(e) for e in result.energies_eV],
-            "saddle_structure": atoms_to_dict(saddle),
-            "max_force_eV_per_A": result.max_force_eV_per_A,
-        },
-        f"{prefix}transport": transport,
-        "converged": result.converged,
-        "n_steps": result.n_steps,
-        "engine": engine.spec(),
-        "versions": {"phasefire": importlib.metadata.version("phasefire"), **engine.versions()},
-        "wall_time_s": wall_time_s,
-        "run_dir": run_dir,
-        "files": {**result.files, "plot": "neb.png"},
-        "extra": result.extra,
-        "notes": path_notes(profile, result.converged),
-        "completed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-    })
+    return jsanitize(
+        {
+            "task_label": f"neb {label}",
+            "workflow": workflow,
+            "formula_pretty": composition.reduced_formula,
+            "chemsys": composition.chemical_system,
+            "nsites": len(saddle),
+            "input": {
+                "host_structure": atoms_to_dict(host),
+                "hop": hop,
+                "settings": settings,
+                "endpoint_task_ids": [endpoints["initial"]["task_id"], endpoints["final"]["task_id"]],
+            },
+            "output": {
+                **barriers,
+                "energy_profile": profile_dict,
+                "image_energies_eV": [float(e) for e in result.energies_eV],
+                "saddle_structure": atoms_to_dict(saddle),
+                "max_force_eV_per_A": result.max_force_eV_per_A,
+            },
+            f"{prefix}transport": transport,
+            "converged": result.converged,
+            "n_steps": result.n_steps,
+            "engine": engine.spec(),
+            "versions": {"phasefire": importlib.metadata.version("phasefire"), **engine.versions()},
+            "wall_time_s": wall_time_s,
+            "run_dir": run_dir,
+            "files": {**result.files, "plot": "neb.png"},
+            "extra": result.extra,
+            "notes": path_notes(profile, result.converged),
+            "completed_at": datetime.datetime.now(datetime.UTC).isoformat(),
+        }
+    )

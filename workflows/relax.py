@@ -9,8 +9,8 @@ from typing import Any
 from ase import Atoms
 from fireworks import Firework, Workflow
 
-from workflows.tasks import RelaxTask, atoms_to_dict
-from workflows.worker import RUNS_DIR_VARIABLE
+from phasefire.workflows.tasks import RelaxTask, atoms_to_dict
+from phasefire.workflows.worker import RUNS_DIR_VARIABLE
 
 
 @dataclass
@@ -39,7 +39,9 @@ class RelaxMaker:
             settings=self.settings(),
             workflow=workflow,
         )
-        return Firework([task], name=f"{self.name} {label}", spec={"_launch_dir": f"${RUNS_DIR_VARIABLE}/{launch_dir}/{label}"})
+        return Firework(
+            [task], name=f"{self.name} {label}", spec={"_launch_dir": f"${RUNS_DIR_VARIABLE}/{launch_dir}/{label}"}
+        )
 
 
 def relax_workflow(

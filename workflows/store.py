@@ -28,9 +28,10 @@ import functools
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import bson.json_util
 import filelock
@@ -38,7 +39,7 @@ import mongomock
 from fireworks import LaunchPad
 from mongomock.store import ServerStore
 
-from workflows.errors import PhasefireError
+from phasefire.workflows.errors import PhasefireError
 
 #: collection methods that change data; everything else only reads
 WRITE_METHODS = frozenset(
@@ -194,7 +195,7 @@ class LockedCollection:
 
         return locked
 
-    def __getitem__(self, name: str) -> "LockedCollection":
+    def __getitem__(self, name: str) -> LockedCollection:
         return LockedCollection(self._collection[name], self._store)
 
 
@@ -263,7 +264,7 @@ def _transactional(method_name: str):
     method = getattr(LaunchPad, method_name)
 
     @functools.wraps(method)
-    def wrapper(self: "EmbeddedLaunchPad", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: EmbeddedLaunchPad, *args: Any, **kwargs: Any) -> Any:
         with self.store.transaction(write=False):
             return method(self, *args, **kwargs)
 
@@ -297,7 +298,7 @@ class EmbeddedLaunchPad(LaunchPad):
         return {"store": "embedded", "path": str(self.store_path), "lock_timeout_s": self.store.lock_timeout_s}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EmbeddedLaunchPad":
+    def from_dict(cls, d: dict[str, Any]) -> EmbeddedLaunchPad:
         return cls(d["path"], d.get("lock_timeout_s", 120.0))
 
     @contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 from ase import Atoms
 from ase.io import read, write
 
-from workflows.errors import PhasefireError
+from phasefire.workflows.errors import PhasefireError
 
 #: file suffix -> ASE format
 WRITE_FORMATS = {".vasp": "vasp", ".poscar": "vasp", ".cif": "cif", ".extxyz": "extxyz", ".xyz": "extxyz"}

@@ -13,9 +13,9 @@ from fireworks import FiretaskBase, FWAction, explicit_serialize
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from workflows.config import load_settings
-from workflows.database import ResultsDB, task_document
-from workflows.engines import load_engine
+from phasefire.workflows.config import load_settings
+from phasefire.workflows.database import ResultsDB, task_document
+from phasefire.workflows.engines import load_engine
 
 
 def atoms_from_dict(structure: dict[str, Any] | Structure) -> Atoms:
@@ -31,7 +31,7 @@ def atoms_to_dict(atoms: Atoms) -> dict[str, Any]:
 
 def results_db(fw_spec: dict[str, Any]) -> ResultsDB:
     """The results database of the LaunchPad this worker runs from."""
-    from workflows.launchpad import open_launchpad
+    from phasefire.workflows.launchpad import open_launchpad
 
     path = fw_spec.get("_fw_env", {}).get("launchpad_file")
     return ResultsDB(open_launchpad(load_settings(path)))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from fireworks.core.rocket_launcher import launch_rocket
 
-from workflows.config import Settings, load_settings
-from workflows.launchpad import make_fworker, open_launchpad
+from phasefire.workflows.config import Settings, load_settings
+from phasefire.workflows.launchpad import make_fworker, open_launchpad
 
 #: states in which a firework may still produce work for a worker
 PENDING_STATES = ("READY", "RESERVED", "RUNNING")

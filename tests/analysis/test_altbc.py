@@ -10,8 +10,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from analysis.altbc import altbc
 from benchmarks._standins import rsa_frame
+from phasefire.analysis.altbc import altbc
 
 
 def test_simple_cubic_is_undistorted():
@@ -26,7 +26,9 @@ def test_simple_cubic_is_undistorted():
 
 def test_dimerised_chains_give_the_expected_distortion():
     # sc lattice with every other x-plane shifted by 0.2 Å: x-bonds alternate 2.8 / 3.2 Å
-    positions = [[ix * 3.0 + 0.2 * (ix % 2), iy * 3.0, iz * 3.0] for ix in range(8) for iy in range(6) for iz in range(6)]
+    positions = [
+        [ix * 3.0 + 0.2 * (ix % 2), iy * 3.0, iz * 3.0] for ix in range(8) for iy in range(6) for iz in range(6)
+    ]
     atoms = Atoms("Sb" * len(positions), positions=positions, cell=[24, 18, 18], pbc=True)
     result = altbc(atoms, cutoff=3.3)
     assert result.pld == pytest.approx((0.4 / 6.0) / 3)

@@ -10,8 +10,8 @@ from ase.build import bulk
 from matscipy.angle_distribution import angle_distribution
 from matscipy.neighbours import neighbour_list as matscipy_neighbour_list
 
-from analysis.angles import argsort_by_center, bond_angle_distribution
 from benchmarks._standins import rsa_frame
+from phasefire.analysis.angles import argsort_by_center, bond_angle_distribution
 
 
 def test_fcc_angles_per_atom():
@@ -50,9 +50,13 @@ def test_per_centre_and_per_pair_cutoffs_match_brute_force_loop():
     vectors = atoms.get_all_distances(mic=True, vector=True)
     expected = {"Sb": np.zeros(36), "Se": np.zeros(36)}
     for centre in range(len(atoms)):
-        bonded = [k for k in range(len(atoms)) if k != centre
-                  and np.linalg.norm(vectors[centre, k]) < cutoffs.get(f"{symbols[centre]}-{symbols[k]}",
-                                                                        cutoffs.get(f"{symbols[k]}-{symbols[centre]}"))]
+        bonded = [
+            k
+            for k in range(len(atoms))
+            if k != centre
+            and np.linalg.norm(vectors[centre, k])
+            < cutoffs.get(f"{symbols[centre]}-{symbols[k]}", cutoffs.get(f"{symbols[k]}-{symbols[centre]}"))
+        ]
         for a, b in combinations(bonded, 2):
             u, v = vectors[centre, a], vectors[centre, b]
             angle = np.degrees(np.arccos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1, 1)))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from analysis.coordination import coordination_numbers
 from benchmarks._standins import rsa_frame
+from phasefire.analysis.coordination import coordination_numbers
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from analysis.eos import birch_murnaghan_pressure, density_crossover, fit_birch_murnaghan
+from phasefire.analysis.eos import birch_murnaghan_pressure, density_crossover, fit_birch_murnaghan
 
 
 def test_recovers_known_parameters():
@@ -17,7 +17,9 @@ def test_recovers_known_parameters():
     fit = fit_birch_murnaghan(noisy, volume)
     assert fit.b0 == pytest.approx(30.0, abs=3 * fit.b0_error + 1e-9)
     assert fit.b0_prime == pytest.approx(5.5, abs=3 * fit.b0_prime_error + 1e-9)
-    assert fit.volume(10.0) == pytest.approx(brentq(lambda v: birch_murnaghan_pressure(v, *[fit.v0, fit.b0, fit.b0_prime]) - 10, 15, 33))
+    assert fit.volume(10.0) == pytest.approx(
+        brentq(lambda v: birch_murnaghan_pressure(v, *[fit.v0, fit.b0, fit.b0_prime]) - 10, 15, 33)
+    )
 
 
 def test_crossover_of_two_known_curves():
@@ -26,7 +28,9 @@ def test_crossover_of_two_known_curves():
     crystal = fit_birch_murnaghan(birch_murnaghan_pressure(v_cr, 33.5, 35.0, 4.5), v_cr)
     pressure = density_crossover(amorphous, crystal)
     # independent root: both analytic curves at one volume give the same pressure
-    v_star = brentq(lambda v: birch_murnaghan_pressure(v, 39.0, 12.0, 6.0) - birch_murnaghan_pressure(v, 33.5, 35.0, 4.5), 22, 33)
+    v_star = brentq(
+        lambda v: birch_murnaghan_pressure(v, 39.0, 12.0, 6.0) - birch_murnaghan_pressure(v, 33.5, 35.0, 4.5), 22, 33
+    )
     assert pressure == pytest.approx(birch_murnaghan_pressure(v_star, 39.0, 12.0, 6.0), rel=1e-6)
     assert amorphous.volume(pressure - 1) > crystal.volume(pressure - 1)
     assert amorphous.volume(pressure + 1) < crystal.volume(pressure + 1)
@@ -45,7 +49,7 @@ def test_errors():
 
 
 def test_volume_inverts_pressure_on_the_falling_branch_even_for_unusual_b0_prime():
-    from analysis.eos import BirchMurnaghanFit
+    from phasefire.analysis.eos import BirchMurnaghanFit
 
     for b0_prime in (2.0, 4.0, 9.0):
         fit = BirchMurnaghanFit(30.0, 20.0, b0_prime, 0, 0, 0, 0, (0.0, 60.0))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from analysis.neb import barrier_profile, endpoint_problem, path_coordinate_A
+from phasefire.analysis.neb import barrier_profile, endpoint_problem, path_coordinate_A
 
 
 def test_barriers_from_a_known_profile():

@@ -8,9 +8,9 @@ from ase import Atoms
 from ase.build import bulk
 from ase.geometry.rdf import get_rdf
 
-from analysis.frames import as_frames
-from analysis.rdf import first_minimum, first_peak, radial_distribution
 from benchmarks._standins import rsa_frame
+from phasefire.analysis.frames import as_frames
+from phasefire.analysis.rdf import first_minimum, first_peak, radial_distribution
 
 
 @pytest.mark.parametrize(
@@ -48,8 +48,11 @@ def test_total_is_concentration_weighted_sum_and_tends_to_one():
     rdf = radial_distribution(atoms, r_max=10.0, bins=200)
     c = rdf.concentrations
     a, b = rdf.species
-    weighted = (c[a] ** 2 * rdf.partial[f"{a}-{a}"] + 2 * c[a] * c[b] * rdf.partial[f"{a}-{b}"]
-                + c[b] ** 2 * rdf.partial[f"{b}-{b}"])
+    weighted = (
+        c[a] ** 2 * rdf.partial[f"{a}-{a}"]
+        + 2 * c[a] * c[b] * rdf.partial[f"{a}-{b}"]
+        + c[b] ** 2 * rdf.partial[f"{b}-{b}"]
+    )
     np.testing.assert_allclose(weighted, rdf.total, rtol=1e-3, atol=2e-3)  # like pairs: N_a² vs N_a(N_a-1)
     assert np.mean(rdf.total[rdf.r > 8.0]) == pytest.approx(1.0, abs=0.01)
     assert np.all(rdf.total[rdf.r < 2.3] == 0.0)  # hard core

@@ -11,9 +11,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, graphene
 
-from analysis.rings import bond_graph, count_rings, find_rings, ring_statistics
 from benchmarks._standins import rsa_frame
-
+from phasefire.analysis.rings import bond_graph, count_rings, find_rings, ring_statistics
 
 # ----------------------------------------------------------------------------- reference
 # A literal, slow implementation of the three definitions on the infinite periodic graph
@@ -107,7 +106,9 @@ def test_diamond_has_two_six_rings_per_atom():
     assert stats.rings_per_atom == {3: 0, 4: 0, 5: 0, 6: 2.0, 7: 0, 8: 0, 9: 0, 10: 0}
     assert stats.fraction[6] == 1.0
     i, j, shifts = bond_graph(silicon, 2.6)
-    np.testing.assert_array_equal(count_rings(64, i, j, shifts, 7), _reference_rings(64, i, j, shifts, 7)["shortest-path"])
+    np.testing.assert_array_equal(
+        count_rings(64, i, j, shifts, 7), _reference_rings(64, i, j, shifts, 7)["shortest-path"]
+    )
 
 
 def test_graphene_sheet_has_one_hexagon_per_two_atoms():
@@ -229,7 +230,11 @@ def test_per_pair_cutoff():
     "frame, cutoff, message",
     [
         (Atoms("Si2", positions=[[0, 0, 0], [2, 0, 0]]), 2.5, "not periodic"),
-        (Atoms("Si2", positions=[[0, 0, 0], [2, 0, 0]], cell=[[4, 0, 0], [0, 4, 0], [0, 0, 0]], pbc=True), 2.5, "zero-volume"),
+        (
+            Atoms("Si2", positions=[[0, 0, 0], [2, 0, 0]], cell=[[4, 0, 0], [0, 4, 0], [0, 0, 0]], pbc=True),
+            2.5,
+            "zero-volume",
+        ),
         (bulk("Si", "diamond", a=5.43, cubic=True), 3.0, "exceeds half the shortest cell height"),
         (bulk("Si", "diamond", a=5.43, cubic=True).repeat(2), 1.5, "use a larger cutoff"),
     ],

@@ -9,9 +9,9 @@ from ase.build import bulk
 from ase.data import atomic_numbers
 from ase.utils.xrdebye import waasmaier
 
-from analysis.rdf import radial_distribution
-from analysis.structure_factor import FORM_FACTOR_COEFFICIENTS, form_factor, xray_structure_factor
 from benchmarks._standins import rsa_frame
+from phasefire.analysis.rdf import radial_distribution
+from phasefire.analysis.structure_factor import FORM_FACTOR_COEFFICIENTS, form_factor, xray_structure_factor
 
 
 def test_form_factors_start_at_z_and_match_ase_table():
@@ -61,8 +61,15 @@ def test_faber_ziman_weights_reduce_to_partials():
     fa, fb = form_factor(a, sq.q), form_factor(b, sq.q)
     ca, cb = rdf.concentrations[a], rdf.concentrations[b]
     mean_f = ca * fa + cb * fb
-    expected = 1 + (ca**2 * fa**2 * (sq.partial[f"{a}-{a}"] - 1) + 2 * ca * cb * fa * fb * (sq.partial[f"{a}-{b}"] - 1)
-                    + cb**2 * fb**2 * (sq.partial[f"{b}-{b}"] - 1)) / mean_f**2
+    expected = (
+        1
+        + (
+            ca**2 * fa**2 * (sq.partial[f"{a}-{a}"] - 1)
+            + 2 * ca * cb * fa * fb * (sq.partial[f"{a}-{b}"] - 1)
+            + cb**2 * fb**2 * (sq.partial[f"{b}-{b}"] - 1)
+        )
+        / mean_f**2
+    )
     np.testing.assert_allclose(sq.total, expected, atol=1e-12)
     # the RSA stand-in's packing gives its principal peak near 2π/(hard-core spacing)
     assert 2.3 < sq.q1 < 3.0

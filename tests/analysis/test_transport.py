@@ -7,9 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from analysis.transport import (
-    BOLTZMANN_eV_per_K, HopKind, diffusion_coefficient_cm2_per_s, hop_rate_per_s,
-    nernst_einstein_mobility_cm2_per_V_s, vineyard_attempt_frequency_Hz,
+from phasefire.analysis.transport import (
+    BOLTZMANN_eV_per_K,
+    HopKind,
+    diffusion_coefficient_cm2_per_s,
+    hop_rate_per_s,
+    nernst_einstein_mobility_cm2_per_V_s,
+    vineyard_attempt_frequency_Hz,
 )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ase.geometry import get_distances
 
-from structures.amorphous import (
+from phasefire.structures.amorphous import (
     AMORPHOUS_SB2SE3_DENSITY_G_CM3,
     PNMA_SB2SE3_DENSITY_G_CM3,
     amorphous_sb2se3_start,

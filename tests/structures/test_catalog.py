@@ -8,7 +8,7 @@ import spglib
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from structures import MATERIALS, build, parse_supercell
+from phasefire.structures import MATERIALS, build, parse_supercell
 
 #: name -> (space group number, cited a, b, c in Å, reduced formula, cations, anions)
 EXPECTED = {

@@ -7,9 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from structures import build
-from structures.defects import (
-    distinct_hops, minimum_image_distance_A, supercell_repeats, vacancy_hop_endpoints,
+from phasefire.structures import build
+from phasefire.structures.defects import (
+    distinct_hops,
+    minimum_image_distance_A,
+    supercell_repeats,
+    vacancy_hop_endpoints,
 )  # fmt: skip
 
 
@@ -54,7 +57,9 @@ def test_cubic_halide_vacancy_has_one_hop_of_a_over_root2(name, halide):
     assert hop.directed_per_cell == 3 * 8  # 3 halide sites, 8 halide neighbours each
 
 
-@pytest.mark.parametrize("name, species", [("ag2se-alpha", "Ag"), ("ag2se-alpha", "Se"), ("cspbbr3-ortho", "Br"), ("cspbcl3-ortho", "Cl")])
+@pytest.mark.parametrize(
+    "name, species", [("ag2se-alpha", "Ag"), ("ag2se-alpha", "Se"), ("cspbbr3-ortho", "Br"), ("cspbcl3-ortho", "Cl")]
+)
 def test_distinct_hops_match_a_brute_force_enumeration(name, species):
     atoms = build(name)
     hops = distinct_hops(atoms, species)

@@ -19,17 +19,17 @@ from ase.calculators.lj import LennardJones
 from ase.io import Trajectory
 from fireworks import Firework, Workflow
 
-import workflows.engines.md as md_module
-from structures.amorphous import amorphous_sb2se3_start
+import phasefire.workflows.engines.md as md_module
+from phasefire.structures.amorphous import amorphous_sb2se3_start
+from phasefire.workflows.amorphous import MDStageTask, amorphous_workflow, md_stages, resolve_profile, split_overrides
+from phasefire.workflows.cli import main
+from phasefire.workflows.database import ResultsDB
+from phasefire.workflows.engines import load_engine
+from phasefire.workflows.engines.md import MD_STATE, MD_TRAJECTORY, langevin_md
+from phasefire.workflows.errors import PhasefireError
+from phasefire.workflows.launchpad import open_launchpad
+from phasefire.workflows.tasks import atoms_to_dict
 from tests.conftest import REFERENCE, run_all
-from workflows.amorphous import MDStageTask, amorphous_workflow, md_stages, resolve_profile, split_overrides
-from workflows.cli import main
-from workflows.database import ResultsDB
-from workflows.engines import load_engine
-from workflows.engines.md import MD_STATE, MD_TRAJECTORY, langevin_md
-from workflows.errors import PhasefireError
-from workflows.launchpad import open_launchpad
-from workflows.tasks import atoms_to_dict
 
 #: a campaign small enough for a test: 10 atoms, a few steps per stage, three pressures
 TINY = {
@@ -47,7 +47,10 @@ def test_profiles_take_overrides_and_reject_bad_ones():
     profile = resolve_profile("quick", {"melt_steps": 40, "pressures_GPa": 5})
     assert profile["melt_steps"] == 40 and profile["pressures_GPa"] == [5.0]
     assert resolve_profile("paper")["n_formula_units"] * 5 >= 300
-    assert split_overrides({"melt_steps": 1, "model": "sevennet"}, "quick") == ({"melt_steps": 1}, {"model": "sevennet"})
+    assert split_overrides({"melt_steps": 1, "model": "sevennet"}, "quick") == (
+        {"melt_steps": 1},
+        {"model": "sevennet"},
+    )
     with pytest.raises(PhasefireError, match="unknown profile"):
         resolve_profile("huge")
     with pytest.raises(PhasefireError, match="no parameter melt_stepz"):
@@ -85,7 +88,14 @@ def test_submit_amorphous_applies_profile_and_engine_overrides(store, capsys):
 
 def test_killed_md_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
     atoms = bulk("Se", "sc", a=2.9, cubic=True).repeat((3, 3, 3))
-    settings = {"temperature_K": 500.0, "pressure_GPa": 2.0, "timestep_fs": 2.0, "steps": 40, "sample_interval": 5, "seed": 1}
+    settings = {
+        "temperature_K": 500.0,
+        "pressure_GPa": 2.0,
+        "timestep_fs": 2.0,
+        "steps": 40,
+        "sample_interval": 5,
+        "seed": 1,
+    }
     (tmp_path / "whole").mkdir()
     (tmp_path / "killed").mkdir()
     whole = langevin_md(atoms, lennard_jones(), tmp_path / "whole", **settings)
@@ -165,10 +175,14 @@ def test_sigkilled_worker_md_continues_from_last_frame_after_rerun(store):
     task = MDStageTask(engine={"name": "mlip"}, stage="melt", settings=settings, workflow="sigkill",
                        structure=atoms_to_dict(amorphous_sb2se3_start(2, np.random.default_rng(1))))  # fmt: skip
     run_dir = store.runs_dir / "sigkill" / "melt"
-    open_launchpad().add_wf(Workflow([Firework([task], name="md melt", spec={"_launch_dir": str(run_dir)})], name="sigkill"))
+    open_launchpad().add_wf(
+        Workflow([Firework([task], name="md melt", spec={"_launch_dir": str(run_dir)})], name="sigkill")
+    )
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    worker = subprocess.Popen([sys.executable, "-c", "from workflows.worker import run_worker; run_worker()"], env=env)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from phasefire.workflows.worker import run_worker; run_worker()"], env=env
+    )
     state = run_dir / MD_STATE
     try:
         wait_for(lambda: state.is_file() and json.loads(state.read_text())["step"] >= 30, 120, "6 frames")
@@ -227,7 +241,7 @@ def synthetic_ladder():
     curves that cross at ``true_crossover``."""
     from scipy.optimize import brentq
 
-    from analysis.eos import BirchMurnaghanFit
+    from phasefire.analysis.eos import BirchMurnaghanFit
 
     crystal_eos = BirchMurnaghanFit(27.3, 40.0, 5.0, 0, 0, 0, 0, (0.0, 60.0))
     amorphous_eos = BirchMurnaghanFit(32.5, 14.0, 6.0, 0, 0, 0, 0, (0.0, 60.0))
@@ -248,8 +262,8 @@ def synthetic_ladder():
 
 
 def test_landmarks_and_report_from_a_known_ladder(tmp_path):
-    from workflows.commands.reproduce_sb2se3 import CAVEATS
-    from workflows.reports.sb2se3 import compare_with_paper, write_report
+    from phasefire.workflows.commands.reproduce_sb2se3 import CAVEATS
+    from phasefire.workflows.reports.sb2se3 import compare_with_paper, write_report
 
     stages, crystal, true_crossover = synthetic_ladder()
     comparison = compare_with_paper(stages, crystal)
@@ -266,7 +280,10 @@ def test_landmarks_and_report_from_a_known_ladder(tmp_path):
     assert "| density crossover a-Sb2Se3 / Pnma (GPa) | ~16 |" in text
     for figure in ("gr", "adf", "cn", "rings", "volume"):
         assert (tmp_path / "report" / f"{figure}_vs_pressure.png").stat().st_size > 5000
-    assert json.loads((tmp_path / "report" / "results.json").read_text())["comparison"]["angle_60_onset_GPa"]["value"] == 20
+    assert (
+        json.loads((tmp_path / "report" / "results.json").read_text())["comparison"]["angle_60_onset_GPa"]["value"]
+        == 20
+    )
 
 
 @pytest.mark.slow

@@ -8,10 +8,10 @@ import pytest
 import spglib
 from ase.io import read
 
+from phasefire.workflows.cli import main
+from phasefire.workflows.commands.run import fizzled_reason
+from phasefire.workflows.launchpad import open_launchpad
 from tests.conftest import run_all
-from workflows.cli import main
-from workflows.commands.run import fizzled_reason
-from workflows.launchpad import open_launchpad
 
 
 def one_line_error(capsys) -> str:
@@ -24,7 +24,9 @@ def test_build_alpha_ag2se_cif_has_space_group_19(tmp_path):
     path = tmp_path / "a.cif"
     assert main(["structures", "build", "ag2se-alpha", "-o", str(path)]) == 0
     atoms = read(path)
-    assert spglib.get_symmetry_dataset((atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), 1e-3).number == 19
+    assert (
+        spglib.get_symmetry_dataset((atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), 1e-3).number == 19
+    )
 
 
 def test_build_supercell_to_poscar_and_extxyz(tmp_path):

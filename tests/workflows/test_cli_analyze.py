@@ -10,9 +10,9 @@ from ase.build import bulk
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 
-from analysis.eos import EV_PER_A3_IN_GPA, birch_murnaghan_pressure
 from benchmarks._standins import rsa_frame
-from workflows.cli import main
+from phasefire.analysis.eos import EV_PER_A3_IN_GPA, birch_murnaghan_pressure
+from phasefire.workflows.cli import main
 
 
 @pytest.fixture
@@ -69,8 +69,10 @@ def test_every_analysis_prints_json_and_plots(capsys, tmp_path, fcc, amorphous):
 
 def test_eos_from_csv_and_from_structures_with_stress(capsys, tmp_path):
     rows = ["series,pressure_GPa,volume_A3_per_atom"]
-    for name, (v0, b0, b0p), volumes in [("amorphous", (39.0, 12.0, 6.0), np.linspace(22, 38, 10)),
-                                         ("crystal", (33.5, 35.0, 4.5), np.linspace(22, 33, 10))]:
+    for name, (v0, b0, b0p), volumes in [
+        ("amorphous", (39.0, 12.0, 6.0), np.linspace(22, 38, 10)),
+        ("crystal", (33.5, 35.0, 4.5), np.linspace(22, 33, 10)),
+    ]:
         rows += [f"{name},{birch_murnaghan_pressure(v, v0, b0, b0p)},{v}" for v in volumes]
     csv_path = tmp_path / "eos.csv"
     csv_path.write_text("\n".join(rows) + "\n")
@@ -118,9 +120,19 @@ def test_bad_input(capsys, tmp_path, fcc, amorphous):
     _assert_one_line_error(capsys, ["sq", str(iron), "--rmax", "5"], "no X-ray form factor tabulated for species 'Fe'")
     crossing = tmp_path / "no_cross.json"
     volumes = np.linspace(22, 33, 8)
-    crossing.write_text(json.dumps({
-        "amorphous": {"pressure_GPa": list(birch_murnaghan_pressure(volumes, 36.0, 40.0, 4.5)), "volume_A3_per_atom": list(volumes)},
-        "crystal": {"pressure_GPa": list(birch_murnaghan_pressure(volumes, 33.5, 35.0, 4.5)), "volume_A3_per_atom": list(volumes)},
-    }))
+    crossing.write_text(
+        json.dumps(
+            {
+                "amorphous": {
+                    "pressure_GPa": list(birch_murnaghan_pressure(volumes, 36.0, 40.0, 4.5)),
+                    "volume_A3_per_atom": list(volumes),
+                },
+                "crystal": {
+                    "pressure_GPa": list(birch_murnaghan_pressure(volumes, 33.5, 35.0, 4.5)),
+                    "volume_A3_per_atom": list(volumes),
+                },
+            }
+        )
+    )
     _assert_one_line_error(capsys, ["eos", str(crossing)], "do not cross")
     _assert_one_line_error(capsys, ["eos", fcc], "has no stress")

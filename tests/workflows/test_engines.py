@@ -7,9 +7,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from structures import build
-from workflows.engines import engine_names, load_engine
-from workflows.errors import PhasefireError
+from phasefire.structures import build
+from phasefire.workflows.engines import engine_names, load_engine
+from phasefire.workflows.errors import PhasefireError
 
 
 def test_registry_and_specs_round_trip():
@@ -54,7 +54,9 @@ def test_vasp_relax_inputs_follow_the_ag2se_paper():
     assert inputs.potcar_functional == "PBE_54"
     fixed = engine.relax_input_set(atoms, fmax_eV_per_A=0.02, relax_cell=False, max_steps=50).incar
     assert (fixed["ISIF"], fixed["EDIFFG"], fixed["NSW"]) == (2, -0.02, 50)
-    overridden = load_engine({"name": "vasp", "incar": {"ENCUT": 520}}).relax_input_set(
-        atoms, fmax_eV_per_A=0.01, relax_cell=True, max_steps=10
-    ).incar
+    overridden = (
+        load_engine({"name": "vasp", "incar": {"ENCUT": 520}})
+        .relax_input_set(atoms, fmax_eV_per_A=0.01, relax_cell=True, max_steps=10)
+        .incar
+    )
     assert overridden["ENCUT"] == 520

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from ase.io import read
 
+from phasefire.workflows.cli import main
+from phasefire.workflows.errors import PhasefireError
 from tests.conftest import REFERENCE, run_all
-from workflows.cli import main
-from workflows.errors import PhasefireError
 
 NH3_NEB = REFERENCE / "vasp" / "neb" / "aiida_vasp_NH3_neb"
 #: energy(sigma->0) of the recorded images 01-03 (eV), from their OUTCARs
@@ -39,8 +39,8 @@ def nh3_neb(tmp_path) -> Path:
 
 
 def test_recorded_neb_root_vasprun_is_malformed_but_images_give_the_profile(nh3_neb):
-    from workflows.engines.vasp import parse_vasp_run
-    from workflows.engines.vasp_neb import parse_vasp_neb, root_vasprun_problem
+    from phasefire.workflows.engines.vasp import parse_vasp_run
+    from phasefire.workflows.engines.vasp_neb import parse_vasp_neb, root_vasprun_problem
 
     with pytest.raises(PhasefireError, match="cannot parse .*vasprun.xml \\(XMLSyntaxError\\)"):
         parse_vasp_run(nh3_neb)
@@ -54,7 +54,7 @@ def test_recorded_neb_root_vasprun_is_malformed_but_images_give_the_profile(nh3_
 
 
 def analyze_neb(capsys, *argv):
-    from workflows.commands.analyze_neb import register_neb
+    from phasefire.workflows.commands.analyze_neb import register_neb
 
     parser = argparse.ArgumentParser()
     register_neb(parser.add_subparsers())
@@ -87,7 +87,7 @@ def test_analyze_neb_on_a_folder_without_images_is_one_line(capsys, tmp_path):
 
 
 def test_vasp_neb_writes_the_image_layout_and_runs_under_custodian(tmp_path, fake_vasp, nh3_neb):
-    from workflows.engines import load_engine
+    from phasefire.workflows.engines import load_engine
 
     fake_vasp([{
         "reference": str(NH3_NEB),
@@ -109,7 +109,7 @@ def test_vasp_neb_writes_the_image_layout_and_runs_under_custodian(tmp_path, fak
 
 
 def test_plain_vasp_neb_has_no_climbing_image():
-    from workflows.engines.vasp_neb import neb_incar
+    from phasefire.workflows.engines.vasp_neb import neb_incar
 
     plain = neb_incar(5, 0.05, 100, climb=True, vtst=False)
     assert plain["IBRION"] == 1 and "LCLIMB" not in plain and plain["IMAGES"] == 5
@@ -117,7 +117,7 @@ def test_plain_vasp_neb_has_no_climbing_image():
 
 
 def test_mlip_engine_has_neb_and_others_say_they_cannot():
-    from workflows.engines.base import Engine
+    from phasefire.workflows.engines.base import Engine
 
     class Dummy(Engine):
         name = "dummy"
@@ -135,13 +135,15 @@ def test_mlip_engine_has_neb_and_others_say_they_cannot():
 def test_unconverged_neb_is_stored_flagged_never_as_a_barrier():
     from ase.build import bulk
 
-    from analysis.neb import barrier_profile
-    from workflows.engines import load_engine
-    from workflows.engines.base import NEBResult
-    from workflows.neb import neb_document
+    from phasefire.analysis.neb import barrier_profile
+    from phasefire.workflows.engines import load_engine
+    from phasefire.workflows.engines.base import NEBResult
+    from phasefire.workflows.neb import neb_document
 
     images = [bulk("Cu", "fcc", a=3.6) for _ in range(3)]
-    result = NEBResult(images=images, energies_eV=np.array([0.0, 0.4, 0.1]), converged=False, n_steps=2, max_force_eV_per_A=0.8)
+    result = NEBResult(
+        images=images, energies_eV=np.array([0.0, 0.4, 0.1]), converged=False, n_steps=2, max_force_eV_per_A=0.8
+    )
     profile = barrier_profile(result.energies_eV)
     document = neb_document(
         label="x", workflow="w", hop={"label": "Cu1-Cu1"}, host=images[0], result=result, profile=profile,
@@ -170,8 +172,8 @@ def test_bad_neb_input_is_one_line(store, capsys, argv, message):
 
 
 def test_mlip_neb_workflow_stores_barrier_profile_saddle_transport_and_plot(store, capsys):
-    from workflows.database import ResultsDB
-    from workflows.launchpad import open_launchpad
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
 
     code = main(["submit", "neb", "--structure", "cspbbr3-cubic", "--species", "Br", "--temperature", "400",
                  "--set", "n_images=1", "--set", "fmax_eV_per_A=0.1", "--set", "endpoint_fmax_eV_per_A=0.05"])  # fmt: skip
@@ -187,15 +189,17 @@ def test_mlip_neb_workflow_stores_barrier_profile_saddle_transport_and_plot(stor
     assert len(output["saddle_structure"]["sites"]) == 39
     assert neb["input"]["hop"]["supercell"] == [2, 2, 2]
     assert transport["temperature_K"] == 400
-    assert transport["hop_rate_forward_per_s"] == pytest.approx(1e13 * np.exp(-output["barrier_forward_eV"] / (8.617333262e-5 * 400)))
+    assert transport["hop_rate_forward_per_s"] == pytest.approx(
+        1e13 * np.exp(-output["barrier_forward_eV"] / (8.617333262e-5 * 400))
+    )
     assert transport["mobility_cm2_per_V_s"] == pytest.approx(transport["diffusion_cm2_per_s"] / (8.617333262e-5 * 400))
     assert Path(neb["run_dir"], neb["files"]["plot"]).stat().st_size > 0
 
 
 def test_gamma_frequencies_for_vineyard_have_three_translations():
-    from structures import build
-    from workflows.engines import load_engine
-    from workflows.neb import gamma_frequencies_THz
+    from phasefire.structures import build
+    from phasefire.workflows.engines import load_engine
+    from phasefire.workflows.neb import gamma_frequencies_THz
 
     frequencies = gamma_frequencies_THz(load_engine("mlip"), build("cspbbr3-cubic"))
     assert frequencies.shape == (15,)
@@ -203,9 +207,11 @@ def test_gamma_frequencies_for_vineyard_have_three_translations():
 
 
 def test_vineyard_needs_an_engine_that_evaluates_forces():
-    from structures import build
-    from workflows.engines import load_engine
-    from workflows.neb import gamma_frequencies_THz
+    from phasefire.structures import build
+    from phasefire.workflows.engines import load_engine
+    from phasefire.workflows.neb import gamma_frequencies_THz
 
-    with pytest.raises(PhasefireError, match="attempt_frequency=vineyard needs direct force evaluation, which engine vasp lacks"):
+    with pytest.raises(
+        PhasefireError, match="attempt_frequency=vineyard needs direct force evaluation, which engine vasp lacks"
+    ):
         gamma_frequencies_THz(load_engine("vasp"), build("cspbbr3-cubic"))

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from fireworks import Firework, ScriptTask, Workflow
 
-from workflows.cli import main
-from workflows.launchpad import open_launchpad
+from phasefire.workflows.cli import main
+from phasefire.workflows.launchpad import open_launchpad
 
 pytestmark = pytest.mark.slurm
 
@@ -77,7 +77,9 @@ def slurm(tmp_path_factory):
 def test_queue_launch_runs_each_firework_in_its_own_slurm_job(store, slurm, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SLURM_CONF", str(slurm))
     ledger = tmp_path / "ledger.txt"
-    fireworks = [Firework(ScriptTask.from_str(f"echo job-$SLURM_JOB_ID fw{k} >> {ledger}"), name=f"q{k}") for k in range(3)]
+    fireworks = [
+        Firework(ScriptTask.from_str(f"echo job-$SLURM_JOB_ID fw{k} >> {ledger}"), name=f"q{k}") for k in range(3)
+    ]
     open_launchpad(store).add_wf(Workflow(fireworks, name="queued"))
 
     assert main(["queue", "launch"]) == 0

@@ -12,9 +12,9 @@ from collections import Counter
 import filelock
 from fireworks import Firework, ScriptTask, Workflow
 
-from workflows.cli import main
-from workflows.launchpad import open_launchpad
-from workflows.worker import RUNS_DIR_VARIABLE, WorkerPool
+from phasefire.workflows.cli import main
+from phasefire.workflows.launchpad import open_launchpad
+from phasefire.workflows.worker import RUNS_DIR_VARIABLE, WorkerPool
 
 
 def test_four_processes_complete_100_fireworks_exactly_once(store, tmp_path):
@@ -64,7 +64,7 @@ def test_store_locked_too_long_gives_one_clear_line(store, tmp_path, monkeypatch
     holder.start()
     try:
         assert ready.wait(30)
-        monkeypatch.setattr("workflows.launchpad._OPEN", {})
+        monkeypatch.setattr("phasefire.workflows.launchpad._OPEN", {})
         capsys.readouterr()
         assert main(["status"]) == 1
         err = capsys.readouterr().err.strip()
@@ -81,7 +81,7 @@ def test_unreachable_mongodb_gives_one_clear_line(tmp_path, monkeypatch, capsys)
         "store: mongodb\nmongodb:\n  host: 127.0.0.1\n  port: 9\n  name: t\n  server_selection_timeout_ms: 300\n"
     )
     monkeypatch.setenv("PHASEFIRE_LAUNCHPAD", str(config))
-    monkeypatch.setattr("workflows.launchpad._OPEN", {})
+    monkeypatch.setattr("phasefire.workflows.launchpad._OPEN", {})
     assert main(["status"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("phasefire: error: cannot reach MongoDB at 127.0.0.1:9") and "\n" not in err
@@ -89,9 +89,11 @@ def test_unreachable_mongodb_gives_one_clear_line(tmp_path, monkeypatch, capsys)
 
 def test_mongodb_password_comes_from_the_environment_only(tmp_path, monkeypatch, capsys):
     config = tmp_path / "launchpad.yaml"
-    config.write_text("store: mongodb\nmongodb:\n  host: 127.0.0.1\n  port: 9\n  username: alice\n  password_env: PF_TEST_PW\n")
+    config.write_text(
+        "store: mongodb\nmongodb:\n  host: 127.0.0.1\n  port: 9\n  username: alice\n  password_env: PF_TEST_PW\n"
+    )
     monkeypatch.setenv("PHASEFIRE_LAUNCHPAD", str(config))
-    monkeypatch.setattr("workflows.launchpad._OPEN", {})
+    monkeypatch.setattr("phasefire.workflows.launchpad._OPEN", {})
     monkeypatch.delenv("PF_TEST_PW", raising=False)
     assert main(["status"]) == 1
     assert "export PF_TEST_PW" in capsys.readouterr().err
@@ -109,11 +111,13 @@ def test_killed_worker_is_detected_and_its_firework_rerun(store, tmp_path, capsy
     """kill -9 a worker mid-firework: status names the lost run, run --rerun-lost finishes it."""
     marker = tmp_path / "first-attempt"
     script = f"test -f {marker} || (touch {marker}; sleep 120)"
-    firework = Firework(ScriptTask.from_str(script), name="sleepy", spec={"_launch_dir": f"${RUNS_DIR_VARIABLE}/sleepy"})
+    firework = Firework(
+        ScriptTask.from_str(script), name="sleepy", spec={"_launch_dir": f"${RUNS_DIR_VARIABLE}/sleepy"}
+    )
     launchpad = open_launchpad(store)
     launchpad.add_wf(Workflow([firework]))
     worker = subprocess.Popen(
-        [sys.executable, "-c", "from workflows.worker import run_worker; run_worker()"],
+        [sys.executable, "-c", "from phasefire.workflows.worker import run_worker; run_worker()"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.time() + 60

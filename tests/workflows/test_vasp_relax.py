@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from ase.io import read
 
+from phasefire.workflows.database import ResultsDB
+from phasefire.workflows.engines import load_engine
+from phasefire.workflows.launchpad import open_launchpad
+from phasefire.workflows.relax import RelaxMaker, relax_workflow
 from tests.conftest import REFERENCE, run_all
-from workflows.database import ResultsDB
-from workflows.engines import load_engine
-from workflows.launchpad import open_launchpad
-from workflows.relax import RelaxMaker, relax_workflow
 
 RELAX = REFERENCE / "vasp" / "relax"
 ATOMATE_SI = RELAX / "atomate_Si_structure_optimization"

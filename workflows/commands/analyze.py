@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workflows.commands.analyze_neb import register_neb
+from phasefire.workflows.commands.analyze_neb import register_neb
 
 EOS_HELP = """\
 FILE is one of:
@@ -42,10 +42,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = group.add_subparsers(dest="analysis", required=True, metavar="ANALYSIS")
     register_neb(commands)
 
-    def add(name: str, help_text: str, handler, description: str | None = None,
-            file_help: str = "POSCAR/CIF/extxyz/ASE .traj; frames are averaged") -> argparse.ArgumentParser:
+    def add(
+        name: str,
+        help_text: str,
+        handler,
+        description: str | None = None,
+        file_help: str = "POSCAR/CIF/extxyz/ASE .traj; frames are averaged",
+    ) -> argparse.ArgumentParser:
         parser = commands.add_parser(
-            name, help=help_text, description=description or help_text,
+            name,
+            help=help_text,
+            description=description or help_text,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         parser.add_argument("files", nargs="+", metavar="FILE", help=file_help)
@@ -65,8 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sq.add_argument("--no-lorch", action="store_true", help="no Lorch window in the Fourier transform")
 
     cn = add("cn", "partial coordination numbers ('A-B': mean B neighbours of an A atom)", _cn)
-    cn.add_argument("--cutoff", type=_cutoff, help="Å, or per pair 'Sb-Se=3.2,Sb-Sb=3.4,Se-Se=3.0' "
-                    "(default: first minimum of each partial g(r))")
+    cn.add_argument(
+        "--cutoff",
+        type=_cutoff,
+        help="Å, or per pair 'Sb-Se=3.2,Sb-Sb=3.4,Se-Se=3.0' " "(default: first minimum of each partial g(r))",
+    )
 
     adf = add("adf", "bond-angle distribution, total and per central species; weight near 60°", _adf)
     adf.add_argument("--cutoff", type=_cutoff, default=3.2, help="bond cutoff in Å or per pair (default 3.2)")
@@ -82,9 +92,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     altbc.add_argument("--angle-min", type=float, default=155.0, help="smallest bond angle in degrees (default 155)")
     altbc.add_argument("--rmin", type=float, default=2.0, help="histogram start in Å (default 2.0)")
 
-    eos = add("eos", "Birch–Murnaghan fits of P(V) and the amorphous/crystal density crossover", _eos,
-              description="Birch–Murnaghan fits of P(V) and the amorphous/crystal density crossover.\n\n" + EOS_HELP,
-              file_help="CSV, JSON or [SERIES=]STRUCTURE with stress (see above)")
+    eos = add(
+        "eos",
+        "Birch–Murnaghan fits of P(V) and the amorphous/crystal density crossover",
+        _eos,
+        description="Birch–Murnaghan fits of P(V) and the amorphous/crystal density crossover.\n\n" + EOS_HELP,
+        file_help="CSV, JSON or [SERIES=]STRUCTURE with stress (see above)",
+    )
     eos.add_argument("--amorphous", default="amorphous", help="series name of the amorphous data (default amorphous)")
     eos.add_argument("--crystal", default="crystal", help="series name of the crystal data (default crystal)")
 
@@ -152,7 +166,7 @@ def _save(plt, fig, path: str) -> None:
 
 def _default_rmax(frames, rmax: float | None) -> float:
     """The requested r_max, else 10 Å capped just below half the smallest cell height."""
-    from analysis.neighbors import shortest_cell_height
+    from phasefire.analysis.neighbors import shortest_cell_height
 
     if rmax is not None:
         return rmax
@@ -160,7 +174,7 @@ def _default_rmax(frames, rmax: float | None) -> float:
 
 
 def _rdf(args) -> int:
-    from analysis.rdf import radial_distribution
+    from phasefire.analysis.rdf import radial_distribution
 
     frames = read_frames(args.files)
     result = radial_distribution(frames, r_max=_default_rmax(frames, args.rmax), bins=args.bins)
@@ -185,8 +199,8 @@ def _rdf(args) -> int:
 
 
 def _sq(args) -> int:
-    from analysis.rdf import radial_distribution
-    from analysis.structure_factor import xray_structure_factor
+    from phasefire.analysis.rdf import radial_distribution
+    from phasefire.analysis.structure_factor import xray_structure_factor
 
     frames = read_frames(args.files)
     rdf = radial_distribution(frames, r_max=_default_rmax(frames, args.rmax), bins=args.bins)
@@ -208,7 +222,7 @@ def _sq(args) -> int:
 
 
 def _cn(args) -> int:
-    from analysis.coordination import coordination_numbers
+    from phasefire.analysis.coordination import coordination_numbers
 
     result = coordination_numbers(read_frames(args.files), cutoff=args.cutoff)
     if args.plot:
@@ -226,7 +240,7 @@ def _cn(args) -> int:
 
 
 def _adf(args) -> int:
-    from analysis.angles import bond_angle_distribution
+    from phasefire.analysis.angles import bond_angle_distribution
 
     result = bond_angle_distribution(read_frames(args.files), cutoff=args.cutoff, bins=args.bins)
     if args.plot:
@@ -247,7 +261,7 @@ def _adf(args) -> int:
 
 
 def _rings(args) -> int:
-    from analysis.rings import ring_statistics
+    from phasefire.analysis.rings import ring_statistics
 
     result = ring_statistics(read_frames(args.files), args.cutoff, max_size=args.max_size, criterion=args.criterion)
     data = result.to_dict()
@@ -264,7 +278,7 @@ def _rings(args) -> int:
 
 
 def _altbc(args) -> int:
-    from analysis.altbc import altbc
+    from phasefire.analysis.altbc import altbc
 
     result = altbc(read_frames(args.files), cutoff=args.cutoff, angle_min=args.angle_min, r_min=args.rmin)
     if args.plot:
@@ -324,8 +338,8 @@ def _read_eos_points(token: str) -> dict[str, list[tuple[float, float]]]:
 
 
 def _structure_point(path: str) -> tuple[float, float]:
-    from analysis.eos import EV_PER_A3_IN_GPA
-    from analysis.frames import as_frames
+    from phasefire.analysis.eos import EV_PER_A3_IN_GPA
+    from phasefire.analysis.frames import as_frames
 
     frames = as_frames(read_frames([path]))
     pressures = []
@@ -340,7 +354,7 @@ def _structure_point(path: str) -> tuple[float, float]:
 
 
 def _eos(args) -> int:
-    from analysis.eos import density_crossover, fit_birch_murnaghan
+    from phasefire.analysis.eos import density_crossover, fit_birch_murnaghan
 
     series: dict[str, list[tuple[float, float]]] = {}
     for token in args.files:
@@ -353,9 +367,13 @@ def _eos(args) -> int:
             fits[name] = fit_birch_murnaghan(pressures, volumes)
         except ValueError as exc:
             raise ValueError(f"series {name}: {exc}") from None
-    result: dict = {"fits": {name: fit.to_dict() for name, fit in fits.items()},
-                    "data": {name: {"pressure_GPa": [p for p, _ in pts], "volume_A3_per_atom": [v for _, v in pts]}
-                             for name, pts in series.items()}}
+    result: dict = {
+        "fits": {name: fit.to_dict() for name, fit in fits.items()},
+        "data": {
+            name: {"pressure_GPa": [p for p, _ in pts], "volume_A3_per_atom": [v for _, v in pts]}
+            for name, pts in series.items()
+        },
+    }
     lines = [
         f"{name:>12}: V0 = {fit.v0:.3f} ± {fit.v0_error:.3f} Å³/atom, B0 = {fit.b0:.2f} ± {fit.b0_error:.2f} GPa, "
         f"B0' = {fit.b0_prime:.2f} ± {fit.b0_prime_error:.2f}, rms {fit.rms_residual_gpa:.3f} GPa"
@@ -370,7 +388,7 @@ def _eos(args) -> int:
         for name, fit in fits.items():
             pressures, volumes = np.array(series[name]).T
             grid = np.linspace(volumes.min(), volumes.max(), 200)
-            line, = ax.plot(fit.pressure(grid), grid, lw=1)
+            (line,) = ax.plot(fit.pressure(grid), grid, lw=1)
             ax.plot(pressures, volumes, "o", color=line.get_color(), label=name)
         ax.set(xlabel="pressure (GPa)", ylabel="volume (Å³/atom)")
         ax.legend()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import print_json, print_table
 
 
 def register_neb(analyze_subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +24,8 @@ def neb_summary(rundir: Path, endpoint_energies_eV: tuple[float, float] | None =
     """Per-image energies (eV), barriers over the images with known energies, convergence, notes."""
     import numpy as np
 
-    from analysis.neb import barrier_profile, path_coordinate_A
-    from workflows.engines.vasp_neb import parse_vasp_neb, root_vasprun_problem
+    from phasefire.analysis.neb import barrier_profile, path_coordinate_A
+    from phasefire.workflows.engines.vasp_neb import parse_vasp_neb, root_vasprun_problem
 
     result = parse_vasp_neb(rundir, endpoint_energies_eV)
     known = np.flatnonzero(np.isfinite(result.energies_eV))
@@ -52,7 +52,10 @@ def neb_summary(rundir: Path, endpoint_energies_eV: tuple[float, float] | None =
         f"{prefix}barrier_forward_eV": profile.barrier_forward_eV,
         f"{prefix}barrier_backward_eV": profile.barrier_backward_eV,
         "saddle_image": int(known[profile.saddle_index]),
-        "energy_profile": {"image": [int(k) for k in known], **{k: v for k, v in profile.as_dict().items() if k in ("reaction_coordinate_A", "energies_eV")}},
+        "energy_profile": {
+            "image": [int(k) for k in known],
+            **{k: v for k, v in profile.as_dict().items() if k in ("reaction_coordinate_A", "energies_eV")},
+        },
         "notes": notes,
         "_profile": profile,
     }
@@ -62,16 +65,21 @@ def analyze_neb(args: argparse.Namespace) -> int:
     summary = neb_summary(Path(args.rundir), tuple(args.endpoint_energies) if args.endpoint_energies else None)
     profile = summary.pop("_profile")
     if args.plot:
-        from workflows.reports.neb import plot_profile
+        from phasefire.workflows.reports.neb import plot_profile
 
-        plot_profile(profile, Path(args.plot), title=f"VASP NEB {Path(args.rundir).name}", converged=summary["converged"])
+        plot_profile(
+            profile, Path(args.plot), title=f"VASP NEB {Path(args.rundir).name}", converged=summary["converged"]
+        )
         summary["plot"] = args.plot
     if args.json:
         print_json(summary)
         return 0
     coordinate, energies = summary["energy_profile"]["reaction_coordinate_A"], summary["energy_profile"]["energies_eV"]
     print_table(
-        [[f"{k:02d}", f"{summary['image_energies_eV'][k]:.5f}", f"{c:.3f}", f"{e:.4f}"] for k, c, e in zip(summary["energy_profile"]["image"], coordinate, energies)],
+        [
+            [f"{k:02d}", f"{summary['image_energies_eV'][k]:.5f}", f"{c:.3f}", f"{e:.4f}"]
+            for k, c, e in zip(summary["energy_profile"]["image"], coordinate, energies)
+        ],
         ["image", "E eV", "path A", "E - E_first eV"],
     )
     tag = "" if summary["converged"] else "unconverged_"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import print_json, print_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def query_tasks(args: argparse.Namespace) -> int:
-    from workflows.database import ResultsDB
-    from workflows.launchpad import open_launchpad
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
 
     documents = ResultsDB(open_launchpad()).query(formula=args.formula, workflow=args.workflow)
     if args.json:
@@ -37,5 +37,20 @@ def query_tasks(args: argparse.Namespace) -> int:
             out["energy_per_atom_eV"], out["max_force_eV_per_A"], lattice["a_A"], lattice["b_A"], lattice["c_A"],
             lattice["space_group"], "yes" if doc["converged"] else "NO",
         ])  # fmt: skip
-    print_table(rows, ["task", "formula", "label", "engine", "E/atom eV", "max F eV/A", "a A", "b A", "c A", "space group", "converged"])
+    print_table(
+        rows,
+        [
+            "task",
+            "formula",
+            "label",
+            "engine",
+            "E/atom eV",
+            "max F eV/A",
+            "a A",
+            "b A",
+            "c A",
+            "space group",
+            "converged",
+        ],
+    )
     return 0

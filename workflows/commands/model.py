@@ -2,7 +2,7 @@
 
 ``phasefire model rectification [--bias 4] [--hours 4] [--grid 1000] [--boundary contacts|wire-ends]
 [--sources electrochemical|equilibrating] [--json] [--sweep] [--plot PNG]`` runs the perovskite paper's
-reaction-drift-diffusion-Poisson model (``analysis.rectification``; default the paper's boundary
+reaction-drift-diffusion-Poisson model (``phasefire.models.rectification``; default the paper's boundary
 conditions: voltages on the contact lines, no flow and zero field at the wire ends, and one-sided
 electrode sources: the electrode at the higher potential only creates vacancies at r_c = alpha |E|,
 the other only destroys them) under forward and reverse bias and reports the migration lengths of the x_Br = 0.55 front (µm),
@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from analysis import rectification as rect
+from phasefire.models import rectification as rect
 
 #: forward bias magnitudes of the paper's Fig. 1e (V/µm); the sweep also runs their negatives
 SWEEP_BIASES_V_PER_UM = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
@@ -36,19 +36,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bias", type=float, default=4.0, help="bias field magnitude in V/µm (default 4)")
     parser.add_argument("--hours", type=float, default=4.0, help="biasing time in h (default 4)")
     parser.add_argument("--grid", type=int, default=1000, help="finite-volume cells (default 1000)")
-    parser.add_argument("--boundary", choices=rect.BOUNDARIES, default="contacts",
-                        help="where the voltages are imposed: the contact lines with zero field at the wire "
-                             "ends (the paper, default) or the wire ends (earlier variant)")
-    parser.add_argument("--sources", choices=rect.SOURCE_LAWS, default="electrochemical",
-                        help="electrode source law: 'electrochemical' (default; the electrode at the higher "
-                             "potential only creates vacancies at r_c = alpha |E| per halide site, the other "
-                             "only destroys them) or 'equilibrating' (both relax to equilibrium; earlier variant)")
-    parser.add_argument("--sweep", action="store_true",
-                        help="also compute migration length vs bias over ±(1.5-4) V/µm")
-    parser.add_argument("--barrier-eV", type=float, default=None,
-                        help="halide-vacancy hop barrier (eV, e.g. from NEB) setting the vacancy diffusivity")
-    parser.add_argument("--attempt-frequency-Hz", type=float, default=1e13,
-                        help="attempt frequency for --barrier-eV (Hz, default 1e13)")
+    parser.add_argument(
+        "--boundary",
+        choices=rect.BOUNDARIES,
+        default="contacts",
+        help="where the voltages are imposed: the contact lines with zero field at the wire "
+        "ends (the paper, default) or the wire ends (earlier variant)",
+    )
+    parser.add_argument(
+        "--sources",
+        choices=rect.SOURCE_LAWS,
+        default="electrochemical",
+        help="electrode source law: 'electrochemical' (default; the electrode at the higher "
+        "potential only creates vacancies at r_c = alpha |E| per halide site, the other "
+        "only destroys them) or 'equilibrating' (both relax to equilibrium; earlier variant)",
+    )
+    parser.add_argument("--sweep", action="store_true", help="also compute migration length vs bias over ±(1.5-4) V/µm")
+    parser.add_argument(
+        "--barrier-eV",
+        type=float,
+        default=None,
+        help="halide-vacancy hop barrier (eV, e.g. from NEB) setting the vacancy diffusivity",
+    )
+    parser.add_argument(
+        "--attempt-frequency-Hz", type=float, default=1e13, help="attempt frequency for --barrier-eV (Hz, default 1e13)"
+    )
     parser.add_argument("--plot", metavar="PNG", help="write profiles (and the sweep) to this PNG")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.set_defaults(handler=run_rectification)
@@ -86,17 +98,45 @@ def run_rectification(args: argparse.Namespace) -> int:
         params = rect.RectificationParameters()
     else:
         params = rect.parameters_from_barrier(args.barrier_eV, args.attempt_frequency_Hz)
-    sweep_biases = [b for magnitude in SWEEP_BIASES_V_PER_UM for b in (magnitude, -magnitude)
-                    if args.sweep and magnitude != args.bias]
+    sweep_biases = [
+        b
+        for magnitude in SWEEP_BIASES_V_PER_UM
+        for b in (magnitude, -magnitude)
+        if args.sweep and magnitude != args.bias
+    ]
     start, close = _progress_bar(2 + len(sweep_biases), enabled=sys.stderr.isatty())
     try:
-        forward = rect.simulate(args.bias, args.hours, args.grid, params, progress=start(f"+{args.bias:g} V/µm"),
-                                boundary=args.boundary, sources=args.sources)
-        reverse = rect.simulate(-args.bias, args.hours, args.grid, params, progress=start(f"-{args.bias:g} V/µm"),
-                                boundary=args.boundary, sources=args.sources)
-        sweep = [rect.simulate(b, args.hours, args.grid, params, snapshots=2, progress=start(f"{b:+g} V/µm"),
-                               boundary=args.boundary, sources=args.sources)
-                 for b in sweep_biases]
+        forward = rect.simulate(
+            args.bias,
+            args.hours,
+            args.grid,
+            params,
+            progress=start(f"+{args.bias:g} V/µm"),
+            boundary=args.boundary,
+            sources=args.sources,
+        )
+        reverse = rect.simulate(
+            -args.bias,
+            args.hours,
+            args.grid,
+            params,
+            progress=start(f"-{args.bias:g} V/µm"),
+            boundary=args.boundary,
+            sources=args.sources,
+        )
+        sweep = [
+            rect.simulate(
+                b,
+                args.hours,
+                args.grid,
+                params,
+                snapshots=2,
+                progress=start(f"{b:+g} V/µm"),
+                boundary=args.boundary,
+                sources=args.sources,
+            )
+            for b in sweep_biases
+        ]
     finally:
         close()
     if args.sweep:
@@ -113,8 +153,9 @@ def run_rectification(args: argparse.Namespace) -> int:
         "migration_length_reverse_um": reverse.migration_length_um,
         "rectification_ratio": rect.rectification_ratio(forward.migration_length_um, reverse.migration_length_um),
         "halide_sites_relative_error": max(forward.halide_sites_relative_error, reverse.halide_sites_relative_error),
-        "halide_mobility_cm2_per_V_s": rect.halide_mobility_cm2_per_V_s(args.bias, forward.migration_length_um,
-                                                                       args.hours),
+        "halide_mobility_cm2_per_V_s": rect.halide_mobility_cm2_per_V_s(
+            args.bias, forward.migration_length_um, args.hours
+        ),
         "wall_time_forward_s": forward.wall_time_s,
         "wall_time_reverse_s": reverse.wall_time_s,
     }
@@ -122,11 +163,14 @@ def run_rectification(args: argparse.Namespace) -> int:
         biases = np.array([run.bias_V_per_um for run in sweep])
         lengths = np.array([run.migration_length_um for run in sweep])
         positive = biases > 0
-        report["sweep"] = [{"bias_V_per_um": float(b), "migration_length_um": float(length)}
-                           for b, length in sorted(zip(biases, lengths))]
+        report["sweep"] = [
+            {"bias_V_per_um": float(b), "migration_length_um": float(length)}
+            for b, length in sorted(zip(biases, lengths))
+        ]
         report["sweep_forward_linear_r2"] = rect.linear_fit_r2(biases[positive], lengths[positive])
         report["sweep_halide_mobility_cm2_per_V_s"] = rect.halide_mobility_cm2_per_V_s(
-            biases[positive], lengths[positive], args.hours)
+            biases[positive], lengths[positive], args.hours
+        )
     if args.plot:
         _plot(args.plot, forward, reverse, sweep, params)
         report["plot"] = args.plot
@@ -150,8 +194,10 @@ def _print_table(report: dict) -> None:
         ("rectification ratio (paper ~20)", f"{report['rectification_ratio']:.1f}"),
         ("halide mobility (cm²/V/s; paper 1.7e-13)", f"{report['halide_mobility_cm2_per_V_s']:.3g}"),
         ("halide-site budget error (relative)", f"{report['halide_sites_relative_error']:.2e}"),
-        ("wall time forward / reverse (s)",
-         f"{report['wall_time_forward_s']:.2f} / {report['wall_time_reverse_s']:.2f}"),
+        (
+            "wall time forward / reverse (s)",
+            f"{report['wall_time_forward_s']:.2f} / {report['wall_time_reverse_s']:.2f}",
+        ),
     ]
     if "sweep" in report:
         rows.append(("forward sweep linear fit R²", f"{report['sweep_forward_linear_r2']:.4f}"))
@@ -179,7 +225,7 @@ def _plot(path: str, forward, reverse, sweep, params) -> None:
         ax.set_xlabel("z (µm)")
         ax.set_ylabel("x_Br")
         ax.set_title(f"{title} {run.bias_V_per_um:+g} V/µm")
-        for edge in (0.0, params.wire_length_um - params.contact_width_um):   # electrode zones
+        for edge in (0.0, params.wire_length_um - params.contact_width_um):  # electrode zones
             ax.axvspan(edge, edge + params.contact_width_um, color="0.9", zorder=0)
         twin = ax.twinx()
         twin.semilogy(run.z_um, np.maximum(run.x_v[-1] / chloride_level, 1e-6), "b-", label="x_V / x_V(Cl)")

@@ -8,7 +8,7 @@ import os
 import shlex
 import sys
 
-from workflows.errors import PhasefireError
+from phasefire.workflows.errors import PhasefireError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def queue_adapter(settings):
     )
     pre = f"export PHASEFIRE_LAUNCHPAD={shlex.quote(str(settings.source))} {exports}".strip()
     params["pre_rocket"] = "\n".join(filter(None, [params.get("pre_rocket"), pre]))
-    params["rocket_launch"] = f"{shlex.quote(sys.executable)} -m workflows.cli worker singleshot"
+    params["rocket_launch"] = f"{shlex.quote(sys.executable)} -m phasefire.workflows.cli worker singleshot"
     try:
         return CommonAdapter(q_type, q_name="phasefire", **params)
     except ValueError as exc:
@@ -49,9 +49,9 @@ def queue_launch(args: argparse.Namespace) -> int:
 
     from fireworks.queue.queue_launcher import rapidfire
 
-    from workflows.config import load_settings
-    from workflows.launchpad import make_fworker, open_launchpad
-    from workflows.worker import RUNS_DIR_VARIABLE
+    from phasefire.workflows.config import load_settings
+    from phasefire.workflows.launchpad import make_fworker, open_launchpad
+    from phasefire.workflows.worker import RUNS_DIR_VARIABLE
 
     settings = load_settings()
     adapter = queue_adapter(settings)
@@ -74,14 +74,16 @@ def queue_launch(args: argparse.Namespace) -> int:
         reserve=True, strm_lvl="ERROR", sleep_time=1,
     )  # fmt: skip
     left = launchpad.fireworks.count_documents({"state": "READY"})
-    print(f"submitted {ready - left} job(s) to {adapter.q_type}; job scripts under {blocks}; "
-          "follow with `phasefire status`")
+    print(
+        f"submitted {ready - left} job(s) to {adapter.q_type}; job scripts under {blocks}; "
+        "follow with `phasefire status`"
+    )
     return 0
 
 
 def run_worker_command(args: argparse.Namespace) -> int:
     """Inside a batch job: run the reserved firework (or everything ready) on this store."""
-    from workflows.worker import run_worker
+    from phasefire.workflows.worker import run_worker
 
     if args.mode == "singleshot":
         return 0 if run_worker(max_launches=1, fw_id=args.fw_id) else 1

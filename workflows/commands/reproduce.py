@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from workflows.commands import register_optional
-from workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands import register_optional
+from phasefire.workflows.commands._output import print_json, print_table
 
 #: the foundation campaign: one structure from each paper, relaxed with the paper's criteria
 CAMPAIGN = ("ag2se-alpha", "cspbbr3-cubic", "sb2se3-pnma")
@@ -14,9 +14,9 @@ CAMPAIGN = ("ag2se-alpha", "cspbbr3-cubic", "sb2se3-pnma")
 
 #: modules adding one study each with ``register(studies)``; this module adds ``campaign``
 STUDY_MODULES = (
-    "workflows.commands.reproduce_sb2se3",
-    "workflows.commands.reproduce_cspbx3",
-    "workflows.commands.reproduce_ag2se",
+    "phasefire.workflows.commands.reproduce_sb2se3",
+    "phasefire.workflows.commands.reproduce_cspbx3",
+    "phasefire.workflows.commands.reproduce_ag2se",
 )
 
 
@@ -36,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def submit_and_run(workflow, workers: int) -> None:
     """Add ``workflow`` and run it to the end with local workers; raise if anything fizzled."""
-    from workflows.commands.run import run_fireworks
-    from workflows.errors import PhasefireError
-    from workflows.launchpad import open_launchpad
+    from phasefire.workflows.commands.run import run_fireworks
+    from phasefire.workflows.errors import PhasefireError
+    from phasefire.workflows.launchpad import open_launchpad
 
     open_launchpad().add_wf(workflow)
     if run_fireworks(argparse.Namespace(workers=workers, rerun_lost=False)) != 0:
@@ -46,11 +46,11 @@ def submit_and_run(workflow, workers: int) -> None:
 
 
 def reproduce_campaign(args: argparse.Namespace) -> int:
-    from structures import build
-    from workflows.commands.submit import engine_spec
-    from workflows.database import ResultsDB, structure_summary
-    from workflows.launchpad import open_launchpad
-    from workflows.relax import RelaxMaker, relax_workflow
+    from phasefire.structures import build
+    from phasefire.workflows.commands.submit import engine_spec
+    from phasefire.workflows.database import ResultsDB, structure_summary
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.relax import RelaxMaker, relax_workflow
 
     structures = {name: build(name) for name in CAMPAIGN}
     name = f"campaign/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
@@ -80,12 +80,29 @@ def reproduce_campaign(args: argparse.Namespace) -> int:
     print(f"\nRelaxation campaign '{name}' (engine: {args.engine}); reference = the cited experimental cell")
     print_table(
         [
-            [r["structure"], r["formula"],
-             *(f"{r[f'{x}_A']:.3f} ({r[f'{x}_reference_A']:.3f})" for x in "abc"),
-             f"{r['volume_change_percent']:+.1f}", r["space_group"], r["energy_per_atom_eV"], r["max_force_eV_per_A"],
-             "yes" if r["converged"] else "NO"]
+            [
+                r["structure"],
+                r["formula"],
+                *(f"{r[f'{x}_A']:.3f} ({r[f'{x}_reference_A']:.3f})" for x in "abc"),
+                f"{r['volume_change_percent']:+.1f}",
+                r["space_group"],
+                r["energy_per_atom_eV"],
+                r["max_force_eV_per_A"],
+                "yes" if r["converged"] else "NO",
+            ]
             for r in rows
         ],  # fmt: skip
-        ["structure", "formula", "a A (ref)", "b A (ref)", "c A (ref)", "dV %", "space group", "E/atom eV", "max F eV/A", "converged"],
+        [
+            "structure",
+            "formula",
+            "a A (ref)",
+            "b A (ref)",
+            "c A (ref)",
+            "dV %",
+            "space group",
+            "E/atom eV",
+            "max F eV/A",
+            "converged",
+        ],
     )
     return 0

@@ -7,14 +7,16 @@ import argparse
 import time
 from typing import Any
 
-from workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import print_json, print_table
 
 #: Luo et al., Nat. Commun. (2025), doi:10.1038/s41467-025-57057-5: DFT migration barrier of Se / that of Ag+
 PAPER_BARRIER_RATIO = 37.0
 
 
 def register(studies: argparse._SubParsersAction) -> None:
-    parser = studies.add_parser("ag2se", help="alpha-Ag2Se: Ag vs Se vacancy-hop barriers (NEB) and their ratio vs the paper's ~37")
+    parser = studies.add_parser(
+        "ag2se", help="alpha-Ag2Se: Ag vs Se vacancy-hop barriers (NEB) and their ratio vs the paper's ~37"
+    )
     parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet) or vasp")
     parser.add_argument("--hops", default="shortest", help="'shortest' (default) hop per species, 'all', or indices")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -50,12 +52,12 @@ def species_rows(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def reproduce_ag2se(args: argparse.Namespace) -> int:
     from fireworks import Workflow
 
-    from structures import build
-    from workflows.commands.reproduce import submit_and_run
-    from workflows.commands.submit import engine_spec, parse_overrides, split_overrides
-    from workflows.database import ResultsDB
-    from workflows.launchpad import open_launchpad
-    from workflows.neb import NEBMaker, neb_workflow
+    from phasefire.structures import build
+    from phasefire.workflows.commands.reproduce import submit_and_run
+    from phasefire.workflows.commands.submit import engine_spec, parse_overrides, split_overrides
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.neb import NEBMaker, neb_workflow
 
     maker_params, engine_params = split_overrides(parse_overrides(args.set), NEBMaker)
     maker = NEBMaker(**{"hops": args.hops, **maker_params})
@@ -71,7 +73,9 @@ def reproduce_ag2se(args: argparse.Namespace) -> int:
     rows = species_rows(documents)
     best = {}
     for species in ("Ag", "Se"):
-        barriers = [r["migration_barrier_eV"] for r in rows if r["species"] == species and r["migration_barrier_eV"] is not None]
+        barriers = [
+            r["migration_barrier_eV"] for r in rows if r["species"] == species and r["migration_barrier_eV"] is not None
+        ]
         best[species] = min(barriers) if barriers else None
     ratio = best["Se"] / best["Ag"] if best["Ag"] and best["Se"] is not None else None
     result = {"workflow": name, "engine": args.engine, "hops": rows, "lowest_migration_barrier_eV": best,
@@ -81,8 +85,19 @@ def reproduce_ag2se(args: argparse.Namespace) -> int:
         return 0
     print(f"\nalpha-Ag2Se vacancy hops ('{name}', engine {args.engine}; {wall:.0f} s wall)")
     print_table(
-        [[r["species"], r["hop"], r["supercell"], r["atoms"], f"{r['barrier_forward_eV']:.3f}", f"{r['barrier_backward_eV']:.3f}",
-          "yes" if r["converged"] else "NO", f"{r['wall_time_s']:.0f}"] for r in rows],  # fmt: skip
+        [
+            [
+                r["species"],
+                r["hop"],
+                r["supercell"],
+                r["atoms"],
+                f"{r['barrier_forward_eV']:.3f}",
+                f"{r['barrier_backward_eV']:.3f}",
+                "yes" if r["converged"] else "NO",
+                f"{r['wall_time_s']:.0f}",
+            ]
+            for r in rows
+        ],  # fmt: skip
         ["species", "hop", "supercell", "atoms", "Ea fwd eV", "Ea bwd eV", "converged", "NEB s"],
     )
     shown = {s: "n/a (no converged hop)" if b is None else f"{b:.3f} eV" for s, b in best.items()}

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workflows.commands._output import print_json
+from phasefire.workflows.commands._output import print_json
 
 #: the quick profile: NEB settings and the biases of the rectification model (V/µm)
 PROFILES = {
@@ -22,7 +22,9 @@ SYSTEMS = (("cspbbr3-cubic", "Br"), ("cspbcl3-cubic", "Cl"))
 
 
 def register(studies: argparse._SubParsersAction) -> None:
-    parser = studies.add_parser("cspbx3", help="CsPbBr3/CsPbCl3 halide-vacancy NEB fed to the rectification model, with a report")
+    parser = studies.add_parser(
+        "cspbx3", help="CsPbBr3/CsPbCl3 halide-vacancy NEB fed to the rectification model, with a report"
+    )
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or paper")
     parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet) or vasp")
     parser.add_argument("--temperature", type=float, default=300.0, metavar="K", help="temperature (300 K)")
@@ -35,7 +37,7 @@ def register(studies: argparse._SubParsersAction) -> None:
 def rectification_runs(params, biases: list[float], hours: float, grid_points: int) -> dict[str, Any]:
     """Forward migration lengths over ``biases`` (V/µm), the reverse one at the largest, the ratio
     and the mobility from the forward slope."""
-    from analysis.rectification import halide_mobility_cm2_per_V_s, rectification_ratio, simulate
+    from phasefire.models.rectification import halide_mobility_cm2_per_V_s, rectification_ratio, simulate
 
     forward = [simulate(b, hours=hours, grid_points=grid_points, params=params).migration_length_um for b in biases]
     reverse = simulate(-biases[-1], hours=hours, grid_points=grid_points, params=params).migration_length_um
@@ -50,25 +52,33 @@ def rectification_runs(params, biases: list[float], hours: float, grid_points: i
 def reproduce_cspbx3(args: argparse.Namespace) -> int:
     from fireworks import Workflow
 
-    from analysis.rectification import RectificationParameters, parameters_from_barrier
-    from structures import build
-    from workflows.commands.reproduce import submit_and_run
-    from workflows.commands.submit import engine_spec
-    from workflows.database import ResultsDB
-    from workflows.errors import PhasefireError
-    from workflows.launchpad import open_launchpad
-    from workflows.neb import NEBMaker, neb_workflow
-    from workflows.reports.cspbx3 import EXPERIMENTAL_BR_BARRIER_EV, write_report
+    from phasefire.models.rectification import RectificationParameters, parameters_from_barrier
+    from phasefire.structures import build
+    from phasefire.workflows.commands.reproduce import submit_and_run
+    from phasefire.workflows.commands.submit import engine_spec
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.errors import PhasefireError
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.neb import NEBMaker, neb_workflow
+    from phasefire.workflows.reports.cspbx3 import EXPERIMENTAL_BR_BARRIER_EV, write_report
 
     profile = PROFILES[args.profile]
     maker = NEBMaker(hops="shortest", temperature_K=args.temperature, **profile["neb"])
     spec = engine_spec(args.engine, {})
     name = f"cspbx3-neb/{args.profile}/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
-    parts = [neb_workflow(build(label), label, species, "vacancy", spec, maker, name=name) for label, species in SYSTEMS]
+    parts = [
+        neb_workflow(build(label), label, species, "vacancy", spec, maker, name=name) for label, species in SYSTEMS
+    ]
     start = time.perf_counter()
-    submit_and_run(Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"}), args.workers)
+    submit_and_run(
+        Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"}), args.workers
+    )
     neb_wall = time.perf_counter() - start
-    documents = {d["input"]["hop"]["species"]: d for d in ResultsDB(open_launchpad()).query(workflow=name) if d["task_label"].startswith("neb ")}
+    documents = {
+        d["input"]["hop"]["species"]: d
+        for d in ResultsDB(open_launchpad()).query(workflow=name)
+        if d["task_label"].startswith("neb ")
+    }
     unconverged = [s for s, d in documents.items() if not d["converged"]]
     if unconverged:
         raise PhasefireError(f"the {', '.join(unconverged)}-vacancy NEB did not converge (stored flagged); "

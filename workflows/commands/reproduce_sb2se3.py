@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import print_json, print_table
 
 #: why a small, fast campaign can miss the paper's landmarks (written into every report)
 CAVEATS = [
@@ -26,8 +26,8 @@ CAVEATS = [
 
 
 def register(studies: argparse._SubParsersAction) -> None:
-    from workflows.commands.submit import add_engine_arguments
-    from workflows.commands.submit_amorphous import add_profile_arguments
+    from phasefire.workflows.commands.submit import add_engine_arguments
+    from phasefire.workflows.commands.submit_amorphous import add_profile_arguments
 
     parser = studies.add_parser(
         "sb2se3", help="amorphous Sb2Se3: melt-quench + compression ladder, g(r)/ADF/CN/rings/V(P) vs the paper"
@@ -52,10 +52,10 @@ def campaign_wall_time_s(documents: list[dict[str, Any]]) -> float:
 
 def campaign_summary(name: str, profile: dict[str, Any]) -> dict[str, Any]:
     """Analyse the stored task documents of campaign ``name`` (every ladder stage and crystal)."""
-    from workflows.database import ResultsDB
-    from workflows.errors import PhasefireError
-    from workflows.launchpad import open_launchpad
-    from workflows.reports.sb2se3 import analyse_stage, compare_with_paper
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.errors import PhasefireError
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.reports.sb2se3 import analyse_stage, compare_with_paper
 
     documents = ResultsDB(open_launchpad()).query(workflow=name)
     ladder = sorted((d for d in documents if d["task_label"].startswith("md compress")),
@@ -85,9 +85,9 @@ def campaign_summary(name: str, profile: dict[str, Any]) -> dict[str, Any]:
 
 
 def reproduce_sb2se3(args: argparse.Namespace) -> int:
-    from workflows.commands.reproduce import submit_and_run
-    from workflows.commands.submit_amorphous import build_amorphous_workflow
-    from workflows.reports.sb2se3 import comparison_rows, write_report
+    from phasefire.workflows.commands.reproduce import submit_and_run
+    from phasefire.workflows.commands.submit_amorphous import build_amorphous_workflow
+    from phasefire.workflows.reports.sb2se3 import comparison_rows, write_report
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = args.from_workflow or f"amorphous/sb2se3/{args.profile}/{args.engine}/{stamp}"

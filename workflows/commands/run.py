@@ -8,8 +8,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from workflows.commands._output import print_json, print_table
-
+from phasefire.workflows.commands._output import print_json, print_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,9 +68,9 @@ def fizzled_reason(launchpad, fw_id: int) -> str:
 def run_fireworks(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from workflows.config import load_settings
-    from workflows.launchpad import open_launchpad
-    from workflows.worker import PENDING_STATES, WorkerPool
+    from phasefire.workflows.config import load_settings
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.worker import PENDING_STATES, WorkerPool
 
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
@@ -112,7 +111,7 @@ def run_fireworks(args: argparse.Namespace) -> int:
 
 
 def show_status(args: argparse.Namespace) -> int:
-    from workflows.launchpad import open_launchpad
+    from phasefire.workflows.launchpad import open_launchpad
 
     launchpad = open_launchpad()
     workflows = []

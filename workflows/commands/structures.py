@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import print_json, print_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def list_structures(args: argparse.Namespace) -> int:
-    from structures import MATERIALS, build
+    from phasefire.structures import MATERIALS, build
 
     rows = []
     for material in MATERIALS.values():
@@ -44,8 +44,8 @@ def list_structures(args: argparse.Namespace) -> int:
 def build_structure(args: argparse.Namespace) -> int:
     from ase.io import write
 
-    from structures import build, parse_supercell
-    from workflows.structure_io import write_structure
+    from phasefire.structures import build, parse_supercell
+    from phasefire.workflows.structure_io import write_structure
 
     atoms = build(args.name, parse_supercell(args.supercell), seed=args.seed)
     if args.output:

@@ -9,12 +9,11 @@ from typing import Any
 
 import yaml
 
-from workflows.commands import register_optional
-from workflows.errors import PhasefireError
-
+from phasefire.workflows.commands import register_optional
+from phasefire.workflows.errors import PhasefireError
 
 #: modules adding one workflow kind each with ``register(kinds)``; this module adds ``relax``
-WORKFLOW_MODULES = ("workflows.commands.submit_amorphous", "workflows.commands.submit_neb")
+WORKFLOW_MODULES = ("phasefire.workflows.commands.submit_amorphous", "phasefire.workflows.commands.submit_neb")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,8 +62,8 @@ def split_overrides(overrides: dict[str, Any], maker_type: type) -> tuple[dict[s
 
 def resolve_structure(reference: str) -> tuple[str, Any]:
     """(label, Atoms) for a built-in name or a structure file."""
-    from structures import MATERIALS, build
-    from workflows.structure_io import read_structure
+    from phasefire.structures import MATERIALS, build
+    from phasefire.workflows.structure_io import read_structure
 
     if reference in MATERIALS:
         return reference, build(reference)
@@ -78,14 +77,14 @@ def resolve_structure(reference: str) -> tuple[str, Any]:
 
 def engine_spec(name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Validate engine name and parameters now (not on the worker) and return its spec."""
-    from workflows.engines import load_engine
+    from phasefire.workflows.engines import load_engine
 
     return load_engine({"name": name, **params}).spec()
 
 
 def submit_relax(args: argparse.Namespace) -> int:
-    from workflows.launchpad import open_launchpad
-    from workflows.relax import RelaxMaker, relax_workflow
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.relax import RelaxMaker, relax_workflow
 
     structures = dict(resolve_structure(reference) for reference in args.structure)
     maker_params, engine_params = split_overrides(parse_overrides(args.set), RelaxMaker)

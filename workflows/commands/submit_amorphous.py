@@ -6,7 +6,7 @@ import argparse
 
 
 def register(kinds: argparse._SubParsersAction) -> None:
-    from workflows.commands.submit import add_engine_arguments
+    from phasefire.workflows.commands.submit import add_engine_arguments
 
     parser = kinds.add_parser(
         "amorphous", help="amorphous Sb2Se3: melt-quench, anneal, compression ladder (+ Pnma under pressure)"
@@ -23,9 +23,9 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_amorphous_workflow(args: argparse.Namespace, name: str | None = None):
     """(workflow, resolved profile) from --profile, --seed, --engine and --set."""
-    from workflows.amorphous import amorphous_workflow, resolve_profile, split_overrides
-    from workflows.commands.submit import engine_spec, parse_overrides
-    from workflows.errors import PhasefireError
+    from phasefire.workflows.amorphous import amorphous_workflow, resolve_profile, split_overrides
+    from phasefire.workflows.commands.submit import engine_spec, parse_overrides
+    from phasefire.workflows.errors import PhasefireError
 
     resolve_profile(args.profile)
     profile_overrides, engine_params = split_overrides(parse_overrides(args.set), args.profile)
@@ -38,7 +38,7 @@ def build_amorphous_workflow(args: argparse.Namespace, name: str | None = None):
 
 
 def submit_amorphous(args: argparse.Namespace) -> int:
-    from workflows.launchpad import open_launchpad
+    from phasefire.workflows.launchpad import open_launchpad
 
     workflow, _ = build_amorphous_workflow(args)
     fw_ids = sorted(open_launchpad().add_wf(workflow).values())

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import argparse
 
-from workflows.commands.submit import add_engine_arguments, engine_spec, parse_overrides, resolve_structure, split_overrides
+from phasefire.workflows.commands.submit import (
+    add_engine_arguments,
+    engine_spec,
+    parse_overrides,
+    resolve_structure,
+    split_overrides,
+)
 
 
 def register(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser("neb", help="vacancy-hop barriers (climbing-image NEB) and ionic transport")
-    parser.add_argument("--structure", required=True, metavar="NAME|FILE", help="built-in structure name or a structure file")
+    parser.add_argument(
+        "--structure", required=True, metavar="NAME|FILE", help="built-in structure name or a structure file"
+    )
     parser.add_argument("--species", required=True, help="the mobile element, e.g. Ag or Br")
     parser.add_argument("--defect", default="vacancy", help="defect that hops (vacancy)")
     parser.add_argument("--hops", default=None, help="'all' (default), 'shortest' or hop indices like 0,2")
-    parser.add_argument("--temperature", type=float, default=None, metavar="K", help="temperature of the transport numbers (300 K)")
+    parser.add_argument(
+        "--temperature", type=float, default=None, metavar="K", help="temperature of the transport numbers (300 K)"
+    )
     parser.add_argument(
         "--attempt-frequency", default=None, metavar="HZ|vineyard",
         help="hop attempt frequency in Hz (1e13) or 'vineyard' (harmonic TST with phonopy)",
@@ -23,15 +33,21 @@ def register(kinds: argparse._SubParsersAction) -> None:
 
 
 def submit_neb(args: argparse.Namespace) -> int:
-    from workflows.launchpad import open_launchpad
-    from workflows.neb import NEBMaker, neb_workflow
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.neb import NEBMaker, neb_workflow
 
     label, atoms = resolve_structure(args.structure)
     maker_params, engine_params = split_overrides(parse_overrides(args.set), NEBMaker)
-    for key, value in (("hops", args.hops), ("temperature_K", args.temperature), ("attempt_frequency", args.attempt_frequency)):
+    for key, value in (
+        ("hops", args.hops),
+        ("temperature_K", args.temperature),
+        ("attempt_frequency", args.attempt_frequency),
+    ):
         if value is not None:
             maker_params[key] = value
-    workflow = neb_workflow(atoms, label, args.species, args.defect, engine_spec(args.engine, engine_params), NEBMaker(**maker_params))
+    workflow = neb_workflow(
+        atoms, label, args.species, args.defect, engine_spec(args.engine, engine_params), NEBMaker(**maker_params)
+    )
     id_map = open_launchpad().add_wf(workflow)
     fw_ids = sorted(id_map.values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids) // 3} hop(s), {len(fw_ids)} firework(s)")

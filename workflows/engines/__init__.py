@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.engines.base import CalcResult, Engine
-from workflows.errors import PhasefireError
+from phasefire.workflows.engines.base import CalcResult, Engine
+from phasefire.workflows.errors import PhasefireError
 
 
 def _registry() -> dict[str, type[Engine]]:
-    from workflows.engines.mlip import MLIPEngine
-    from workflows.engines.vasp import VaspEngine
+    from phasefire.workflows.engines.mlip import MLIPEngine
+    from phasefire.workflows.engines.vasp import VaspEngine
 
     return {cls.name: cls for cls in (MLIPEngine, VaspEngine)}
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 from ase import Atoms
 
-from workflows.errors import PhasefireError
+from phasefire.workflows.errors import PhasefireError
 
 
 @dataclass
@@ -82,7 +82,7 @@ class Engine(ABC):
     worker_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def from_spec(cls, params: dict[str, Any], worker_env: dict[str, Any]) -> "Engine":
+    def from_spec(cls, params: dict[str, Any], worker_env: dict[str, Any]) -> Engine:
         allowed = {f.name for f in dataclasses.fields(cls)} - set(cls.worker_fields)
         unknown = set(params) - allowed
         if unknown:
@@ -149,7 +149,7 @@ class Engine(ABC):
         max_steps: int,
         climb: bool,
         endpoint_energies_eV: tuple[float, float] | None = None,
-    ) -> "NEBResult":
+    ) -> NEBResult:
         """Nudged elastic band between relaxed endpoints (same atoms, same order): ``n_images``
         moving images interpolated with IDPP, optimised until the NEB force is below
         fmax_eV_per_A (eV/Å), with a climbing image when ``climb``. endpoint_energies_eV: total

@@ -27,8 +27,8 @@ from ase.io import Trajectory
 from ase.md.langevinbaoab import LangevinBAOAB
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
-from workflows.engines.base import CalcResult, require_positive
-from workflows.errors import PhasefireError
+from phasefire.workflows.engines.base import CalcResult, require_positive
+from phasefire.workflows.errors import PhasefireError
 
 MD_TRAJECTORY = "md.traj"
 MD_STATE = "md-state.json"
@@ -82,7 +82,9 @@ def _cut_trajectory(path: Path, n_frames: int) -> None:
         if len(trajectory) == n_frames:
             return
         if len(trajectory) < n_frames:
-            raise PhasefireError(f"{path} holds {len(trajectory)} frames but its checkpoint needs {n_frames}; rerun from zero")
+            raise PhasefireError(
+                f"{path} holds {len(trajectory)} frames but its checkpoint needs {n_frames}; rerun from zero"
+            )
         frames = [trajectory[k] for k in range(n_frames)]
     tmp = path.with_name(path.name + ".part")
     with Trajectory(str(tmp), "w") as trajectory:

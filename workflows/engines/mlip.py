@@ -23,8 +23,8 @@ from ase.io import Trajectory
 from ase.optimize import BFGS
 from ase.units import GPa
 
-from workflows.engines.base import CalcResult, Engine, NEBResult, require_positive
-from workflows.errors import PhasefireError
+from phasefire.workflows.engines.base import CalcResult, Engine, NEBResult, require_positive
+from phasefire.workflows.errors import PhasefireError
 
 #: model name -> (python distribution, default checkpoint)
 MODELS = {"chgnet": ("chgnet", "0.3.0"), "sevennet": ("sevenn", "7net-0")}
@@ -135,8 +135,8 @@ class MLIPEngine(Engine):
 
     def md(self, atoms: Atoms, workdir: Path, **settings) -> CalcResult:
         """Langevin MD (NVT, or full-cell NPT with pressure_GPa) driven by ASE; arguments as
-        ``Engine.md``; checkpointed to md.traj / md-state.json (``workflows.engines.md``)."""
-        from workflows.engines.md import langevin_md
+        ``Engine.md``; checkpointed to md.traj / md-state.json (``phasefire.workflows.engines.md``)."""
+        from phasefire.workflows.engines.md import langevin_md
 
         return langevin_md(atoms, self.calculator(), workdir, **settings)
 
@@ -163,8 +163,8 @@ class MLIPEngine(Engine):
         return np.array(energies, dtype=float), np.array(forces, dtype=float)
 
     def neb(self, initial: Atoms, final: Atoms, workdir: Path, **settings) -> NEBResult:
-        """Climbing-image NEB with ASE and FIRE (``workflows.engines.mlip_neb``); arguments as ``Engine.neb``."""
-        from workflows.engines.mlip_neb import run_neb
+        """Climbing-image NEB with ASE and FIRE (``phasefire.workflows.engines.mlip_neb``); arguments as ``Engine.neb``."""
+        from phasefire.workflows.engines.mlip_neb import run_neb
 
         require_positive("fmax_eV_per_A", settings["fmax_eV_per_A"])
         return run_neb(self.energies_and_forces, initial, final, workdir, **settings)

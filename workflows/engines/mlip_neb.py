@@ -8,8 +8,8 @@ ASE's image-by-image loop.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from ase import Atoms
@@ -18,7 +18,7 @@ from ase.io import write
 from ase.mep import NEB
 from ase.optimize import FIRE
 
-from workflows.engines.base import NEBResult, interpolate_images
+from phasefire.workflows.engines.base import NEBResult, interpolate_images
 
 Evaluate = Callable[[list[Atoms]], tuple[np.ndarray, np.ndarray]]
 

@@ -19,8 +19,8 @@ import numpy as np
 from ase import Atoms
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from workflows.engines.base import CalcResult, Engine, NEBResult, interpolate_images, require_positive
-from workflows.errors import PhasefireError
+from phasefire.workflows.engines.base import CalcResult, Engine, NEBResult, interpolate_images, require_positive
+from phasefire.workflows.errors import PhasefireError
 
 #: k-points per Å^-3 of reciprocal volume: 1000 k-points / (2π)^3 x V(alpha-Ag2Se, 238.30 Å^3).
 #: pymatgen spreads them by reciprocal-vector length (14x8x7 on alpha-Ag2Se).
@@ -203,9 +203,9 @@ class VaspEngine(Engine):
     def md(self, atoms: Atoms, workdir: Path, *, equilibration_steps: int = 0, **settings) -> CalcResult:
         """One AIMD run (MDALGO=3 Langevin; NPT with ISIF=3 + PSTRESS when pressure_GPa is
         given) under MD-safe custodian handlers; arguments as ``Engine.md``; the sampled
-        frames go to md.traj (``workflows.engines.vasp_md``). A rerun starts the stage again
+        frames go to md.traj (``phasefire.workflows.engines.vasp_md``). A rerun starts the stage again
         from its input structure: VASP keeps no restartable MD state besides CONTCAR."""
-        from workflows.engines.vasp_md import md_custodian_handlers, md_incar, md_input_set, parse_vasp_md
+        from phasefire.workflows.engines.vasp_md import md_custodian_handlers, md_incar, md_input_set, parse_vasp_md
 
         workdir = Path(workdir)
         incar = {**md_incar(atoms, **settings), **self.incar}
@@ -226,11 +226,15 @@ class VaspEngine(Engine):
         endpoint_energies_eV: tuple[float, float] | None = None,
     ) -> NEBResult:
         """VASP NEB in the image-folder layout under custodian's VaspNEBJob; a climbing image
-        only with the VTST build (``vtst``); arguments as ``Engine.neb`` (``workflows.engines.vasp_neb``)."""
+        only with the VTST build (``vtst``); arguments as ``Engine.neb`` (``phasefire.workflows.engines.vasp_neb``)."""
         from custodian.vasp.jobs import VaspNEBJob
 
-        from workflows.engines.vasp_neb import (
-            neb_custodian_handlers, neb_incar, parse_vasp_neb, vasp_order, write_image_folders,
+        from phasefire.workflows.engines.vasp_neb import (
+            neb_custodian_handlers,
+            neb_incar,
+            parse_vasp_neb,
+            vasp_order,
+            write_image_folders,
         )  # fmt: skip
 
         require_positive("fmax_eV_per_A", fmax_eV_per_A)

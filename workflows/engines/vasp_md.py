@@ -2,7 +2,7 @@
 
 Thermostat/barostat: MDALGO = 3 (Langevin) with ISIF = 3 and PSTRESS for NPT, ISIF = 2 for
 NVT; friction LANGEVIN_GAMMA (atoms) and LANGEVIN_GAMMA_L (lattice) in ps^-1 match the
-MLIP engine's friction times (``workflows.engines.md``). Gamma point only (custodian then
+MLIP engine's friction times (``phasefire.workflows.engines.md``). Gamma point only (custodian then
 runs ``vasp_gamma_cmd``). PREC = Normal and ENCUT = 300 eV: about 1.4 x the larger ENMAX of
 the Sb and Se PBE_54 POTCARs (Se: 212 eV), enough to keep the Pulay stress of a
 constant-pressure run small at MD cost (the paper's own MD settings are in its unavailable
@@ -21,8 +21,8 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import Trajectory
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from workflows.engines.base import CalcResult
-from workflows.engines.md import BAROSTAT_TIME_FS, MD_TRAJECTORY, THERMOSTAT_TIME_FS, md_summary
+from phasefire.workflows.engines.base import CalcResult
+from phasefire.workflows.engines.md import BAROSTAT_TIME_FS, MD_TRAJECTORY, THERMOSTAT_TIME_FS, md_summary
 
 #: INCAR of every AIMD stage, on top of pymatgen's MPMDSet
 PAPER_MD_INCAR: dict[str, Any] = {
@@ -107,7 +107,7 @@ def parse_vasp_md(workdir: Path, sample_interval: int, equilibration_steps: int 
     """Every ``sample_interval``-th ionic step of vasprun.xml written to md.traj (energy,
     forces, stress as a single-point calculator), with the same summary as the MLIP MD
     (temperature from VASP's ionic kinetic energy, 3N - 3 degrees of freedom)."""
-    from workflows.engines.vasp import load_vasprun
+    from phasefire.workflows.engines.vasp import load_vasprun
 
     vasprun = load_vasprun(workdir)
     steps = vasprun.ionic_steps

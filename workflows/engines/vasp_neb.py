@@ -22,8 +22,8 @@ from pymatgen.core import Element
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Outcar, Poscar
 
-from workflows.engines.base import NEBResult
-from workflows.errors import PhasefireError
+from phasefire.workflows.engines.base import NEBResult
+from phasefire.workflows.errors import PhasefireError
 
 #: converged-run marker VASP prints in each image's OUTCAR
 CONVERGED_MARKER = "reached required accuracy"

@@ -58,7 +58,7 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         "",
         "Barriers: forward barrier of the shortest (a/√2) halide-vacancy hop in the cubic phase, 2x2x2 supercell "
         "(defect images ≥ 9 Å apart), endpoints relaxed from a rattled start, climbing-image NEB. "
-        "Model link: `analysis.rectification.parameters_from_barrier` (D_V = 8 ν exp(-Ea/kT) (a/√2)²/6, ν = 1e13 Hz; "
+        "Model link: `phasefire.models.rectification.parameters_from_barrier` (D_V = 8 ν exp(-Ea/kT) (a/√2)²/6, ν = 1e13 Hz; "
         "Cl/Br jump ratio exp(-(Ea_Cl - Ea_Br)/kT)).",
         "",
         f"Wall time: NEB workflow {summary['wall_time_s']['neb_workflow']:.0f} s, rectification model "

@@ -14,12 +14,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from ase.io import Trajectory  # noqa: E402
 
-from analysis.angles import bond_angle_distribution  # noqa: E402
-from analysis.coordination import coordination_numbers  # noqa: E402
-from analysis.eos import birch_murnaghan_pressure, density_crossover, fit_birch_murnaghan  # noqa: E402
-from analysis.neighbors import shortest_cell_height  # noqa: E402
-from analysis.rdf import radial_distribution  # noqa: E402
-from analysis.rings import ring_statistics  # noqa: E402
+from phasefire.analysis.angles import bond_angle_distribution  # noqa: E402
+from phasefire.analysis.coordination import coordination_numbers  # noqa: E402
+from phasefire.analysis.eos import birch_murnaghan_pressure, density_crossover, fit_birch_murnaghan  # noqa: E402
+from phasefire.analysis.neighbors import shortest_cell_height  # noqa: E402
+from phasefire.analysis.rdf import radial_distribution  # noqa: E402
+from phasefire.analysis.rings import ring_statistics  # noqa: E402
 
 #: the paper's simulated/measured landmarks (GPa)
 PAPER = {
@@ -123,7 +123,15 @@ def compare_with_paper(stages: list[dict[str, Any]], crystal: list[dict[str, flo
     results["r1_maximum_GPa"] = {
         "value": float(pressures[peak]),
         "how": f"r1 {r1[0]:.3f} Å at 0 GPa, max {r1[peak]:.3f} Å, {r1[-1]:.3f} Å at {pressures[-1]:g} GPa: "
-        + ("expands then contracts" if expands and contracts else "expands" if expands else "contracts" if contracts else "flat within errors"),
+        + (
+            "expands then contracts"
+            if expands and contracts
+            else "expands"
+            if expands
+            else "contracts"
+            if contracts
+            else "flat within errors"
+        ),
     }
     return results
 
@@ -132,7 +140,9 @@ def _pressure_colors(n: int):
     return plt.cm.viridis(np.linspace(0.0, 0.9, n))
 
 
-def plot_figures(stages: list[dict[str, Any]], crystal: list[dict[str, float]], comparison: dict[str, Any], out: Path) -> list[str]:
+def plot_figures(
+    stages: list[dict[str, Any]], crystal: list[dict[str, float]], comparison: dict[str, Any], out: Path
+) -> list[str]:
     """Figs. 3a–d and 4a in spirit: g(r), ADF (60° marked), CN, ring fractions and V(P); PNG names."""
     colors = _pressure_colors(len(stages))
     names = []
@@ -140,7 +150,9 @@ def plot_figures(stages: list[dict[str, Any]], crystal: list[dict[str, float]], 
     figure, axis = plt.subplots(figsize=(5, 6))
     for k, (stage, color) in enumerate(zip(stages, colors)):
         axis.plot(stage["g_r"]["r_A"], np.asarray(stage["g_r"]["g"]) + 1.5 * k, color=color)
-        axis.text(stage["g_r"]["r_A"][-1], 1.5 * k + 1.1, f"{stage['target_pressure_GPa']:g} GPa", ha="right", fontsize=7)
+        axis.text(
+            stage["g_r"]["r_A"][-1], 1.5 * k + 1.1, f"{stage['target_pressure_GPa']:g} GPa", ha="right", fontsize=7
+        )
     axis.set(xlabel="r (Å)", ylabel="g(r) + offset", title="a-Sb2Se3 g(r) vs pressure")
     names.append(_save(figure, out / "gr_vs_pressure.png"))
 
@@ -172,12 +184,21 @@ def plot_figures(stages: list[dict[str, Any]], crystal: list[dict[str, float]], 
     figure, axis = plt.subplots(figsize=(5, 3.6))
     axis.errorbar([s["pressure_GPa"] for s in stages], [s["volume_per_atom_A3"] for s in stages],
                   xerr=[s["pressure_std_GPa"] for s in stages], fmt="o", label="amorphous (NPT mean)")  # fmt: skip
-    axis.plot([c["pressure_GPa"] for c in crystal], [c["volume_per_atom_A3"] for c in crystal], "s", label="Pnma (relaxed)")
+    axis.plot(
+        [c["pressure_GPa"] for c in crystal], [c["volume_per_atom_A3"] for c in crystal], "s", label="Pnma (relaxed)"
+    )
     for key, style, points in (("amorphous", "C0-", stages), ("crystal", "C1-", crystal)):
         fit = comparison.get("eos", {}).get(key)
         if fit:  # the fitted P(V) drawn over the volumes the data span
-            volumes = np.linspace(min(q["volume_per_atom_A3"] for q in points), max(q["volume_per_atom_A3"] for q in points), 100)
-            axis.plot(birch_murnaghan_pressure(volumes, fit["V0_A3_per_atom"], fit["B0_GPa"], fit["B0_prime"]), volumes, style, linewidth=1)
+            volumes = np.linspace(
+                min(q["volume_per_atom_A3"] for q in points), max(q["volume_per_atom_A3"] for q in points), 100
+            )
+            axis.plot(
+                birch_murnaghan_pressure(volumes, fit["V0_A3_per_atom"], fit["B0_GPa"], fit["B0_prime"]),
+                volumes,
+                style,
+                linewidth=1,
+            )
     crossover = comparison["density_crossover_GPa"]["value"]
     if crossover is not None:
         axis.axvline(crossover, color="gray", linestyle=":", label=f"crossover {crossover:.1f} GPa")
@@ -205,7 +226,9 @@ def comparison_rows(comparison: dict[str, Any]) -> list[list[str]]:
     rows = []
     for key, label in labels.items():
         value = comparison[key]["value"]
-        rows.append([label, f"~{PAPER[key]:g}", "not found" if value is None else f"{value:.1f}", comparison[key]["how"]])
+        rows.append(
+            [label, f"~{PAPER[key]:g}", "not found" if value is None else f"{value:.1f}", comparison[key]["how"]]
+        )
     return rows
 
 

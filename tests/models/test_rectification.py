@@ -1,4 +1,4 @@
-"""Perovskite rectification model (analysis.rectification, ``phasefire model rectification``).
+"""Perovskite rectification model (phasefire.models.rectification, ``phasefire model rectification``).
 
 Default runs use 100-400 cells (about a second each); the 1,000-cell figures are marked slow.
 """
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from analysis import rectification as rect
-from workflows.cli import main
+from phasefire.models import rectification as rect
+from phasefire.workflows.cli import main
 
 HOURS = 4.0
 GRID = 400
@@ -47,10 +47,13 @@ def test_poisson_solved_exactly_with_paper_boundary_conditions():
     model = rect.WireModel(params, 4.0, 200, None)
     assert model.dirichlet_z_um == pytest.approx((1.5, 8.5))
     y = model.initial_state()
-    y[: 2 * model.n: 2] *= 1.0 + 0.5 * np.random.default_rng(1).random(model.n)
+    y[: 2 * model.n : 2] *= 1.0 + 0.5 * np.random.default_rng(1).random(model.n)
     psi = model.potential(y)
-    residual = (model.poisson_matrix @ psi + model.poisson_boundary
-                + model.dz**2 * model.kappa2 * (y[: 2 * model.n: 2] - model.u0))
+    residual = (
+        model.poisson_matrix @ psi
+        + model.poisson_boundary
+        + model.dz**2 * model.kappa2 * (y[: 2 * model.n : 2] - model.u0)
+    )
     assert np.abs(residual).max() < 1e-9 * np.abs(psi).max()
     # contact-line potentials are +-E0 (gap)/2 = +-14 V; zero field at the wire ends (ghost-free rows)
     assert np.array(model.psi_contacts) * params.thermal_voltage_V == pytest.approx((14.0, -14.0))
@@ -61,7 +64,7 @@ def test_bordered_newton_solve_equals_dense_exact_jacobian():
     """BorderedBDF's sparse bordered LU solves (I - c J) d = r with the dense J = F_y + F_psi dpsi/dy."""
     model = rect.WireModel(rect.RectificationParameters(), 4.0, 100, None)
     y = model.initial_state()
-    y[: 2 * model.n: 2] *= 1.0 + 0.3 * np.random.default_rng(2).random(model.n)
+    y[: 2 * model.n : 2] *= 1.0 + 0.3 * np.random.default_rng(2).random(model.n)
     c = 0.37
     newton = sparse.identity(model.size, format="csc") - c * model.jacobian(0.0, y)
     r = np.random.default_rng(3).standard_normal(model.size)
@@ -78,11 +81,11 @@ def test_injecting_zone_charges_up_and_injects_at_full_rate(runs_at_4):
     params = rect.RectificationParameters()
     zone = forward.z_um < params.contact_width_um
     x_eq = params.vacancy_fraction_br_rich
-    assert np.mean(forward.x_v[-1][zone] / x_eq) > 1.1       # charged above equilibrium (1.35 measured)
+    assert np.mean(forward.x_v[-1][zone] / x_eq) > 1.1  # charged above equilibrium (1.35 measured)
     field_in_zone = -np.diff(forward.potential_V[-1][zone]) / np.diff(forward.z_um[zone])
-    assert np.all(field_in_zone > 0) and field_in_zone.max() < 1.0   # V/µm, towards the contact line
+    assert np.all(field_in_zone > 0) and field_in_zone.max() < 1.0  # V/µm, towards the contact line
     gap = (forward.z_um > params.contact_width_um) & (forward.z_um < params.wire_length_um - params.contact_width_um)
-    assert forward.x_v[-1][gap].min() > 0.1 * x_eq            # the depleted gap is fed (0.17 x_eq measured)
+    assert forward.x_v[-1][gap].min() > 0.1 * x_eq  # the depleted gap is fed (0.17 x_eq measured)
     estimate = params.source_coefficient_forward_um_per_V_s * 4.0 * params.contact_width_um * HOURS * 3600.0
     # 0.992 / 0.999 / 1.000 of the estimate on 400 / 1,000 / 2,000 cells
     assert 0.97 < forward.migration_length_um / estimate < 1.01
@@ -125,9 +128,9 @@ def test_halide_mobility_near_paper(forward_sweep):
     mobility = rect.halide_mobility_cm2_per_V_s(4.0, lengths[-1], HOURS)
     assert mobility == pytest.approx(lengths[-1] / (4.0 * HOURS * 3600.0) * 1e-8)
     params = rect.RectificationParameters()
-    alpha_w = params.source_coefficient_forward_um_per_V_s * params.contact_width_um * 1e-8   # 1.95e-13
-    assert mobility == pytest.approx(alpha_w, rel=0.03)                 # 1.93e-13 (400) ... 1.95e-13 (2,000)
-    assert mobility == pytest.approx(1.7e-13, rel=0.2)                  # paper
+    alpha_w = params.source_coefficient_forward_um_per_V_s * params.contact_width_um * 1e-8  # 1.95e-13
+    assert mobility == pytest.approx(alpha_w, rel=0.03)  # 1.93e-13 (400) ... 1.95e-13 (2,000)
+    assert mobility == pytest.approx(1.7e-13, rel=0.2)  # paper
     assert rect.halide_mobility_cm2_per_V_s(biases, lengths, HOURS) == pytest.approx(alpha_w, rel=0.03)
 
 
@@ -147,13 +150,13 @@ def test_equilibrating_sources_field_free_zones_sqrt_law(equilibrating_runs):
     field_in_zone = -np.diff(forward.potential_V[-1][zone]) / np.diff(forward.z_um[zone])
     assert np.abs(field_in_zone).max() < 0.5
     assert np.mean(forward.x_v[-1][zone] / params.vacancy_fraction_br_rich) > 0.8
-    assert 0.10 < forward.migration_length_um < 0.14        # 0.117-0.118 on 400-1,000 cells
+    assert 0.10 < forward.migration_length_um < 0.14  # 0.117-0.118 on 400-1,000 cells
     assert forward.halide_sites_relative_error <= 1e-8
     biases = np.array([1.5, 2.5, 4.0])
     lengths = np.array([equilibrating_runs[b].migration_length_um for b in biases])
     assert rect.linear_fit_r2(np.sqrt(biases), lengths) > rect.linear_fit_r2(biases, lengths)
     ratio = rect.rectification_ratio(forward.migration_length_um, equilibrating_runs[-4.0].migration_length_um)
-    assert 40.0 <= ratio <= 80.0                             # 67 / 60 / 46 on 400 / 1,000 / 2,000 cells
+    assert 40.0 <= ratio <= 80.0  # 67 / 60 / 46 on 400 / 1,000 / 2,000 cells
 
 
 def test_wire_end_voltages_variant(runs_at_4):
@@ -180,8 +183,8 @@ def test_alpha_is_a_per_site_rate():
     forward = rect.WireModel(params, 1.0, 200, None).creation_rate_per_s * 3600.0 * 1e3
     reverse = rect.WireModel(params, -1.0, 200, None).creation_rate_per_s * 3600.0 * 1e3
     assert forward == pytest.approx(60.0, rel=0.25) and reverse == pytest.approx(1.6, rel=0.25)
-    model = rect.WireModel(params, -1.0, 200, None)           # reverse: the CsPbCl3 zone injects
-    assert model.creation_on[model.contact_cells:].all() and not model.creation_on[: model.contact_cells].any()
+    model = rect.WireModel(params, -1.0, 200, None)  # reverse: the CsPbCl3 zone injects
+    assert model.creation_on[model.contact_cells :].all() and not model.creation_on[: model.contact_cells].any()
     assert np.array_equal(model.destruction_on, 1.0 - model.creation_on)
 
 
@@ -241,8 +244,12 @@ def test_bad_input_one_line_error(call, fragment):
 def test_cli_json(capsys):
     assert main(["model", "rectification", "--json", "--grid", "200", "--hours", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
-    for key in ("migration_length_forward_um", "migration_length_reverse_um", "rectification_ratio",
-                "halide_sites_relative_error"):
+    for key in (
+        "migration_length_forward_um",
+        "migration_length_reverse_um",
+        "rectification_ratio",
+        "halide_sites_relative_error",
+    ):
         assert isinstance(report[key], float)
     assert report["migration_length_forward_um"] > 10 * abs(report["migration_length_reverse_um"])
     assert report["halide_sites_relative_error"] <= 1e-8
@@ -250,10 +257,12 @@ def test_cli_json(capsys):
 
 
 def test_cli_equilibrating_sources(capsys):
-    assert main(["model", "rectification", "--json", "--grid", "200", "--hours", "1", "--sources", "equilibrating"]) == 0
+    assert (
+        main(["model", "rectification", "--json", "--grid", "200", "--hours", "1", "--sources", "equilibrating"]) == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["sources"] == "equilibrating"
-    assert 0.0 < report["migration_length_forward_um"] < 0.1     # vs ~0.28 µm with the default sources
+    assert 0.0 < report["migration_length_forward_um"] < 0.1  # vs ~0.28 µm with the default sources
 
 
 def test_cli_sweep_from_barrier(capsys):
@@ -287,7 +296,8 @@ def test_paper_figures_at_1000_cells():
     forward, reverse = rect.simulate(4.0, HOURS, 1000), rect.simulate(-4.0, HOURS, 1000)
     assert forward.migration_length_um == pytest.approx(1.122, abs=0.01)
     assert rect.rectification_ratio(forward.migration_length_um, reverse.migration_length_um) == pytest.approx(
-        35.8, rel=0.1)
+        35.8, rel=0.1
+    )
     assert forward.wall_time_s < 10.0 and reverse.wall_time_s < 10.0
     sweep = [rect.simulate(b, HOURS, 1000, snapshots=2).migration_length_um for b in (1.5, 2.5, 3.5)]
     biases = np.array([1.5, 2.5, 3.5, 4.0])

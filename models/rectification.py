@@ -143,8 +143,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Callable
 
 import numpy as np
 from scipy import sparse
@@ -214,8 +214,13 @@ class RectificationParameters:
             if not math.isfinite(value):
                 raise ValueError(f"{item.name} = {value} is not finite; give a finite number")
         positive = (
-            "wire_length_um", "contact_width_um", "lattice_constant_angstrom", "relative_permittivity",
-            "temperature_K", "vacancy_fraction_br_rich", "vacancy_diffusivity_um2_per_s",
+            "wire_length_um",
+            "contact_width_um",
+            "lattice_constant_angstrom",
+            "relative_permittivity",
+            "temperature_K",
+            "vacancy_fraction_br_rich",
+            "vacancy_diffusivity_um2_per_s",
             "chloride_jump_ratio",
         )
         for name in positive:
@@ -297,8 +302,7 @@ def parameters_from_barrier(
     halide site in ABX3 at hop_distance_angstrom lambda = a/sqrt(2) (default).  chloride_barrier_eV, when
     given, sets chloride_jump_ratio = exp(-(Ea_Cl - Ea_Br)/kT).  Other fields via ``overrides``.
     """
-    values = {"barrier_eV": barrier_eV, "attempt_frequency_Hz": attempt_frequency_Hz,
-              "temperature_K": temperature_K}
+    values = {"barrier_eV": barrier_eV, "attempt_frequency_Hz": attempt_frequency_Hz, "temperature_K": temperature_K}
     for name, value in values.items():
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} = {value} must be a positive finite number")
@@ -312,8 +316,9 @@ def parameters_from_barrier(
     return replace(base, **updates)
 
 
-def onsager_coefficients(bromide_share: np.ndarray, chloride_jump_ratio: float,
-                         correlation_factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def onsager_coefficients(
+    bromide_share: np.ndarray, chloride_jump_ratio: float, correlation_factor: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reduced Moleko-Allnatt-Allnatt coefficients (l_BrBr, l_BrCl, l_ClCl), kT L_ab = x_V D_V l_ab.
 
     bromide_share: c_Br = x_Br/(x_Br + x_Cl); exchange frequencies relative to w_Br (module doc).
@@ -392,9 +397,15 @@ class WireModel:
     ``BorderedBDF``, which solves the exact Newton systems with Poisson as a sparse border.
     """
 
-    def __init__(self, params: RectificationParameters, bias_V_per_um: float, grid_points: int,
-                 initial_x_br: np.ndarray | None, boundary: str = "contacts",
-                 sources: str = "electrochemical") -> None:
+    def __init__(
+        self,
+        params: RectificationParameters,
+        bias_V_per_um: float,
+        grid_points: int,
+        initial_x_br: np.ndarray | None,
+        boundary: str = "contacts",
+        sources: str = "electrochemical",
+    ) -> None:
         p = params
         n = grid_points
         if boundary not in BOUNDARIES:
@@ -412,8 +423,7 @@ class WireModel:
                 f"Debye length {p.debye_length_um:.3g} µm; use at least {needed} grid points"
             )
         if initial_x_br is None:
-            initial_x_br = np.where(self.z < p.front_position_um, p.x_br_bromide_segment,
-                                    p.x_br_chloride_segment)
+            initial_x_br = np.where(self.z < p.front_position_um, p.x_br_bromide_segment, p.x_br_chloride_segment)
         initial_x_br = np.asarray(initial_x_br, dtype=float)
         if initial_x_br.shape != (n,):
             raise ValueError(f"initial x_Br has shape {initial_x_br.shape}; give {n} values, one per cell")
@@ -454,7 +464,7 @@ class WireModel:
         """Finite-volume Laplacian A (n x n, symmetric negative definite) with psi imposed on the
         Dirichlet faces (half-cell distance), zero flux elsewhere at the ends; A psi + b_D = -dz² k² (u - u0)."""
         n = self.n
-        coupling = np.ones(n + 1)          # coupling across face j; the end faces never couple
+        coupling = np.ones(n + 1)  # coupling across face j; the end faces never couple
         coupling[[0, n]] = 0.0
         dirichlet = np.zeros(n + 1)
         boundary_term = np.zeros(n)
@@ -467,16 +477,17 @@ class WireModel:
         self.poisson_diag = -(coupling[:-1] + coupling[1:] + dirichlet[:-1] + dirichlet[1:])
         self.poisson_off = coupling[1:-1]
         self.poisson_boundary = boundary_term
-        upper = np.zeros((2, n))            # -A in upper banded storage for the Cholesky factor
+        upper = np.zeros((2, n))  # -A in upper banded storage for the Cholesky factor
         upper[0, 1:] = -self.poisson_off
         upper[1] = -self.poisson_diag
         self._poisson_factor = cholesky_banded(upper)
-        self.poisson_matrix = sparse.diags([self.poisson_off, self.poisson_diag, self.poisson_off],
-                                           [-1, 0, 1], format="csc")
+        self.poisson_matrix = sparse.diags(
+            [self.poisson_off, self.poisson_diag, self.poisson_off], [-1, 0, 1], format="csc"
+        )
 
     def potential(self, y: np.ndarray) -> np.ndarray:
         """psi = e phi / kT per cell for state y: the exact discrete Poisson solution."""
-        u = y[: 2 * self.n: 2]
+        u = y[: 2 * self.n : 2]
         source = self.dz**2 * self.kappa2 * (u - self.u0) + self.poisson_boundary
         return cho_solve_banded((self._poisson_factor, False), source)
 
@@ -487,13 +498,13 @@ class WireModel:
 
     def initial_state(self) -> np.ndarray:
         y = np.zeros(self.size)
-        y[: 2 * self.n: 2] = self.u0
-        y[1: 2 * self.n: 2] = self.initial_x_br
+        y[: 2 * self.n : 2] = self.u0
+        y[1 : 2 * self.n : 2] = self.initial_x_br
         return y
 
     def unpack(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x_V, x_Br, psi) per cell."""
-        return y[: 2 * self.n: 2] * self.x_scale, y[1: 2 * self.n: 2], self.potential(y)
+        return y[: 2 * self.n : 2] * self.x_scale, y[1 : 2 * self.n : 2], self.potential(y)
 
     # -- physics --------------------------------------------------------------------------------
     def sources(self, x_v: np.ndarray, x_br: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -509,15 +520,16 @@ class WireModel:
     def _rhs_at(self, y: np.ndarray, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(dy/dt, S_V, S_Br) at the potential psi (not necessarily the Poisson solution of y)."""
         p, n, dz = self.params, self.n, self.dz
-        x_v = y[: 2 * n: 2] * self.x_scale
-        x_br = y[1: 2 * n: 2]
+        x_v = y[: 2 * n : 2] * self.x_scale
+        x_br = y[1 : 2 * n : 2]
         x_cl = 1.0 - x_br - x_v
         tiny = 1e-12
         log_br = np.log(np.maximum(x_br, tiny))
         log_cl = np.log(np.maximum(x_cl, tiny))
         share = x_br / np.maximum(x_br + x_cl, tiny)
-        l_bb, l_bc, l_cc = onsager_coefficients(0.5 * (share[1:] + share[:-1]), p.chloride_jump_ratio,
-                                                p.correlation_factor)
+        l_bb, l_bc, l_cc = onsager_coefficients(
+            0.5 * (share[1:] + share[:-1]), p.chloride_jump_ratio, p.correlation_factor
+        )
         d_psi = np.diff(psi)
         scale = self.diffusivity / dz
         # g_b = dx_V/dz + x_V d(psi - ln x_b)/dz at interior faces, Scharfetter-Gummel
@@ -525,7 +537,7 @@ class WireModel:
         d_cl = d_psi - np.diff(log_cl)
         g_br = scale * (_bernoulli(-d_br) * x_v[1:] - _bernoulli(d_br) * x_v[:-1])
         g_cl = scale * (_bernoulli(-d_cl) * x_v[1:] - _bernoulli(d_cl) * x_v[:-1])
-        flux_br = np.zeros(n + 1)           # no flow through the wire ends
+        flux_br = np.zeros(n + 1)  # no flow through the wire ends
         flux_cl = np.zeros(n + 1)
         flux_br[1:-1] = l_bb * g_br + l_bc * g_cl
         flux_cl[1:-1] = l_bc * g_br + l_cc * g_cl
@@ -537,8 +549,8 @@ class WireModel:
         dx_v[self.source_cells] += s_v
         dx_br[self.source_cells] += s_br
         out = np.empty(self.size)
-        out[: 2 * n: 2] = dx_v / self.x_scale
-        out[1: 2 * n: 2] = dx_br
+        out[: 2 * n : 2] = dx_v / self.x_scale
+        out[1 : 2 * n : 2] = dx_br
         out[2 * n] = s_br.sum() * dz
         out[2 * n + 1] = s_v.sum() * dz
         return out, s_v, s_br
@@ -567,8 +579,7 @@ class WireModel:
         self._group = 2 * (cell % 3) + variable
         self._pgroup = self._pcols % 3
         # the Newton border: Poisson rows  A w + dz² k² d_u = 0
-        coupling = sparse.csc_matrix((np.full(n, self.dz**2 * self.kappa2), (idx, 2 * idx)),
-                                     shape=(n, self.size))
+        coupling = sparse.csc_matrix((np.full(n, self.dz**2 * self.kappa2), (idx, 2 * idx)), shape=(n, self.size))
         self._border_bottom = sparse.hstack([coupling, self.poisson_matrix], format="csc")
         self._F_psi = None
         self._diag_ref = (0, 1.0)
@@ -582,7 +593,7 @@ class WireModel:
         f0, sv0, sbr0 = self._rhs_at(y, psi)
         step = 1.5e-8 * np.maximum(np.abs(y[:n2]), np.tile(JACOBIAN_STEP_FLOOR[:2], n))
         changes = np.empty((6, self.size))
-        src_changes = np.zeros((2, n2))      # d(S_Br dz), d(S_V dz) per state column
+        src_changes = np.zeros((2, n2))  # d(S_Br dz), d(S_V dz) per state column
         src_cols = np.concatenate([2 * self.source_cells, 2 * self.source_cells + 1])
         for group in range(6):
             perturbed = y.copy()
@@ -590,7 +601,7 @@ class WireModel:
             perturbed[columns] += step[columns]
             f1, sv1, sbr1 = self._rhs_at(perturbed, psi)
             changes[group] = f1 - f0
-            mine = (self.source_cells % 3 == group // 2)
+            mine = self.source_cells % 3 == group // 2
             cols = 2 * self.source_cells[mine] + group % 2
             src_changes[0, cols] = (sbr1 - sbr0)[mine] * self.dz / step[cols]
             src_changes[1, cols] = (sv1 - sv0)[mine] * self.dz / step[cols]
@@ -624,9 +635,9 @@ class WireModel:
         n = self.n
         unit = np.zeros((n, n))
         unit[np.arange(n), np.arange(n)] = self.dz**2 * self.kappa2
-        dpsi_du = cho_solve_banded((self._poisson_factor, False), unit)   # (-A)^-1 dz² k²
+        dpsi_du = cho_solve_banded((self._poisson_factor, False), unit)  # (-A)^-1 dz² k²
         full = f_y.toarray()
-        full[:, : 2 * n: 2] += f_psi @ dpsi_du
+        full[:, : 2 * n : 2] += f_psi @ dpsi_du
         return full
 
     def newton_factor(self, newton_matrix: sparse.csc_matrix):
@@ -645,8 +656,8 @@ class WireModel:
     def budget_error(self, y0: np.ndarray, y1: np.ndarray) -> float:
         """|Delta N_Br - int S_Br| + |Delta N_V - int S_V| over the run, per halide site."""
         n = self.n
-        d_br = (y1[1: 2 * n: 2] - y0[1: 2 * n: 2]).sum() * self.dz - (y1[2 * n] - y0[2 * n])
-        d_v = (y1[: 2 * n: 2] - y0[: 2 * n: 2]).sum() * self.x_scale * self.dz - (y1[2 * n + 1] - y0[2 * n + 1])
+        d_br = (y1[1 : 2 * n : 2] - y0[1 : 2 * n : 2]).sum() * self.dz - (y1[2 * n] - y0[2 * n])
+        d_v = (y1[: 2 * n : 2] - y0[: 2 * n : 2]).sum() * self.x_scale * self.dz - (y1[2 * n + 1] - y0[2 * n + 1])
         return float((abs(d_br) + abs(d_v)) / self.params.wire_length_um)
 
 
@@ -721,9 +732,9 @@ def simulate(
     fun = model.rhs if progress is None else _reporting(model.rhs, t_end, progress)
     y0 = model.initial_state()
     atol = np.empty(model.size)
-    atol[: 2 * model.n: 2] = 1e-6
-    atol[1: 2 * model.n: 2] = 1e-9
-    atol[2 * model.n:] = 1e-12
+    atol[: 2 * model.n : 2] = 1e-6
+    atol[1 : 2 * model.n : 2] = 1e-9
+    atol[2 * model.n :] = 1e-12
     if method == "BDF":
         options = {"method": BorderedBDF, "jac": model.jacobian, "model": model}
     else:
@@ -732,8 +743,10 @@ def simulate(
     solution = solve_ivp(fun, (0.0, t_end), y0, t_eval=times, rtol=rtol, atol=atol, **options)
     wall = time.perf_counter() - start
     if not solution.success:
-        raise ValueError(f"integration failed ({solution.message}); the parameters are numerically unstable: "
-                         "check them or refine the grid")
+        raise ValueError(
+            f"integration failed ({solution.message}); the parameters are numerically unstable: "
+            "check them or refine the grid"
+        )
     if progress is not None:
         progress(1.0)
     states = solution.y.T
@@ -743,13 +756,24 @@ def simulate(
     potential = np.array([u[2] for u in unpacked]) * params.thermal_voltage_V
     fronts = np.array([front_position_um(model.z, xb, params.front_composition) for xb in x_br])
     return RectificationResult(
-        bias_V_per_um=float(bias_V_per_um), z_um=model.z, times_s=solution.t, x_br=x_br, x_v=x_v,
-        potential_V=potential, front_um=fronts,
-        halide_sites_relative_error=model.budget_error(states[0], states[-1]), wall_time_s=wall,
-        stats={"nfev": int(solution.nfev), "njev": int(solution.njev),
-               "nlu": int(solution.nlu) or model.newton_factorizations,
-               "unknowns": model.size, "boundary": boundary, "sources": sources,
-               "dirichlet_z_um": [float(z) for z in model.dirichlet_z_um]},
+        bias_V_per_um=float(bias_V_per_um),
+        z_um=model.z,
+        times_s=solution.t,
+        x_br=x_br,
+        x_v=x_v,
+        potential_V=potential,
+        front_um=fronts,
+        halide_sites_relative_error=model.budget_error(states[0], states[-1]),
+        wall_time_s=wall,
+        stats={
+            "nfev": int(solution.nfev),
+            "njev": int(solution.njev),
+            "nlu": int(solution.nlu) or model.newton_factorizations,
+            "unknowns": model.size,
+            "boundary": boundary,
+            "sources": sources,
+            "dirichlet_z_um": [float(z) for z in model.dirichlet_z_um],
+        },
     )
 
 
@@ -760,8 +784,7 @@ def rectification_ratio(migration_forward_um: float, migration_reverse_um: float
     return abs(migration_forward_um) / abs(migration_reverse_um)
 
 
-def halide_mobility_cm2_per_V_s(biases_V_per_um: np.ndarray, migration_lengths_um: np.ndarray,
-                                hours: float) -> float:
+def halide_mobility_cm2_per_V_s(biases_V_per_um: np.ndarray, migration_lengths_um: np.ndarray, hours: float) -> float:
     """Mobility from the slope of migration length vs forward bias: mu = (dL/dE) / t (cm² V^-1 s^-1).
 
     With a single bias this is L / (E t), the paper's definition (1.7e-13 cm²/V/s)."""

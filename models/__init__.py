@@ -1,0 +1,1 @@
+"""Continuum physics models fed by the atomistic results (``phasefire.models``)."""
