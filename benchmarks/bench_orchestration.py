@@ -109,14 +109,16 @@ def phasefire_relax_seconds(name: str, fmax: float, steps: int, folder: Path) ->
     from phasefire.workflows.commands.submit import engine_spec
     from phasefire.workflows.database import ResultsDB
     from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.relax import RelaxMaker, relax_workflow
+    from phasefire.workflows.makers import CalculationMaker, calculation_workflow
     from phasefire.workflows.worker import run_worker
 
     settings = isolated_settings(folder)
     cwd = os.getcwd()
     start = time.perf_counter()
-    workflow = relax_workflow(
-        {name: build(name)}, engine_spec("mlip", {}), RelaxMaker(fmax_eV_per_A=fmax, max_steps=steps)
+    workflow = calculation_workflow(
+        {name: build(name)},
+        engine_spec("mlip", {}),
+        CalculationMaker("relax", {"fmax_eV_per_A": fmax, "max_steps": steps}),
     )
     open_launchpad(settings).add_wf(workflow)
     run_worker(str(settings.source))

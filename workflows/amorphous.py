@@ -3,30 +3,23 @@ random dense start, anneal, then a compression ladder; crystal Pnma relaxed at t
 pressures for the V(P) comparison.
 
 One Firework per MD stage (melt → quench → anneal → compress 0 GPa → … → 60 GPa), each
-starting from its parent's end structure and velocities (``update_spec``), so a campaign is
-visible and restartable stage by stage; the crystal relaxations are independent Fireworks.
+starting from its parent's end structure and velocities (the parent's trajectory, referenced
+by path: arrays never go into specs), so a campaign is visible and restartable stage by stage; the crystal relaxations are independent Fireworks.
 Every parameter lives in ``PROFILES``; ``--set KEY=VALUE`` overrides any of them.
 """
 
 from __future__ import annotations
 
-import os
-import time
-import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ase import units
-from fireworks import FiretaskBase, Firework, FWAction, Workflow, explicit_serialize
+from fireworks import Firework, Workflow
 
 from phasefire.structures import build
 from phasefire.structures.amorphous import AMORPHOUS_SB2SE3_DENSITY_G_CM3, amorphous_sb2se3_start
-from phasefire.workflows.engines import load_engine
 from phasefire.workflows.errors import PhasefireError
-from phasefire.workflows.relax import RelaxMaker
-from phasefire.workflows.tasks import atoms_from_dict, atoms_to_dict, store_calculation
-from phasefire.workflows.worker import RUNS_DIR_VARIABLE
+from phasefire.workflows.makers import CalculationMaker, run_folder
+from phasefire.workflows.naming import safe_slug
 
 #: the issue's compression ladder (GPa)
 PRESSURES_GPA = [0, 4, 8, 12, 16, 20, 24, 30, 35, 40, 50, 60]
@@ -102,7 +95,7 @@ def split_overrides(overrides: dict[str, Any], profile_name: str) -> tuple[dict[
 
 
 def md_stages(profile: dict[str, Any], seed: int) -> list[tuple[str, dict[str, Any]]]:
-    """(stage name, ``Engine.md`` settings) for melt, quench, anneal and every ladder pressure."""
+    """(stage name, ``MDSettings`` values) for melt, quench, anneal and every ladder pressure."""
     common = {"timestep_fs": profile["timestep_fs"], "sample_interval": int(profile["sample_interval"])}
     melt_K, anneal_K = profile["melt_temperature_K"], profile["anneal_temperature_K"]
     stages = [
@@ -121,58 +114,13 @@ def md_stages(profile: dict[str, Any], seed: int) -> list[tuple[str, dict[str, A
     return [(name, {**common, **settings, "seed": seed + k}) for k, (name, settings) in enumerate(stages)]
 
 
-@explicit_serialize
-class MDStageTask(FiretaskBase):
-    """One MD stage; children receive its end structure and velocities.
-
-    engine: engine spec; stage: stage name ('melt', 'compress 8 GPa'); settings: ``Engine.md``
-    keyword arguments; structure: pymatgen Structure dict (else ``spec['structure']`` from the
-    parent, with ``spec['velocities_A_per_fs']``); workflow: the workflow's name.
-    """
-
-    required_params = ["engine", "stage", "settings"]
-    optional_params = ["structure", "workflow"]
-
-    def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
-        settings = dict(self["settings"])
-        engine = load_engine(self["engine"], fw_spec.get("_fw_env", {}))
-        initial = atoms_from_dict(self.get("structure") or fw_spec["structure"])
-        if self.get("structure") is None and fw_spec.get("velocities_A_per_fs") is not None:
-            initial.set_velocities(np.asarray(fw_spec["velocities_A_per_fs"]) / units.fs)
-        start = time.perf_counter()
-        result = engine.md(initial, Path(os.getcwd()), **settings)
-        wall_time_s = time.perf_counter() - start
-        result.extra["md_steps_per_s"] = settings["steps"] / wall_time_s
-        task_id, _ = store_calculation(
-            fw_spec,
-            task_label=f"md {self['stage']}",
-            initial=initial,
-            result=result,
-            engine=engine,
-            settings=settings,
-            workflow=self.get("workflow"),
-            wall_time_s=wall_time_s,
-        )
-        return FWAction(
-            stored_data={
-                "task_id": task_id,
-                **{k: result.extra[k] for k in ("mean_pressure_GPa", "mean_density_g_cm3")},
-            },
-            update_spec={
-                "structure": atoms_to_dict(result.atoms),
-                "velocities_A_per_fs": (result.atoms.get_velocities() * units.fs).tolist(),
-                "parent_task_id": task_id,
-            },
-        )
-
-
 def amorphous_workflow(
     profile: dict[str, Any], engine_spec: dict[str, Any], seed: int = 0, name: str | None = None
 ) -> Workflow:
     """Melt–quench–anneal–compression chain from a seeded random start, plus Pnma relaxed at
     every ladder pressure; run folders ``<workflow>-<id>/<stage>``."""
     name = name or f"amorphous/sb2se3/{engine_spec['name']}"
-    launch_dir = f"{name.replace('/', '_')}-{uuid.uuid4().hex[:8]}"
+    top = run_folder(name)
     start = amorphous_sb2se3_start(
         int(profile["n_formula_units"]),
         np.random.default_rng(seed),
@@ -181,22 +129,19 @@ def amorphous_workflow(
     )
     chain: list[Firework] = []
     for k, (stage, settings) in enumerate(md_stages(profile, seed)):
-        task = MDStageTask(engine=engine_spec, stage=stage, settings=settings, workflow=name,
-                           **({"structure": atoms_to_dict(start)} if k == 0 else {}))  # fmt: skip
-        folder = f"{k:02d}-{stage.replace(' ', '-')}"
-        chain.append(Firework(
-            [task], name=f"md {stage}", parents=chain[-1:] or None,
-            spec={"_launch_dir": f"${RUNS_DIR_VARIABLE}/{launch_dir}/{folder}", "_priority": len(chain)},
+        maker = CalculationMaker("md", settings)
+        maker.check_engine(engine_spec)
+        chain.append(maker.make(
+            stage, engine_spec, name, f"{top}/{safe_slug(f'{k:02d}-{stage}')}", atoms=start if k == 0 else None,
+            parents=chain[-1:], spec={"_priority": len(chain)},
         ))  # fmt: skip
     crystal = build("sb2se3-pnma")
-    relaxations = [
-        RelaxMaker(
-            fmax_eV_per_A=float(profile["crystal_fmax_eV_per_A"]),
-            max_steps=int(profile["crystal_max_steps"]),
-            pressure_GPa=pressure,
-        ).make(crystal, f"sb2se3-pnma-{pressure:g}GPa", engine_spec, name, launch_dir)
-        for pressure in profile["pressures_GPa"]
-    ]
+    relaxations = []
+    for pressure in profile["pressures_GPa"]:
+        maker = CalculationMaker("relax", {"fmax_eV_per_A": float(profile["crystal_fmax_eV_per_A"]),
+                                           "max_steps": int(profile["crystal_max_steps"]), "pressure_GPa": pressure})  # fmt: skip
+        label = f"sb2se3-pnma-{pressure:g}GPa"
+        relaxations.append(maker.make(label, engine_spec, name, f"{top}/{safe_slug(label)}", atoms=crystal))
     return Workflow(
         chain + relaxations, name=name, metadata={"phasefire": "amorphous", "engine": engine_spec["name"], "seed": seed}
     )

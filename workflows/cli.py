@@ -1,8 +1,9 @@
 """The ``phasefire`` command line.
 
 Each command group lives in its own module with a ``register(subparsers)`` function;
-this module only assembles them and turns user-facing errors into one line on stderr
-with a non-zero exit code (``--debug`` shows the traceback instead).
+this module only assembles them. A ``PhasefireError`` (a problem the user can fix) becomes one
+line on stderr and exit 1; any other exception is a bug and says so, pointing to ``--debug``
+(which shows the traceback instead), with exit 70.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ COMMAND_MODULES = (
 
 #: exit code for a user-facing error (argparse itself uses 2 for bad usage)
 EXIT_USER_ERROR = 1
+#: exit code for a bug (sysexits EX_SOFTWARE)
+EXIT_INTERNAL_ERROR = 70
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug or os.environ.get("PHASEFIRE_DEBUG") == "1"
     try:
         return int(args.handler(args) or 0)
-    except (PhasefireError, ValueError, OSError) as exc:
+    except PhasefireError as exc:
         if debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -56,6 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("phasefire: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `phasefire db query | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # anything else is a bug, not the user's input
+        if debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(
+            f"phasefire: internal error ({type(exc).__name__}: {first}); this is a bug in phasefire: "
+            "rerun with --debug for the traceback and report it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -1,100 +1,23 @@
-"""The results database: one task document per finished calculation, in the ``tasks``
+"""The results database: one typed task document per finished calculation, in the ``tasks``
 collection beside the LaunchPad's collections (same store, embedded or MongoDB).
 
-Documents hold scalars, small structures and file references only; arrays such as
-trajectories and volumetric data stay in the run folder (MongoDB's 16 MB document limit).
+Storing is idempotent per firework: a firework whose worker died after its document was
+stored but before FireWorks completed the launch finds that document when it is rerun
+(``find_by_fw_id``) and reuses it, so one run never leaves two documents.
 """
 
 from __future__ import annotations
 
-import datetime
-import importlib.metadata
 import re
 from typing import Any
 
-import numpy as np
-import spglib
-from ase import Atoms
-from monty.json import jsanitize
 from pymatgen.core import Composition
-from pymatgen.io.ase import AseAtomsAdaptor
 from pymongo import ReturnDocument
 
-from phasefire.workflows.engines.base import CalcResult, Engine
+from phasefire.workflows.documents import SCHEMA_VERSION, TaskDocument, upgrade_document
 
 TASKS = "tasks"
 COUNTERS = "counters"
-
-
-def structure_summary(atoms: Atoms) -> dict[str, Any]:
-    """Lattice (Å, degrees), volume (Å^3/atom), density (g/cm^3) and spglib space group."""
-    structure = AseAtomsAdaptor.get_structure(atoms)
-    lattice = structure.lattice
-    dataset = spglib.get_symmetry_dataset((atoms.cell.array, atoms.get_scaled_positions(), atoms.numbers), symprec=1e-3)
-    return {
-        "a_A": lattice.a,
-        "b_A": lattice.b,
-        "c_A": lattice.c,
-        "alpha_deg": lattice.alpha,
-        "beta_deg": lattice.beta,
-        "gamma_deg": lattice.gamma,
-        "volume_A3": lattice.volume,
-        "volume_per_atom_A3": lattice.volume / len(atoms),
-        "density_g_cm3": float(structure.density),
-        "space_group": None if dataset is None else dataset.international,
-        "space_group_number": None if dataset is None else int(dataset.number),
-    }
-
-
-def task_document(
-    *,
-    task_label: str,
-    initial: Atoms,
-    result: CalcResult,
-    engine: Engine,
-    settings: dict[str, Any],
-    workflow: str | None,
-    run_dir: str,
-    wall_time_s: float,
-) -> dict[str, Any]:
-    """A JSON-able task document for one finished calculation (numpy values made plain)."""
-    final = result.atoms
-    composition = Composition(final.get_chemical_formula())
-    versions = {"phasefire": importlib.metadata.version("phasefire"), **engine.versions()}
-    if "vasp_version" in result.extra:
-        versions["vasp"] = result.extra["vasp_version"]
-    return jsanitize(
-        {
-            "task_label": task_label,
-            "workflow": workflow,
-            "formula_pretty": composition.reduced_formula,
-            "chemsys": composition.chemical_system,
-            "nsites": len(final),
-            "input": {
-                "structure": AseAtomsAdaptor.get_structure(initial).as_dict(),
-                "lattice": structure_summary(initial),
-                "settings": settings,
-            },
-            "output": {
-                "structure": AseAtomsAdaptor.get_structure(final).as_dict(),
-                "lattice": structure_summary(final),
-                "energy_eV": result.energy_eV,
-                "energy_per_atom_eV": result.energy_eV / len(final),
-                "max_force_eV_per_A": result.max_force_eV_per_A,
-                "stress_GPa": None if result.stress_GPa is None else np.asarray(result.stress_GPa).tolist(),
-                "pressure_GPa": None if result.stress_GPa is None else float(-np.trace(result.stress_GPa) / 3),
-            },
-            "converged": result.converged,
-            "n_steps": result.n_steps,
-            "engine": engine.spec(),
-            "versions": versions,
-            "wall_time_s": wall_time_s,
-            "run_dir": run_dir,
-            "files": dict(result.files),
-            "extra": result.extra,
-            "completed_at": datetime.datetime.now(datetime.UTC).isoformat(),
-        }
-    )
 
 
 class ResultsDB:
@@ -105,25 +28,59 @@ class ResultsDB:
         self.tasks = launchpad.db[TASKS]
         self.counters = launchpad.db[COUNTERS]
 
-    def insert(self, document: dict[str, Any]) -> int:
-        """Store a task document and return its new integer ``task_id``."""
+    def insert(self, document: TaskDocument) -> int:
+        """Store a task document (giving it a new integer ``task_id``) and return the id; a
+        document already stored for the same firework is kept and its id returned."""
+        if document.fw_id is not None:
+            existing = self.tasks.find_one({"fw_id": document.fw_id}, {"task_id": 1})
+            if existing:
+                return int(existing["task_id"])
+        payload = document.model_dump(mode="json")  # fails before an id is spent
         counter = self.counters.find_one_and_update(
             {"_id": "task_id"}, {"$inc": {"next": 1}}, upsert=True, return_document=ReturnDocument.AFTER
         )
-        task_id = int(counter["next"])
-        self.tasks.insert_one({**document, "task_id": task_id})
-        return task_id
+        document.task_id = payload["task_id"] = int(counter["next"])
+        self.tasks.insert_one(payload)
+        return document.task_id
+
+    def find_by_fw_id(self, fw_id: int) -> dict[str, Any] | None:
+        """The document a firework already stored (a rerun after a kill reuses it), or None."""
+        document = self.tasks.find_one({"fw_id": fw_id}, {"_id": 0})
+        return None if document is None else upgrade_document(document)
+
+    def get(self, task_id: int) -> dict[str, Any] | None:
+        document = self.tasks.find_one({"task_id": int(task_id)}, {"_id": 0})
+        return None if document is None else upgrade_document(document)
+
+    def update_output(self, task_id: int, fields: dict[str, Any]) -> None:
+        """Add fields to a stored document's output (a workflow's post-processing, e.g. transport)."""
+        self.tasks.update_one({"task_id": int(task_id)}, {"$set": {f"output.{k}": v for k, v in fields.items()}})
 
     def query(
-        self, formula: str | None = None, workflow: str | None = None, task_label: str | None = None
-    ) -> list[dict]:
-        """Task documents, newest first; ``formula`` matches the reduced formula (CsPbBr3)."""
+        self,
+        formula: str | None = None,
+        workflow: str | None = None,
+        task_type: str | None = None,
+        label: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Task documents (current schema), newest first. formula: reduced formula (CsPbBr3);
+        workflow: name prefix; task_type: relax, static, md, neb; label: exact label."""
+        self.migrate()
         criteria: dict[str, Any] = {}
         if formula:
             criteria["formula_pretty"] = Composition(formula).reduced_formula
         if workflow:
             criteria["workflow"] = {"$regex": f"^{re.escape(workflow)}"}
-        if task_label:
-            criteria["task_label"] = task_label
-        documents = list(self.tasks.find(criteria, {"_id": 0}).sort("task_id", -1))
-        return documents
+        if task_type:
+            criteria["task_type"] = task_type
+        if label:
+            criteria["label"] = label
+        return list(self.tasks.find(criteria, {"_id": 0}).sort("task_id", -1))
+
+    def migrate(self) -> int:
+        """Rewrite documents of an older schema in the current one (phasefire 0.1 stores keep
+        loading); return how many were rewritten."""
+        old = list(self.tasks.find({"schema_version": {"$not": {"$gte": SCHEMA_VERSION}}}))
+        for document in old:
+            self.tasks.replace_one({"_id": document["_id"]}, upgrade_document(document))
+        return len(old)

@@ -1,97 +1,95 @@
-"""FireWorks tasks: each runs one calculation with the engine named in its spec and stores
-a task document in the results database."""
+"""The one generic Firetask: (calculation type, engine spec, settings) -> result -> typed document.
+
+Workflows compose ``CalculationTask``s; the calculation type (``calculations``) owns the
+settings, inputs, driver and document, the engine (``engines``) supplies the primitives.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from ase import Atoms
 from fireworks import FiretaskBase, FWAction, explicit_serialize
-from pymatgen.core import Structure
-from pymatgen.io.ase import AseAtomsAdaptor
 
+from phasefire.workflows.calculations import get_calculation, parse_document
+from phasefire.workflows.calculations.base import TaskContext
 from phasefire.workflows.config import load_settings
-from phasefire.workflows.database import ResultsDB, task_document
+from phasefire.workflows.database import ResultsDB
 from phasefire.workflows.engines import load_engine
 
-
-def atoms_from_dict(structure: dict[str, Any] | Structure) -> Atoms:
-    """Atoms from a Structure dict (FireWorks may already have deserialised it)."""
-    if not isinstance(structure, Structure):
-        structure = Structure.from_dict(structure)
-    return AseAtomsAdaptor.get_atoms(structure)
+#: spec flag that makes FireWorks hand each task its fw_id (FireWorks' own mechanism)
+FW_ID_FLAG = "_add_launchpad_and_fw_id"
 
 
-def atoms_to_dict(atoms: Atoms) -> dict[str, Any]:
-    return AseAtomsAdaptor.get_structure(atoms).as_dict()
-
-
-def results_db(fw_spec: dict[str, Any]) -> ResultsDB:
+def results_db(fw_spec: dict[str, Any], launchpad=None) -> ResultsDB:
     """The results database of the LaunchPad this worker runs from."""
     from phasefire.workflows.launchpad import open_launchpad
 
-    path = fw_spec.get("_fw_env", {}).get("launchpad_file")
-    return ResultsDB(open_launchpad(load_settings(path)))
+    if launchpad is None:
+        launchpad = open_launchpad(load_settings(fw_spec.get("_fw_env", {}).get("launchpad_file")))
+    return ResultsDB(launchpad)
 
 
-def store_calculation(
-    fw_spec: dict[str, Any],
-    *,
-    task_label: str,
-    initial: Atoms,
-    result,
-    engine,
-    settings: dict[str, Any],
-    workflow: str | None,
-    wall_time_s: float,
-) -> tuple[int, dict[str, Any]]:
-    """Build the task document of a finished calculation run in this folder and store it;
-    return (task_id, document)."""
-    document = task_document(
-        task_label=task_label,
-        initial=initial,
-        result=result,
-        engine=engine,
-        settings=settings,
-        workflow=workflow,
-        run_dir=os.getcwd(),
-        wall_time_s=wall_time_s,
+def running_launch_id(launchpad, fw_id: int | None) -> int | None:
+    """The launch this process is running for ``fw_id`` (the newest RUNNING one in this folder)."""
+    if launchpad is None or fw_id is None:
+        return None
+    launch = launchpad.launches.find_one(
+        {"fw_id": fw_id, "state": "RUNNING", "launch_dir": os.getcwd()}, {"launch_id": 1}, sort=[("launch_id", -1)]
     )
-    return results_db(fw_spec).insert(document), document
+    return None if launch is None else int(launch["launch_id"])
 
 
 @explicit_serialize
-class RelaxTask(FiretaskBase):
-    """Relax a structure; children receive the relaxed structure as ``spec['structure']``.
+class CalculationTask(FiretaskBase):
+    """Run one calculation and store its task document; children receive what the type publishes.
 
-    structure: pymatgen Structure dict; engine: engine spec; label: a short name for the
-    structure (e.g. 'cspbbr3-cubic'); settings: fmax_eV_per_A, relax_cell, max_steps;
-    workflow: the workflow's name (for queries).
+    task_type: relax, static, md or neb; engine: engine spec; label: what is calculated (kept
+    verbatim in the document); settings: the type's settings; workflow: the workflow's name.
+    Inputs: structure (a pymatgen Structure dict), else the spec entry ``structure_from``
+    (default 'structure', a parent's result) with ``move_atoms`` ({index: [x, y, z] Å}) applied;
+    NEB: the endpoints its parents published. publish_as: the spec entry children receive the
+    result under (default: 'structure'); metadata: stored with the inputs (e.g. a hop record).
     """
 
-    required_params = ["structure", "engine", "label"]
-    optional_params = ["settings", "workflow"]
+    required_params = ["task_type", "engine", "label"]
+    optional_params = ["settings", "workflow", "structure", "structure_from", "move_atoms", "publish_as", "metadata"]
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
-        settings = dict(self.get("settings") or {})
-        engine = load_engine(self["engine"], fw_spec.get("_fw_env", {}))
-        initial = atoms_from_dict(self["structure"])
-        start = time.perf_counter()
-        result = engine.relax(initial, Path(os.getcwd()), **settings)
-        task_id, document = store_calculation(
-            fw_spec,
-            task_label=f"relax {self['label']}",
-            initial=initial,
-            result=result,
-            engine=engine,
-            settings=settings,
-            workflow=self.get("workflow"),
-            wall_time_s=time.perf_counter() - start,
-        )
+        calculation = get_calculation(self["task_type"])
+        settings = calculation.settings(self.get("settings"))
+        launchpad = getattr(self, "launchpad", None)
+        database = results_db(fw_spec, launchpad)
+        fw_id = getattr(self, "fw_id", None)
+        stored = database.find_by_fw_id(fw_id) if fw_id is not None else None
+        if stored is not None:  # a rerun after the worker died between storing and completing
+            document = parse_document(stored)
+        else:
+            engine = load_engine(self["engine"], fw_spec.get("_fw_env", {}))
+            inputs = calculation.inputs(self, fw_spec)
+            workdir = Path(os.getcwd())
+            begin = time.perf_counter()
+            result = engine.run(calculation, inputs, workdir, settings)
+            code_versions = {
+                k.removesuffix("_version"): str(v) for k, v in result.details.items() if k.endswith("_version")
+            }
+            context = TaskContext(
+                label=self["label"],
+                workflow=self.get("workflow"),
+                engine_spec=engine.spec(),
+                versions={"phasefire": importlib.metadata.version("phasefire"), **engine.versions(), **code_versions},
+                run_dir=str(workdir),
+                wall_time_s=time.perf_counter() - begin,
+                fw_id=fw_id,
+                launch_id=running_launch_id(launchpad, fw_id),
+                metadata=dict(self.get("metadata") or {}),
+            )
+            document = calculation.document(context, inputs, result, settings)
+            database.insert(document)
         return FWAction(
-            stored_data={"task_id": task_id, "energy_per_atom_eV": document["output"]["energy_per_atom_eV"]},
-            update_spec={"structure": atoms_to_dict(result.atoms), "parent_task_id": task_id},
+            stored_data={"task_id": document.task_id, "task_type": document.task_type, "summary": document.summary()},
+            update_spec=calculation.publish(document, self.get("publish_as")),
         )

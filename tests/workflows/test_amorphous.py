@@ -19,16 +19,18 @@ from ase.calculators.lj import LennardJones
 from ase.io import Trajectory
 from fireworks import Firework, Workflow
 
-import phasefire.workflows.engines.md as md_module
+import phasefire.workflows.calculations.md as md_module
 from phasefire.structures.amorphous import amorphous_sb2se3_start
-from phasefire.workflows.amorphous import MDStageTask, amorphous_workflow, md_stages, resolve_profile, split_overrides
+from phasefire.workflows.amorphous import amorphous_workflow, md_stages, resolve_profile, split_overrides
+from phasefire.workflows.calculations import get_calculation
+from phasefire.workflows.calculations.md import MD_STATE, MD_TRAJECTORY, MDSettings, langevin_md
 from phasefire.workflows.cli import main
 from phasefire.workflows.database import ResultsDB
+from phasefire.workflows.documents import structure_dict
 from phasefire.workflows.engines import load_engine
-from phasefire.workflows.engines.md import MD_STATE, MD_TRAJECTORY, langevin_md
 from phasefire.workflows.errors import PhasefireError
 from phasefire.workflows.launchpad import open_launchpad
-from phasefire.workflows.tasks import atoms_to_dict
+from phasefire.workflows.tasks import CalculationTask
 from tests.conftest import REFERENCE, run_all
 
 #: a campaign small enough for a test: 10 atoms, a few steps per stage, three pressures
@@ -75,15 +77,15 @@ def test_workflow_is_one_firework_per_stage_plus_crystal_relaxations():
 
 def test_submit_amorphous_applies_profile_and_engine_overrides(store, capsys):
     assert main(["submit", "amorphous", "--profile", "quick", "--seed", "5", "--set", "melt_steps=20",
-                 "--set", "pressures_GPa=[0, 30]", "--set", "keep_symmetry=false"]) == 0  # fmt: skip
+                 "--set", "pressures_GPa=[0, 30]", "--set", "model=sevennet"]) == 0  # fmt: skip
     assert "7 firework(s)" in capsys.readouterr().out
     fireworks = {fw["name"]: fw for fw in open_launchpad().fireworks.find({})}
     melt = fireworks["md melt"]["spec"]["_tasks"][0]
     assert melt["settings"]["steps"] == 20 and melt["settings"]["seed"] == 5
-    assert melt["engine"] == {"name": "mlip", "model": "chgnet", "checkpoint": None, "keep_symmetry": False}
+    assert melt["engine"] == {"name": "mlip", "model": "sevennet", "checkpoint": None}
     assert fireworks["relax sb2se3-pnma-30GPa"]["spec"]["_tasks"][0]["settings"]["pressure_GPa"] == 30
     assert main(["submit", "amorphous", "--set", "melt_stepz=1"]) == 1
-    assert "profile parameters: n_formula_units" in capsys.readouterr().err
+    assert "workflow settings: n_formula_units" in capsys.readouterr().err
 
 
 def test_killed_md_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
@@ -98,7 +100,8 @@ def test_killed_md_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
     }
     (tmp_path / "whole").mkdir()
     (tmp_path / "killed").mkdir()
-    whole = langevin_md(atoms, lennard_jones(), tmp_path / "whole", **settings)
+    settings = MDSettings(**settings)
+    whole = langevin_md(atoms, lennard_jones(), tmp_path / "whole", settings)
 
     real_write, writes = md_module._write_json_atomically, []
 
@@ -110,25 +113,26 @@ def test_killed_md_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
 
     monkeypatch.setattr(md_module, "_write_json_atomically", die_on_third_checkpoint)
     with pytest.raises(KeyboardInterrupt):
-        langevin_md(atoms, lennard_jones(), tmp_path / "killed", **settings)
+        langevin_md(atoms, lennard_jones(), tmp_path / "killed", settings)
     monkeypatch.setattr(md_module, "_write_json_atomically", real_write)
     assert json.loads((tmp_path / "killed" / MD_STATE).read_text())["step"] == 10
 
-    resumed = langevin_md(atoms, lennard_jones(), tmp_path / "killed", **settings)
-    assert resumed.extra["resumed_from_step"] == 10
+    resumed = langevin_md(atoms, lennard_jones(), tmp_path / "killed", settings)
+    assert resumed.details["resumed_from_step"] == 10
     assert np.array_equal(resumed.atoms.positions, whole.atoms.positions)
     assert np.array_equal(resumed.atoms.cell.array, whole.atoms.cell.array)
     with Trajectory(str(tmp_path / "killed" / MD_TRAJECTORY)) as frames:
         assert len(frames) == 40 // 5
-    assert resumed.extra == {**whole.extra, "resumed_from_step": 10}
+    assert resumed.details == {**whole.details, "resumed_from_step": 10}
 
 
 def test_chgnet_npt_stage_compresses_and_writes_frames(tmp_path):
     atoms = amorphous_sb2se3_start(4, np.random.default_rng(0))
     engine = load_engine({"name": "mlip"}, {"mlip_threads": 1})
-    result = engine.md(atoms, tmp_path, temperature_K=300.0, pressure_GPa=20.0, timestep_fs=3.0,
-                       steps=40, sample_interval=10, equilibration_steps=20, seed=0)  # fmt: skip
-    extra = result.extra
+    settings = MDSettings(temperature_K=300.0, pressure_GPa=20.0, timestep_fs=3.0, steps=40, sample_interval=10,
+                          equilibration_steps=20, seed=0)  # fmt: skip
+    result = engine.run(get_calculation("md"), atoms, tmp_path, settings)
+    extra = result.details
     assert result.files == {"trajectory": MD_TRAJECTORY}
     assert extra["n_frames"] == 4 and extra["n_samples"] == 2 and extra["sample_start_frame"] == 2
     with Trajectory(str(tmp_path / MD_TRAJECTORY)) as frames:
@@ -146,11 +150,13 @@ def test_tiny_campaign_chains_stages_and_stores_documents(store):
     workflow = amorphous_workflow(profile, engine, seed=2, name="amorphous/test")
     open_launchpad().add_wf(workflow)
     assert run_all(store) == len(workflow.fws)
-    documents = {d["task_label"]: d for d in ResultsDB(open_launchpad()).query(workflow="amorphous/test")}
+    documents = {
+        f"{d['task_type']} {d['label']}": d for d in ResultsDB(open_launchpad()).query(workflow="amorphous/test")
+    }
     assert {"md melt", "md quench", "md anneal", "md compress 20 GPa", "relax sb2se3-pnma-10GPa"} <= set(documents)
     compress = documents["md compress 20 GPa"]
     assert compress["input"]["settings"]["pressure_GPa"] == 20
-    assert compress["extra"]["n_frames"] == 4 and compress["files"]["trajectory"] == MD_TRAJECTORY
+    assert compress["output"]["n_frames"] == 4 and compress["files"]["trajectory"] == MD_TRAJECTORY
     assert Path(compress["run_dir"], MD_TRAJECTORY).is_file()
     # each stage starts from its parent's end structure
     anneal, first = documents["md anneal"], documents["md compress 0 GPa"]
@@ -172,8 +178,8 @@ def test_sigkilled_worker_md_continues_from_last_frame_after_rerun(store):
     trajectory from its last checkpoint instead of from step 0."""
     steps, interval = 120, 5
     settings = {"temperature_K": 600.0, "timestep_fs": 3.0, "steps": steps, "sample_interval": interval, "seed": 3}
-    task = MDStageTask(engine={"name": "mlip"}, stage="melt", settings=settings, workflow="sigkill",
-                       structure=atoms_to_dict(amorphous_sb2se3_start(2, np.random.default_rng(1))))  # fmt: skip
+    task = CalculationTask(task_type="md", engine={"name": "mlip"}, label="melt", settings=settings, workflow="sigkill",
+                           structure=structure_dict(amorphous_sb2se3_start(2, np.random.default_rng(1))))  # fmt: skip
     run_dir = store.runs_dir / "sigkill" / "melt"
     open_launchpad().add_wf(
         Workflow([Firework([task], name="md melt", spec={"_launch_dir": str(run_dir)})], name="sigkill")
@@ -196,7 +202,7 @@ def test_sigkilled_worker_md_continues_from_last_frame_after_rerun(store):
 
     assert main(["run", "--rerun-lost"]) == 0
     (document,) = ResultsDB(open_launchpad()).query(workflow="sigkill")
-    assert document["extra"]["resumed_from_step"] >= killed_at
+    assert document["output"]["resumed_from_step"] >= killed_at
     assert document["n_steps"] == steps and json.loads(state.read_text())["step"] == steps
     with Trajectory(str(run_dir / MD_TRAJECTORY)) as frames:
         assert len(frames) == steps // interval
@@ -220,12 +226,12 @@ def test_vasp_aimd_writes_langevin_npt_inputs_and_parses_recorded_md(store, fake
     settings = {"temperature_K": 2000.0, "pressure_GPa": 5.0, "timestep_fs": 3.0, "steps": 10, "sample_interval": 2,
                 "equilibration_steps": 4, "seed": 0}  # fmt: skip
     engine = load_engine({"name": "vasp", "polling_time_step_s": 0.05, "require_output_files": False}).spec()
-    task = MDStageTask(engine=engine, stage="compress 5 GPa", settings=settings, workflow="aimd",
-                       structure=atoms_to_dict(silicon))  # fmt: skip
+    task = CalculationTask(task_type="md", engine=engine, label="compress 5 GPa", settings=settings, workflow="aimd",
+                           structure=structure_dict(silicon))  # fmt: skip
     open_launchpad().add_wf(Workflow([Firework([task], name="md compress 5 GPa")], name="aimd"))
     assert run_all(store) == 1
     (document,) = ResultsDB(open_launchpad()).query(workflow="aimd")
-    extra = document["extra"]
+    extra = document["output"]
     assert document["n_steps"] == 10 and document["converged"] is True
     assert extra["n_frames"] == 5 and extra["n_samples"] == 3
     assert 300 < extra["mean_temperature_K"] < 4000
@@ -262,8 +268,8 @@ def synthetic_ladder():
 
 
 def test_landmarks_and_report_from_a_known_ladder(tmp_path):
-    from phasefire.workflows.commands.reproduce_sb2se3 import CAVEATS
     from phasefire.workflows.reports.sb2se3 import compare_with_paper, write_report
+    from phasefire.workflows.studies.sb2se3 import CAVEATS
 
     stages, crystal, true_crossover = synthetic_ladder()
     comparison = compare_with_paper(stages, crystal)

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from phasefire.structures import build
+from phasefire.workflows.calculations import get_calculation
+from phasefire.workflows.calculations.relax import RelaxSettings
+from phasefire.workflows.calculations.static import StaticSettings
 from phasefire.workflows.engines import engine_names, load_engine
 from phasefire.workflows.errors import PhasefireError
 
@@ -15,7 +18,7 @@ from phasefire.workflows.errors import PhasefireError
 def test_registry_and_specs_round_trip():
     assert engine_names() == ["mlip", "vasp"]
     engine = load_engine({"name": "mlip", "model": "chgnet"}, {"mlip_device": "cpu", "mlip_threads": 1})
-    assert engine.spec() == {"name": "mlip", "model": "chgnet", "checkpoint": None, "keep_symmetry": True}
+    assert engine.spec() == {"name": "mlip", "model": "chgnet", "checkpoint": None}
     assert engine.mlip_threads == 1  # worker settings are applied but never stored in specs
 
 
@@ -35,28 +38,54 @@ def test_shipped_models_give_symmetric_forces_on_cubic_perovskite(model):
 def test_unknown_model_and_device_are_rejected():
     with pytest.raises(PhasefireError, match="unknown MLIP model 'mace'"):
         load_engine({"name": "mlip", "model": "mace"})
-    with pytest.raises(PhasefireError, match="mlip_device must be cpu or cuda"):
+    with pytest.raises(PhasefireError, match="'mlip_device': Input should be 'cpu' or 'cuda'"):
         load_engine({"name": "mlip"}, {"mlip_device": "tpu"})
+
+
+def relax_inputs(engine, atoms, **settings):
+    return engine.input_set(get_calculation("relax"), atoms, RelaxSettings(**settings))
 
 
 def test_vasp_relax_inputs_follow_the_ag2se_paper():
     engine = load_engine({"name": "vasp"})
     atoms = build("ag2se-alpha")
-    inputs = engine.relax_input_set(atoms, fmax_eV_per_A=0.01, relax_cell=True, max_steps=200)
+    inputs = relax_inputs(engine, atoms, fmax_eV_per_A=0.01, relax_cell=True, max_steps=200)
     incar = inputs.incar
     assert incar["ENCUT"] == 600 and incar["EDIFFG"] == -0.01 and incar["ISIF"] == 3
     assert incar["EDIFF"] == pytest.approx(1e-6 * len(atoms))
+    assert "EDIFF_PER_ATOM" not in incar  # not a VASP tag
     kpoints = inputs.kpoints
     assert tuple(kpoints.kpts[0]) == (14, 8, 7)  # 784 points: the 10x10x10 density spread by axis length
     n_kpoints = np.prod(kpoints.kpts[0])
     assert 700 < n_kpoints < 1100
     assert inputs.potcar_symbols == ["Ag", "Se"]
     assert inputs.potcar_functional == "PBE_54"
-    fixed = engine.relax_input_set(atoms, fmax_eV_per_A=0.02, relax_cell=False, max_steps=50).incar
-    assert (fixed["ISIF"], fixed["EDIFFG"], fixed["NSW"]) == (2, -0.02, 50)
-    overridden = (
-        load_engine({"name": "vasp", "incar": {"ENCUT": 520}})
-        .relax_input_set(atoms, fmax_eV_per_A=0.01, relax_cell=True, max_steps=10)
-        .incar
-    )
+    fixed = relax_inputs(engine, atoms, fmax_eV_per_A=0.02, relax_cell=False, max_steps=50, keep_symmetry=False).incar
+    assert (fixed["ISIF"], fixed["EDIFFG"], fixed["NSW"], fixed["ISYM"]) == (2, -0.02, 50, 0)
+    overridden = relax_inputs(load_engine({"name": "vasp", "incar": {"ENCUT": 520}}), atoms, max_steps=10).incar
     assert overridden["ENCUT"] == 520
+
+
+def test_vasp_static_elf_inputs_set_the_parallelisation_vasp_needs():
+    engine = load_engine({"name": "vasp"})
+    static = get_calculation("static")
+    atoms = build("cspbbr3-cubic")
+    plain = engine.input_set(static, atoms, StaticSettings()).incar
+    assert (plain["NSW"], plain["IBRION"], plain["LELF"], plain["LCHARG"]) == (0, -1, False, False)
+    assert "EDIFFG" not in plain and "ISIF" not in plain
+    elf = engine.input_set(static, atoms, StaticSettings(write_elf=True, write_core_charge=True)).incar
+    assert elf["LELF"] is True and elf["NPAR"] == 1 and elf["KPAR"] == 1 and "NCORE" not in elf
+    assert elf["LAECHG"] is True and elf["LCHARG"] is True
+    with pytest.raises(PhasefireError, match="drop incar NPAR=4"):
+        load_engine({"name": "vasp", "incar": {"NPAR": 4}}).input_set(static, atoms, StaticSettings(write_elf=True))
+
+
+def test_engines_refuse_what_they_cannot_run_at_submit_time():
+    static = get_calculation("static")
+    with pytest.raises(PhasefireError, match="engine mlip cannot write elf"):
+        load_engine("mlip").check(static, StaticSettings(write_elf=True))
+    load_engine("vasp").check(static, StaticSettings(write_elf=True))
+    with pytest.raises(PhasefireError, match="potcar_functional 'PBE_99' is unknown"):
+        load_engine({"name": "vasp", "potcar_functional": "PBE_99"})
+    with pytest.raises(PhasefireError, match="'reciprocal_density': Input should be greater than 0"):
+        load_engine({"name": "vasp", "reciprocal_density": -1})

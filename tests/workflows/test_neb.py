@@ -39,8 +39,7 @@ def nh3_neb(tmp_path) -> Path:
 
 
 def test_recorded_neb_root_vasprun_is_malformed_but_images_give_the_profile(nh3_neb):
-    from phasefire.workflows.engines.vasp import parse_vasp_run
-    from phasefire.workflows.engines.vasp_neb import parse_vasp_neb, root_vasprun_problem
+    from phasefire.workflows.engines.vasp.parsing import parse_vasp_neb, parse_vasp_run, root_vasprun_problem
 
     with pytest.raises(PhasefireError, match="cannot parse .*vasprun.xml \\(XMLSyntaxError\\)"):
         parse_vasp_run(nh3_neb)
@@ -87,6 +86,8 @@ def test_analyze_neb_on_a_folder_without_images_is_one_line(capsys, tmp_path):
 
 
 def test_vasp_neb_writes_the_image_layout_and_runs_under_custodian(tmp_path, fake_vasp, nh3_neb):
+    from phasefire.workflows.calculations import get_calculation
+    from phasefire.workflows.calculations.neb import Endpoints, NEBSettings
     from phasefire.workflows.engines import load_engine
 
     fake_vasp([{
@@ -99,61 +100,72 @@ def test_vasp_neb_writes_the_image_layout_and_runs_under_custodian(tmp_path, fak
     engine = load_engine({"name": "vasp", "vtst": True, "polling_time_step_s": 0.05}, worker)
     workdir = tmp_path / "run"
     workdir.mkdir()
-    result = engine.neb(initial, final, workdir, n_images=3, fmax_eV_per_A=0.03, max_steps=50, climb=True,
-                        endpoint_energies_eV=(-19.50, -19.51))  # fmt: skip
+    endpoints = Endpoints(initial, final, (-19.50, -19.51), (None, None))
+    settings = NEBSettings(n_images=3, fmax_eV_per_A=0.03, max_steps=50, climb=True)
+    result = engine.run(get_calculation("neb"), endpoints, workdir, settings)
     assert sorted(p.name for p in workdir.iterdir() if p.is_dir()) == ["00", "01", "02", "03", "04"]
     assert read(workdir / "02" / "POSCAR.orig").get_chemical_symbols() == ["H", "H", "H", "N"]
     assert result.energies_eV.tolist() == pytest.approx([-19.50, *NH3_IMAGE_ENERGIES, -19.51])
-    assert result.converged and result.extra["climbing_image"]
+    assert result.converged and result.details["climbing_image"]
     assert (workdir / "custodian.json").is_file()
 
 
 def test_plain_vasp_neb_has_no_climbing_image():
-    from phasefire.workflows.engines.vasp_neb import neb_incar
+    from ase.build import molecule
 
-    plain = neb_incar(5, 0.05, 100, climb=True, vtst=False)
+    from phasefire.workflows.calculations.neb import NEBSettings
+    from phasefire.workflows.engines.vasp.inputs import neb_incar
+
+    settings = NEBSettings(n_images=5, fmax_eV_per_A=0.05, max_steps=100, climb=True)
+    plain = neb_incar(molecule("NH3"), settings, vtst=False)
     assert plain["IBRION"] == 1 and "LCLIMB" not in plain and plain["IMAGES"] == 5
-    assert neb_incar(5, 0.05, 100, climb=True, vtst=True)["LCLIMB"] is True
+    assert neb_incar(molecule("NH3"), settings, vtst=True)["LCLIMB"] is True
 
 
-def test_mlip_engine_has_neb_and_others_say_they_cannot():
-    from phasefire.workflows.engines.base import Engine
+def test_engines_say_what_they_cannot_run():
+    from phasefire.workflows.calculations.base import Calculation, Settings
+    from phasefire.workflows.engines import load_engine
 
-    class Dummy(Engine):
-        name = "dummy"
+    class Phonon(Calculation):
+        task_type = "phonon"
+        settings_type = Settings
 
-        def versions(self):
-            return {}
+        def inputs(self, task, fw_spec):
+            return None
 
-        def relax(self, *args, **kwargs):
-            raise NotImplementedError
+        def run_with_calculator(self, engine, inputs, workdir, settings):
+            return None
 
-    with pytest.raises(PhasefireError, match="engine dummy cannot run NEB"):
-        Dummy().neb(None, None, Path("."), n_images=1, fmax_eV_per_A=0.1, max_steps=1, climb=True)
+        def document(self, context, inputs, result, settings):
+            return None
+
+    with pytest.raises(PhasefireError, match="engine vasp has no recipe for phonon calculations"):
+        load_engine("vasp").check(Phonon(), Settings())
+    with pytest.raises(PhasefireError, match="engine vasp cannot evaluate forces directly"):
+        load_engine("vasp").energies_and_forces([])
+    assert load_engine("mlip").evaluates_forces() and not load_engine("vasp").evaluates_forces()
 
 
-def test_unconverged_neb_is_stored_flagged_never_as_a_barrier():
+def test_unconverged_neb_is_stored_flagged_never_as_a_barrier(tmp_path):
     from ase.build import bulk
 
-    from phasefire.analysis.neb import barrier_profile
-    from phasefire.workflows.engines import load_engine
-    from phasefire.workflows.engines.base import NEBResult
-    from phasefire.workflows.neb import neb_document
+    from phasefire.workflows.calculations import NEBResult, TaskContext, get_calculation
+    from phasefire.workflows.calculations.neb import Endpoints, NEBSettings
 
     images = [bulk("Cu", "fcc", a=3.6) for _ in range(3)]
     result = NEBResult(
         images=images, energies_eV=np.array([0.0, 0.4, 0.1]), converged=False, n_steps=2, max_force_eV_per_A=0.8
     )
-    profile = barrier_profile(result.energies_eV)
-    document = neb_document(
-        label="x", workflow="w", hop={"label": "Cu1-Cu1"}, host=images[0], result=result, profile=profile,
-        transport={"hop_rate_forward_per_s": 1.0}, engine=load_engine("mlip"), settings={}, run_dir=".", wall_time_s=1.0,
-        endpoints={"initial": {"task_id": 1}, "final": {"task_id": 2}},
-    )  # fmt: skip
-    assert document["converged"] is False
-    assert "barrier_forward_eV" not in document["output"] and "transport" not in document
+    context = TaskContext(label="x", workflow="w", engine_spec={"name": "mlip"}, versions={}, run_dir=str(tmp_path),
+                          wall_time_s=1.0, metadata={"hop": {"label": "Cu1-Cu1"}})  # fmt: skip
+    endpoints = Endpoints(images[0], images[-1], (0.0, 0.1), (1, 2))
+    document = get_calculation("neb").document(context, endpoints, result, NEBSettings()).model_dump()
+    assert document["converged"] is False and document["task_type"] == "neb"
+    assert document["output"]["barrier_forward_eV"] is None
     assert document["output"]["unconverged_barrier_forward_eV"] == pytest.approx(0.4)
-    assert document["unconverged_transport"] == {"hop_rate_forward_per_s": 1.0}
+    assert document["input"]["endpoint_task_ids"] == [1, 2]
+    assert any("not converged" in note for note in document["notes"])
+    assert (tmp_path / "neb.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize(
@@ -180,14 +192,16 @@ def test_mlip_neb_workflow_stores_barrier_profile_saddle_transport_and_plot(stor
     assert code == 0 and "1 hop(s), 3 firework(s)" in capsys.readouterr().out
     assert run_all(store) == 3
     documents = ResultsDB(open_launchpad()).query()
-    (neb,) = [d for d in documents if d["task_label"].startswith("neb ")]
+    (neb,) = [d for d in documents if d["task_type"] == "neb"]
     assert len(documents) == 3  # two endpoint relaxations + the NEB
     assert neb["converged"] is True
-    output, transport = neb["output"], neb["transport"]
+    output = neb["output"]
+    transport = output["transport"]
     assert 0.01 < output["barrier_forward_eV"] < 1.5 and 0.01 < output["barrier_backward_eV"] < 1.5
     assert len(output["energy_profile"]["energies_eV"]) == 3 and output["energy_profile"]["saddle_index"] == 1
     assert len(output["saddle_structure"]["sites"]) == 39
-    assert neb["input"]["hop"]["supercell"] == [2, 2, 2]
+    assert neb["input"]["metadata"]["hop"]["supercell"] == [2, 2, 2]
+    assert neb["fw_id"] is not None and {d["task_type"] for d in documents} == {"relax", "neb"}
     assert transport["temperature_K"] == 400
     assert transport["hop_rate_forward_per_s"] == pytest.approx(
         1e13 * np.exp(-output["barrier_forward_eV"] / (8.617333262e-5 * 400))

@@ -12,7 +12,7 @@ from ase.io import read
 from phasefire.workflows.database import ResultsDB
 from phasefire.workflows.engines import load_engine
 from phasefire.workflows.launchpad import open_launchpad
-from phasefire.workflows.relax import RelaxMaker, relax_workflow
+from phasefire.workflows.makers import CalculationMaker, calculation_workflow
 from tests.conftest import REFERENCE, run_all
 
 RELAX = REFERENCE / "vasp" / "relax"
@@ -25,7 +25,7 @@ PAPER_INCAR = {"ENCUT": 600, "EDIFFG": -0.01, "PREC": "Accurate", "ISMEAR": 0, "
 
 def submit_vasp_relax(atoms, label, **engine_params):
     engine = load_engine({"name": "vasp", "polling_time_step_s": 0.05, **engine_params}).spec()
-    workflow = relax_workflow({label: atoms}, engine, RelaxMaker(max_steps=99))
+    workflow = calculation_workflow({label: atoms}, engine, CalculationMaker("relax", {"max_steps": 99}))
     open_launchpad().add_wf(workflow)
     return workflow.name
 

@@ -25,7 +25,7 @@ def neb_summary(rundir: Path, endpoint_energies_eV: tuple[float, float] | None =
     import numpy as np
 
     from phasefire.analysis.neb import barrier_profile, path_coordinate_A
-    from phasefire.workflows.engines.vasp_neb import parse_vasp_neb, root_vasprun_problem
+    from phasefire.workflows.engines.vasp.parsing import parse_vasp_neb, root_vasprun_problem
 
     result = parse_vasp_neb(rundir, endpoint_energies_eV)
     known = np.flatnonzero(np.isfinite(result.energies_eV))
@@ -46,7 +46,7 @@ def neb_summary(rundir: Path, endpoint_energies_eV: tuple[float, float] | None =
         "rundir": str(rundir),
         "images": len(result.energies_eV),
         "image_energies_eV": [None if not np.isfinite(e) else float(e) for e in result.energies_eV],
-        "images_converged": result.extra["images_converged"],
+        "images_converged": result.details["images_converged"],
         "converged": result.converged,
         "max_force_eV_per_A": result.max_force_eV_per_A,
         f"{prefix}barrier_forward_eV": profile.barrier_forward_eV,

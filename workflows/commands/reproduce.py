@@ -8,10 +8,6 @@ import time
 from phasefire.workflows.commands import register_optional
 from phasefire.workflows.commands._output import print_json, print_table
 
-#: the foundation campaign: one structure from each paper, relaxed with the paper's criteria
-CAMPAIGN = ("ag2se-alpha", "cspbbr3-cubic", "sb2se3-pnma")
-
-
 #: modules adding one study each with ``register(studies)``; this module adds ``campaign``
 STUDY_MODULES = (
     "phasefire.workflows.commands.reproduce_sb2se3",
@@ -46,34 +42,15 @@ def submit_and_run(workflow, workers: int) -> None:
 
 
 def reproduce_campaign(args: argparse.Namespace) -> int:
-    from phasefire.structures import build
     from phasefire.workflows.commands.submit import engine_spec
-    from phasefire.workflows.database import ResultsDB, structure_summary
+    from phasefire.workflows.database import ResultsDB
     from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.relax import RelaxMaker, relax_workflow
+    from phasefire.workflows.studies.campaign import campaign_rows, campaign_structures, campaign_workflow
 
-    structures = {name: build(name) for name in CAMPAIGN}
+    structures = campaign_structures()
     name = f"campaign/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
-    workflow = relax_workflow(structures, engine_spec(args.engine, {}), RelaxMaker(fmax_eV_per_A=args.fmax), name=name)
-    submit_and_run(workflow, args.workers)
-
-    rows = []
-    for document in sorted(ResultsDB(open_launchpad()).query(workflow=name), key=lambda d: d["task_label"]):
-        label = document["task_label"].removeprefix("relax ")
-        reference = structure_summary(structures[label])
-        relaxed = document["output"]["lattice"]
-        rows.append({
-            "structure": label,
-            "formula": document["formula_pretty"],
-            "task_id": document["task_id"],
-            **{f"{axis}_A": relaxed[f"{axis}_A"] for axis in "abc"},
-            **{f"{axis}_reference_A": reference[f"{axis}_A"] for axis in "abc"},
-            "volume_change_percent": 100 * (relaxed["volume_A3"] / reference["volume_A3"] - 1),
-            "space_group": f"{reference['space_group']} -> {relaxed['space_group']}",
-            "energy_per_atom_eV": document["output"]["energy_per_atom_eV"],
-            "max_force_eV_per_A": document["output"]["max_force_eV_per_A"],
-            "converged": document["converged"],
-        })  # fmt: skip
+    submit_and_run(campaign_workflow(structures, engine_spec(args.engine, {}), args.fmax, name), args.workers)
+    rows = campaign_rows(ResultsDB(open_launchpad()).query(workflow=name), structures)
     if args.json:
         print_json({"workflow": name, "engine": args.engine, "results": rows})
         return 0

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from phasefire.workflows.commands._output import print_json, print_table
-
-#: Luo et al., Nat. Commun. (2025), doi:10.1038/s41467-025-57057-5: DFT migration barrier of Se / that of Ag+
-PAPER_BARRIER_RATIO = 37.0
 
 
 def register(studies: argparse._SubParsersAction) -> None:
@@ -26,29 +22,6 @@ def register(studies: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=reproduce_ag2se)
 
 
-def migration_barrier(document: dict[str, Any]) -> float | None:
-    """max(forward, backward) barrier (eV) of a converged hop: what a long-range walk must cross."""
-    output = document["output"]
-    if not document["converged"]:
-        return None
-    return max(output["barrier_forward_eV"], output["barrier_backward_eV"])
-
-
-def species_rows(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for document in sorted(documents, key=lambda d: d["task_label"]):
-        output, hop = document["output"], document["input"]["hop"]
-        prefix = "" if document["converged"] else "unconverged_"
-        rows.append({
-            "species": hop["species"], "hop": hop["label"], "task_id": document["task_id"],
-            "barrier_forward_eV": output[f"{prefix}barrier_forward_eV"], "barrier_backward_eV": output[f"{prefix}barrier_backward_eV"],
-            "migration_barrier_eV": migration_barrier(document), "converged": document["converged"],
-            "supercell": "x".join(str(n) for n in hop["supercell"]), "atoms": document["nsites"],
-            "wall_time_s": document["wall_time_s"],
-        })  # fmt: skip
-    return rows
-
-
 def reproduce_ag2se(args: argparse.Namespace) -> int:
     from fireworks import Workflow
 
@@ -57,29 +30,26 @@ def reproduce_ag2se(args: argparse.Namespace) -> int:
     from phasefire.workflows.commands.submit import engine_spec, parse_overrides, split_overrides
     from phasefire.workflows.database import ResultsDB
     from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.neb import NEBMaker, neb_workflow
+    from phasefire.workflows.neb import VacancyHopSettings, hop_settings, neb_workflow
+    from phasefire.workflows.studies.ag2se import barrier_comparison, species_rows
 
-    maker_params, engine_params = split_overrides(parse_overrides(args.set), NEBMaker)
-    maker = NEBMaker(**{"hops": args.hops, **maker_params})
-    spec = engine_spec(args.engine, engine_params)
+    setting_names = list(VacancyHopSettings.model_fields)
+    maker_params, engine_params = split_overrides(parse_overrides(args.set), setting_names)
+    settings = hop_settings({"hops": args.hops, **maker_params})
+    spec = engine_spec(args.engine, engine_params, setting_names)
     name = f"ag2se-neb/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
     atoms = build("ag2se-alpha")
-    parts = [neb_workflow(atoms, "ag2se-alpha", species, "vacancy", spec, maker, name=name) for species in ("Ag", "Se")]
+    parts = [
+        neb_workflow(atoms, "ag2se-alpha", species, "vacancy", spec, settings, name=name) for species in ("Ag", "Se")
+    ]
     workflow = Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"})
     start = time.perf_counter()
     submit_and_run(workflow, args.workers)
     wall = time.perf_counter() - start
-    documents = [d for d in ResultsDB(open_launchpad()).query(workflow=name) if d["task_label"].startswith("neb ")]
-    rows = species_rows(documents)
-    best = {}
-    for species in ("Ag", "Se"):
-        barriers = [
-            r["migration_barrier_eV"] for r in rows if r["species"] == species and r["migration_barrier_eV"] is not None
-        ]
-        best[species] = min(barriers) if barriers else None
-    ratio = best["Se"] / best["Ag"] if best["Ag"] and best["Se"] is not None else None
-    result = {"workflow": name, "engine": args.engine, "hops": rows, "lowest_migration_barrier_eV": best,
-              "ratio_Se_over_Ag": ratio, "paper_ratio": PAPER_BARRIER_RATIO, "wall_time_s": wall}  # fmt: skip
+    rows = species_rows(ResultsDB(open_launchpad()).query(workflow=name, task_type="neb"))
+    comparison = barrier_comparison(rows)
+    best, ratio = comparison["lowest_migration_barrier_eV"], comparison["ratio_Se_over_Ag"]
+    result = {"workflow": name, "engine": args.engine, "hops": rows, **comparison, "wall_time_s": wall}
     if args.json:
         print_json(result)
         return 0
@@ -102,5 +72,5 @@ def reproduce_ag2se(args: argparse.Namespace) -> int:
     )
     shown = {s: "n/a (no converged hop)" if b is None else f"{b:.3f} eV" for s, b in best.items()}
     print(f"lowest migration barrier (max of fwd/bwd): Ag {shown['Ag']}, Se {shown['Se']}")
-    print(f"ratio Se/Ag: {'n/a' if ratio is None else f'{ratio:.1f}'}   (paper, DFT: ~{PAPER_BARRIER_RATIO:.0f})")
+    print(f"ratio Se/Ag: {'n/a' if ratio is None else f'{ratio:.1f}'}   (paper, DFT: ~{comparison['paper_ratio']:.0f})")
     return 0

@@ -59,15 +59,15 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     from phasefire.workflows.database import ResultsDB
     from phasefire.workflows.errors import PhasefireError
     from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.neb import NEBMaker, neb_workflow
+    from phasefire.workflows.neb import hop_settings, neb_workflow
     from phasefire.workflows.reports.cspbx3 import EXPERIMENTAL_BR_BARRIER_EV, write_report
 
     profile = PROFILES[args.profile]
-    maker = NEBMaker(hops="shortest", temperature_K=args.temperature, **profile["neb"])
+    settings = hop_settings({"hops": "shortest", "temperature_K": args.temperature, **profile["neb"]})
     spec = engine_spec(args.engine, {})
     name = f"cspbx3-neb/{args.profile}/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
     parts = [
-        neb_workflow(build(label), label, species, "vacancy", spec, maker, name=name) for label, species in SYSTEMS
+        neb_workflow(build(label), label, species, "vacancy", spec, settings, name=name) for label, species in SYSTEMS
     ]
     start = time.perf_counter()
     submit_and_run(
@@ -75,9 +75,8 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     )
     neb_wall = time.perf_counter() - start
     documents = {
-        d["input"]["hop"]["species"]: d
-        for d in ResultsDB(open_launchpad()).query(workflow=name)
-        if d["task_label"].startswith("neb ")
+        d["input"]["metadata"]["hop"]["species"]: d
+        for d in ResultsDB(open_launchpad()).query(workflow=name, task_type="neb")
     }
     unconverged = [s for s, d in documents.items() if not d["converged"]]
     if unconverged:
@@ -95,9 +94,9 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     summary = {
         "workflow": name, "engine": args.engine, "profile": args.profile, "temperature_K": args.temperature,
         "barriers_eV": barrier, "experimental_br_barrier_eV": EXPERIMENTAL_BR_BARRIER_EV,
-        "neb": {s: {"task_id": d["task_id"], "hop": d["input"]["hop"]["label"], "atoms": d["nsites"],
+        "neb": {s: {"task_id": d["task_id"], "hop": d["input"]["metadata"]["hop"]["label"], "atoms": d["nsites"],
                     "profile": d["output"]["energy_profile"], "barrier_backward_eV": d["output"]["barrier_backward_eV"],
-                    "diffusion_cm2_per_s": d["transport"]["diffusion_cm2_per_s"], "mobility_cm2_per_V_s": d["transport"]["mobility_cm2_per_V_s"],
+                    "diffusion_cm2_per_s": d["output"]["transport"]["diffusion_cm2_per_s"], "mobility_cm2_per_V_s": d["output"]["transport"]["mobility_cm2_per_V_s"],
                     "wall_time_s": d["wall_time_s"]} for s, d in documents.items()},
         "rectification": runs, "wall_time_s": {"neb_workflow": neb_wall, "rectification_model": model_wall},
     }  # fmt: skip

@@ -1,9 +1,8 @@
-"""``phasefire submit relax``: add a workflow to the LaunchPad and print its id."""
+"""``phasefire submit relax|static``: add a workflow to the LaunchPad and print its id."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,28 +11,36 @@ import yaml
 from phasefire.workflows.commands import register_optional
 from phasefire.workflows.errors import PhasefireError
 
-#: modules adding one workflow kind each with ``register(kinds)``; this module adds ``relax``
+#: modules adding one workflow kind each with ``register(kinds)``; this module adds the
+#: single-structure calculation types below
 WORKFLOW_MODULES = ("phasefire.workflows.commands.submit_amorphous", "phasefire.workflows.commands.submit_neb")
+
+#: single-structure calculation types submitted directly, with their help lines
+SINGLE_STRUCTURE_TYPES = {
+    "relax": "relax structures (positions and cell)",
+    "static": "single-point energy, forces and stress (VASP: optional ELFCAR/CHGCAR/AECCAR)",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("submit", help="add a workflow to the LaunchPad")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="WORKFLOW")
     register_optional(kinds, WORKFLOW_MODULES)
-    relax = kinds.add_parser("relax", help="relax structures (positions and cell)")
-    relax.add_argument(
-        "--structure", action="append", required=True, metavar="NAME|FILE",
-        help="built-in structure name or a POSCAR/CIF/extxyz file; repeat for several",
-    )  # fmt: skip
-    add_engine_arguments(relax)
-    relax.set_defaults(handler=submit_relax)
+    for task_type, help_text in SINGLE_STRUCTURE_TYPES.items():
+        kind = kinds.add_parser(task_type, help=help_text)
+        kind.add_argument(
+            "--structure", action="append", required=True, metavar="NAME|FILE",
+            help="built-in structure name or a POSCAR/CIF/extxyz file; repeat for several",
+        )  # fmt: skip
+        add_engine_arguments(kind)
+        kind.set_defaults(handler=submit_single, task_type=task_type)
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet) or vasp")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
-        help="override a workflow default (e.g. fmax_eV_per_A=0.02) or an engine parameter "
+        help="override a workflow setting (e.g. fmax_eV_per_A=0.02) or an engine parameter "
         "(e.g. model=sevennet, incar.ENCUT=520); repeatable",
     )  # fmt: skip
 
@@ -45,7 +52,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
             raise PhasefireError(f"bad --set '{pair}'; write KEY=VALUE, e.g. --set fmax_eV_per_A=0.02")
-        value = yaml.safe_load(text) if text.strip() else None
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise PhasefireError(
+                f"bad --set '{pair}': the value is not valid YAML; quote it or fix its brackets"
+            ) from None
         *parents, leaf = key.strip().split(".")
         target = overrides
         for parent in parents:
@@ -54,10 +66,25 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return overrides
 
 
-def split_overrides(overrides: dict[str, Any], maker_type: type) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Keys that are the maker's fields configure the workflow; the rest go to the engine."""
-    fields = {f.name for f in dataclasses.fields(maker_type)} - {"name"}
-    return {k: v for k, v in overrides.items() if k in fields}, {k: v for k, v in overrides.items() if k not in fields}
+def split_overrides(overrides: dict[str, Any], setting_names) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keys among ``setting_names`` configure the workflow; the rest go to the engine."""
+    names = set(setting_names)
+    return {k: v for k, v in overrides.items() if k in names}, {k: v for k, v in overrides.items() if k not in names}
+
+
+def engine_spec(name: str, params: dict[str, Any], setting_names=()) -> dict[str, Any]:
+    """Validate engine name and parameters now (not on the worker) and return its spec; an
+    unknown key lists the workflow's settings as well as the engine's parameters."""
+    from phasefire.workflows.engines import engine_type, load_engine
+
+    known = set(engine_type(name).parameter_names())
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise PhasefireError(
+            f"unknown setting {', '.join(unknown)}; workflow settings: {', '.join(setting_names) or '-'}; "
+            f"engine '{name}' parameters: {', '.join(sorted(known))}"
+        )
+    return load_engine({"name": name, **params}).spec()
 
 
 def resolve_structure(reference: str) -> tuple[str, Any]:
@@ -75,23 +102,17 @@ def resolve_structure(reference: str) -> tuple[str, Any]:
     )
 
 
-def engine_spec(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Validate engine name and parameters now (not on the worker) and return its spec."""
-    from phasefire.workflows.engines import load_engine
-
-    return load_engine({"name": name, **params}).spec()
-
-
-def submit_relax(args: argparse.Namespace) -> int:
+def submit_single(args: argparse.Namespace) -> int:
+    from phasefire.workflows.calculations import get_calculation
     from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.relax import RelaxMaker, relax_workflow
+    from phasefire.workflows.makers import CalculationMaker, calculation_workflow
 
+    setting_names = list(get_calculation(args.task_type).settings_type.model_fields)
     structures = dict(resolve_structure(reference) for reference in args.structure)
-    maker_params, engine_params = split_overrides(parse_overrides(args.set), RelaxMaker)
-    maker = RelaxMaker(**maker_params)
-    workflow = relax_workflow(structures, engine_spec(args.engine, engine_params), maker)
-    id_map = open_launchpad().add_wf(workflow)
-    fw_ids = sorted(id_map.values())
+    settings, engine_params = split_overrides(parse_overrides(args.set), setting_names)
+    maker = CalculationMaker(args.task_type, settings)
+    workflow = calculation_workflow(structures, engine_spec(args.engine, engine_params, setting_names), maker)
+    fw_ids = sorted(open_launchpad().add_wf(workflow).values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids)} firework(s) {fw_ids}")
     print("run it with: phasefire run")
     return 0

@@ -21,26 +21,12 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random start and the thermostats (default 0)")
 
 
-def build_amorphous_workflow(args: argparse.Namespace, name: str | None = None):
-    """(workflow, resolved profile) from --profile, --seed, --engine and --set."""
-    from phasefire.workflows.amorphous import amorphous_workflow, resolve_profile, split_overrides
-    from phasefire.workflows.commands.submit import engine_spec, parse_overrides
-    from phasefire.workflows.errors import PhasefireError
-
-    resolve_profile(args.profile)
-    profile_overrides, engine_params = split_overrides(parse_overrides(args.set), args.profile)
-    profile = resolve_profile(args.profile, profile_overrides)
-    try:
-        engine = engine_spec(args.engine, engine_params)
-    except PhasefireError as exc:
-        raise PhasefireError(f"{exc}; profile parameters: {', '.join(profile)}") from None
-    return amorphous_workflow(profile, engine, seed=args.seed, name=name), profile
-
-
 def submit_amorphous(args: argparse.Namespace) -> int:
+    from phasefire.workflows.commands.submit import parse_overrides
     from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.studies.sb2se3 import study_workflow
 
-    workflow, _ = build_amorphous_workflow(args)
+    workflow, _ = study_workflow(args.profile, parse_overrides(args.set), args.engine, args.seed)
     fw_ids = sorted(open_launchpad().add_wf(workflow).values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids)} firework(s) {fw_ids}")
     print("run it with: phasefire run")

@@ -34,10 +34,11 @@ def register(kinds: argparse._SubParsersAction) -> None:
 
 def submit_neb(args: argparse.Namespace) -> int:
     from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.neb import NEBMaker, neb_workflow
+    from phasefire.workflows.neb import VacancyHopSettings, hop_settings, neb_workflow
 
     label, atoms = resolve_structure(args.structure)
-    maker_params, engine_params = split_overrides(parse_overrides(args.set), NEBMaker)
+    setting_names = list(VacancyHopSettings.model_fields)
+    maker_params, engine_params = split_overrides(parse_overrides(args.set), setting_names)
     for key, value in (
         ("hops", args.hops),
         ("temperature_K", args.temperature),
@@ -45,9 +46,9 @@ def submit_neb(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             maker_params[key] = value
-    workflow = neb_workflow(
-        atoms, label, args.species, args.defect, engine_spec(args.engine, engine_params), NEBMaker(**maker_params)
-    )
+    settings = hop_settings(maker_params)
+    spec = engine_spec(args.engine, engine_params, setting_names)
+    workflow = neb_workflow(atoms, label, args.species, args.defect, spec, settings)
     id_map = open_launchpad().add_wf(workflow)
     fw_ids = sorted(id_map.values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids) // 3} hop(s), {len(fw_ids)} firework(s)")

@@ -1,4 +1,4 @@
-"""Calculation engines: one interface (``Engine``), one class per code, looked up by name.
+"""Calculation engines, looked up by name.
 
 A workflow stores only the engine's *spec* (a small JSON-able dict such as
 ``{"name": "mlip", "model": "chgnet"}``); the worker that runs it turns the spec into an
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phasefire.workflows.engines.base import CalcResult, Engine
+from phasefire.workflows.engines.base import CalculatorEngine, Engine
 from phasefire.workflows.errors import PhasefireError
 
 
@@ -25,14 +25,17 @@ def engine_names() -> list[str]:
     return list(_registry())
 
 
-def load_engine(spec: dict[str, Any] | str, worker_env: dict[str, Any] | None = None) -> Engine:
-    """Build the engine named in ``spec`` with its parameters and this worker's settings."""
-    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
-    name = spec.pop("name", None)
+def engine_type(name: str) -> type[Engine]:
     registry = _registry()
     if name not in registry:
         raise PhasefireError(f"unknown engine '{name}'; choose one of {', '.join(registry)}")
-    return registry[name].from_spec(spec, worker_env or {})
+    return registry[name]
 
 
-__all__ = ["CalcResult", "Engine", "engine_names", "load_engine"]
+def load_engine(spec: dict[str, Any] | str, worker_env: dict[str, Any] | None = None) -> Engine:
+    """Build the engine named in ``spec`` with its parameters and this worker's settings."""
+    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    return engine_type(spec.pop("name", None)).from_spec(spec, worker_env or {})
+
+
+__all__ = ["CalculatorEngine", "Engine", "engine_names", "engine_type", "load_engine"]

@@ -8,22 +8,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.metadata
-import os
 import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
-from ase.constraints import FixSymmetry
-from ase.filters import FrechetCellFilter
-from ase.io import Trajectory
-from ase.optimize import BFGS
-from ase.units import GPa
 
-from phasefire.workflows.engines.base import CalcResult, Engine, NEBResult, require_positive
+from phasefire.workflows.engines.base import CalculatorEngine
 from phasefire.workflows.errors import PhasefireError
 
 #: model name -> (python distribution, default checkpoint)
@@ -51,15 +43,11 @@ def _calculator(model: str, checkpoint: str, device: str) -> Calculator:
     return SevenNetCalculator(model=checkpoint, device=device)
 
 
-@dataclass
-class MLIPEngine(Engine):
-    """An ASE calculator from a universal potential; ASE drives relaxations and MD.
+class MLIPEngine(CalculatorEngine):
+    """A universal potential as an ASE calculator.
 
-    model: 'chgnet' (default) or 'sevennet'; checkpoint: the model's shipped weights
-    (CHGNet '0.3.0', SevenNet '7net-0'). Relaxations use ASE's BFGS with a Frechet cell
-    filter and, with keep_symmetry, hold the starting space group (ASE FixSymmetry, symprec
-    1e-3) the way VASP symmetrises forces and stress by default (ISYM).
-    mlip_device / mlip_threads come from the worker settings.
+    model: 'chgnet' (default) or 'sevennet'; checkpoint: the model's shipped weights (CHGNet
+    '0.3.0', SevenNet '7net-0'). mlip_device / mlip_threads come from the worker settings.
     """
 
     name: ClassVar[str] = "mlip"
@@ -67,15 +55,12 @@ class MLIPEngine(Engine):
 
     model: str = "chgnet"
     checkpoint: str | None = None
-    keep_symmetry: bool = True
-    mlip_device: str = "cpu"
+    mlip_device: Literal["cpu", "cuda"] = "cpu"
     mlip_threads: int | None = None
 
-    def __post_init__(self) -> None:
+    def model_post_init(self, context) -> None:
         if self.model not in MODELS:
             raise PhasefireError(f"unknown MLIP model '{self.model}'; choose one of {', '.join(MODELS)}")
-        if self.mlip_device not in ("cpu", "cuda"):
-            raise PhasefireError(f"mlip_device must be cpu or cuda, got '{self.mlip_device}'")
 
     @property
     def resolved_checkpoint(self) -> str:
@@ -98,73 +83,17 @@ class MLIPEngine(Engine):
         versions["checkpoint"] = self.resolved_checkpoint
         return versions
 
-    def relax(
-        self,
-        atoms: Atoms,
-        workdir: Path,
-        *,
-        fmax_eV_per_A: float = 0.01,
-        relax_cell: bool = True,
-        max_steps: int = 500,
-        pressure_GPa: float = 0.0,
-    ) -> CalcResult:
-        require_positive("fmax_eV_per_A", fmax_eV_per_A)
-        atoms = atoms.copy()
-        if self.keep_symmetry:
-            atoms.set_constraint(FixSymmetry(atoms, symprec=1e-3))
-        atoms.calc = self.calculator()
-        target = FrechetCellFilter(atoms, scalar_pressure=pressure_GPa * GPa) if relax_cell else atoms
-        trajectory_name = "relax.traj"
-        tmp = Path(workdir) / (trajectory_name + ".part")
-        with Trajectory(str(tmp), "w", atoms) as trajectory:
-            optimizer = BFGS(target, logfile=str(Path(workdir) / "relax.log"))
-            optimizer.attach(trajectory.write, interval=1)
-            converged = bool(optimizer.run(fmax=fmax_eV_per_A, steps=max_steps))
-        os.replace(tmp, Path(workdir) / trajectory_name)
-        stress = atoms.get_stress(voigt=False) / GPa if atoms.cell.rank == 3 else None
-        atoms.set_constraint()
-        return CalcResult(
-            atoms=atoms,
-            energy_eV=float(atoms.get_potential_energy()),
-            forces_eV_per_A=np.asarray(atoms.get_forces()),
-            stress_GPa=stress,
-            converged=converged,
-            n_steps=int(optimizer.nsteps),
-            files={"trajectory": trajectory_name},
-        )
-
-    def md(self, atoms: Atoms, workdir: Path, **settings) -> CalcResult:
-        """Langevin MD (NVT, or full-cell NPT with pressure_GPa) driven by ASE; arguments as
-        ``Engine.md``; checkpointed to md.traj / md-state.json (``phasefire.workflows.engines.md``)."""
-        from phasefire.workflows.engines.md import langevin_md
-
-        return langevin_md(atoms, self.calculator(), workdir, **settings)
-
     def energies_and_forces(self, images: list[Atoms]) -> tuple[np.ndarray, np.ndarray]:
-        """Total energies (eV) and forces (eV/Å) of same-size images, no stress. CHGNet predicts
-        them in batches (all images at once on cuda; one by one on cpu, where batching 5 images of
-        143 atoms measured 2-3x slower); other models use the ASE calculator image by image."""
-        calculator = self.calculator()
-        if self.model == "chgnet":
-            from pymatgen.io.ase import AseAtomsAdaptor
+        """CHGNet predicts same-size images in batches (all at once on cuda; one by one on cpu,
+        where batching 5 images of 143 atoms measured 2-3x slower); SevenNet image by image."""
+        if self.model != "chgnet":
+            return super().energies_and_forces(images)
+        from pymatgen.io.ase import AseAtomsAdaptor
 
-            structures = [AseAtomsAdaptor.get_structure(image) for image in images]
-            batch_size = len(images) if self.mlip_device == "cuda" else 1
-            predictions = calculator.model.predict_structure(structures, task="ef", batch_size=batch_size)
-            if isinstance(predictions, dict):
-                predictions = [predictions]
-            energies = np.array([p["e"] * len(image) for p, image in zip(predictions, images)], dtype=float)
-            return energies, np.array([p["f"] for p in predictions], dtype=float)
-        energies, forces = [], []
-        for image in images:
-            calculator.calculate(image, ["energy", "forces"])
-            energies.append(calculator.results["energy"])
-            forces.append(calculator.results["forces"])
-        return np.array(energies, dtype=float), np.array(forces, dtype=float)
-
-    def neb(self, initial: Atoms, final: Atoms, workdir: Path, **settings) -> NEBResult:
-        """Climbing-image NEB with ASE and FIRE (``phasefire.workflows.engines.mlip_neb``); arguments as ``Engine.neb``."""
-        from phasefire.workflows.engines.mlip_neb import run_neb
-
-        require_positive("fmax_eV_per_A", settings["fmax_eV_per_A"])
-        return run_neb(self.energies_and_forces, initial, final, workdir, **settings)
+        structures = [AseAtomsAdaptor.get_structure(image) for image in images]
+        batch_size = len(images) if self.mlip_device == "cuda" else 1
+        predictions = self.calculator().model.predict_structure(structures, task="ef", batch_size=batch_size)
+        if isinstance(predictions, dict):
+            predictions = [predictions]
+        energies = np.array([p["e"] * len(image) for p, image in zip(predictions, images)], dtype=float)
+        return energies, np.array([p["f"] for p in predictions], dtype=float)

@@ -37,7 +37,7 @@ def stage_frames(document: dict[str, Any]) -> list:
     """The sampled frames (after equilibration) of an MD stage's trajectory."""
     path = Path(document["run_dir"], document["files"]["trajectory"])
     with Trajectory(str(path)) as trajectory:
-        return [trajectory[k] for k in range(document["extra"]["sample_start_frame"], len(trajectory))]
+        return [trajectory[k] for k in range(document["output"]["sample_start_frame"], len(trajectory))]
 
 
 def analyse_stage(document: dict[str, Any], bond_cutoff_A: float, ring_max_size: int) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def analyse_stage(document: dict[str, Any], bond_cutoff_A: float, ring_max_size:
     cn = coordination_numbers(frames, cutoff=bond_cutoff_A)
     ring_frames = frames[:: max(1, len(frames) // RING_FRAMES)][:RING_FRAMES]
     rings = ring_statistics(ring_frames, cutoff=bond_cutoff_A, max_size=ring_max_size)
-    extra = document["extra"]
+    extra = document["output"]
     return {
         "target_pressure_GPa": document["input"]["settings"]["pressure_GPa"],
         "pressure_GPa": extra["mean_pressure_GPa"],

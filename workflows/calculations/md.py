@@ -1,4 +1,4 @@
-"""Molecular dynamics with an ASE calculator, checkpointed so that a killed run resumes.
+"""Molecular dynamics: NVT, or full-cell NPT, Langevin; checkpointed so that a killed run resumes.
 
 Integrator: ASE's ``LangevinBAOAB`` (Leimkuhler–Matthews BAOAB Langevin for the atoms,
 Quigley–Probert Langevin–Hoover for a fully flexible cell), the closest ASE analogue of
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from ase import Atoms, units
@@ -26,8 +26,17 @@ from ase.calculators.calculator import Calculator
 from ase.io import Trajectory
 from ase.md.langevinbaoab import LangevinBAOAB
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
+from pydantic import Field, model_validator
 
-from phasefire.workflows.engines.base import CalcResult, require_positive
+from phasefire.workflows.calculations.base import CalcResult, Calculation, Settings, TaskContext
+from phasefire.workflows.calculations.relax import (
+    StructureInput,
+    StructureOutput,
+    structure_document_fields,
+    structure_output,
+)
+from phasefire.workflows.calculations.structures import structure_input
+from phasefire.workflows.documents import TaskDocument
 from phasefire.workflows.errors import PhasefireError
 
 MD_TRAJECTORY = "md.traj"
@@ -39,6 +48,61 @@ THERMOSTAT_TIME_FS = 100.0
 BAROSTAT_TIME_FS = 500.0
 
 GRAMS_PER_AMU = 1.66053906660e-24
+
+
+class MDSettings(Settings):
+    """temperature_K: thermostat target (K), ramping linearly to temperature_end_K (K; default
+    constant); pressure_GPa: full-cell NPT at this pressure (GPa; None: NVT); timestep_fs (fs);
+    steps: MD steps; sample_interval: steps between trajectory frames and checkpoints;
+    equilibration_steps: steps left out of the averages; seed: the thermostat's random seed."""
+
+    temperature_K: float = Field(gt=0)
+    temperature_end_K: float | None = Field(None, gt=0)
+    pressure_GPa: float | None = None
+    timestep_fs: float = Field(gt=0)
+    steps: int = Field(ge=1)
+    sample_interval: int = Field(ge=1)
+    equilibration_steps: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _whole_frames(self) -> MDSettings:
+        if self.steps % self.sample_interval:
+            raise ValueError(f"steps ({self.steps}) must be a multiple of sample_interval ({self.sample_interval})")
+        if self.equilibration_steps >= self.steps:
+            raise ValueError(f"equilibration_steps ({self.equilibration_steps}) must be below steps ({self.steps})")
+        return self
+
+
+class MDOutput(StructureOutput):
+    """The final structure plus means and standard deviations over the sampled frames."""
+
+    n_frames: int
+    sample_start_frame: int
+    n_samples: int
+    mean_volume_per_atom_A3: float
+    std_volume_per_atom_A3: float
+    mean_density_g_cm3: float
+    mean_pressure_GPa: float
+    std_pressure_GPa: float
+    mean_temperature_K: float
+    std_temperature_K: float
+    resumed_from_step: int | None = None
+    timestep_fs: float
+    md_steps_per_s: float | None = None
+
+
+class MDDocument(TaskDocument):
+    task_type: Literal["md"] = "md"
+    input: StructureInput
+    output: MDOutput
+
+    def summary(self) -> str:
+        out = self.output
+        return (
+            f"T {out.mean_temperature_K:.0f} K, P {out.mean_pressure_GPa:.2f} GPa, "
+            f"rho {out.mean_density_g_cm3:.3f} g/cm3, {out.n_frames} frames"
+        )
 
 
 def md_summary(frames: list[Atoms], first_sample: int, temperatures_K: np.ndarray | None = None) -> dict[str, Any]:
@@ -93,27 +157,14 @@ def _cut_trajectory(path: Path, n_frames: int) -> None:
     os.replace(tmp, path)
 
 
-def langevin_md(
-    atoms: Atoms,
-    calculator: Calculator,
-    workdir: Path,
-    *,
-    temperature_K: float,
-    temperature_end_K: float | None = None,
-    pressure_GPa: float | None = None,
-    timestep_fs: float,
-    steps: int,
-    sample_interval: int,
-    equilibration_steps: int = 0,
-    seed: int = 0,
-) -> CalcResult:
-    """NVT (pressure_GPa None) or full-cell NPT Langevin MD; see ``Engine.md`` for the arguments."""
-    require_positive("timestep_fs", timestep_fs)
-    require_positive("temperature_K", temperature_K)
-    if steps < 1 or sample_interval < 1 or steps % sample_interval:
-        raise PhasefireError(f"steps ({steps}) must be a positive multiple of sample_interval ({sample_interval})")
+def langevin_md(atoms: Atoms, calculator: Calculator, workdir: Path, settings: MDSettings) -> CalcResult:
+    """NVT (pressure_GPa None) or full-cell NPT Langevin MD of ``atoms`` with ``calculator``;
+    frames (and checkpoints) every sample_interval steps in md.traj / md-state.json; a rerun in
+    the same ``workdir`` with the same settings continues from the last checkpoint."""
     workdir = Path(workdir)
-    end_K = temperature_K if temperature_end_K is None else temperature_end_K
+    temperature_K, pressure_GPa, timestep_fs = settings.temperature_K, settings.pressure_GPa, settings.timestep_fs
+    steps, sample_interval, seed = settings.steps, settings.sample_interval, settings.seed
+    end_K = temperature_K if settings.temperature_end_K is None else settings.temperature_end_K
     plan = {"temperature_K": temperature_K, "temperature_end_K": end_K, "pressure_GPa": pressure_GPa,
             "timestep_fs": timestep_fs, "steps": steps, "sample_interval": sample_interval, "seed": seed}  # fmt: skip
     trajectory_path, state_path = workdir / MD_TRAJECTORY, workdir / MD_STATE
@@ -170,8 +221,8 @@ def langevin_md(
 
     with Trajectory(str(trajectory_path)) as trajectory:
         frames = list(trajectory)
-    extra = md_summary(frames, equilibration_steps // sample_interval)
-    extra.update(resumed_from_step=None if state is None else int(state["step"]), timestep_fs=timestep_fs)
+    details = md_summary(frames, settings.equilibration_steps // sample_interval)
+    details.update(resumed_from_step=None if state is None else int(state["step"]), timestep_fs=timestep_fs)
     stress = atoms.get_stress(voigt=False) / units.GPa
     return CalcResult(
         atoms=atoms,
@@ -181,5 +232,36 @@ def langevin_md(
         converged=True,
         n_steps=steps,
         files={"trajectory": MD_TRAJECTORY},
-        extra=extra,
+        details=details,
     )
+
+
+#: MD statistics that go to the document's output beside the final structure
+MD_STATISTICS = tuple(name for name in MDOutput.model_fields if name not in StructureOutput.model_fields)
+
+
+class MolecularDynamics(Calculation):
+    task_type = "md"
+    settings_type = MDSettings
+
+    def inputs(self, task: dict[str, Any], fw_spec: dict[str, Any]) -> Atoms:
+        return structure_input(task, fw_spec)
+
+    def run_with_calculator(self, engine, inputs: Atoms, workdir: Path, settings: MDSettings) -> CalcResult:
+        return langevin_md(inputs, engine.calculator(), workdir, settings)
+
+    def document(self, context: TaskContext, inputs: Atoms, result: CalcResult, settings: MDSettings) -> MDDocument:
+        fields = structure_document_fields(context, inputs, result, settings)
+        statistics = {key: result.details[key] for key in MD_STATISTICS if key in result.details}
+        engine_details = {key: value for key, value in result.details.items() if key not in MD_STATISTICS}
+        output = {**structure_output(result), **statistics, "engine_details": engine_details}
+        output["md_steps_per_s"] = settings.steps / context.wall_time_s if context.wall_time_s > 0 else None
+        return MDDocument(**fields, output=output)
+
+    def publish(self, document: TaskDocument, slot: str | None) -> dict[str, Any]:
+        """Children continue from the final structure and velocities (the trajectory's last frame)."""
+        published = super().publish(document, slot)
+        trajectory = document.files.get("trajectory")
+        if trajectory:
+            published["velocities_from"] = str(Path(document.run_dir) / trajectory)
+        return published

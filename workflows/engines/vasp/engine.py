@@ -1,0 +1,154 @@
+"""The VASP engine: per calculation type, an input set, a custodian handler group and a parser
+(``RECIPES``); ``run`` writes the inputs, runs custodian and parses. Nothing else branches on type."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from phasefire.workflows.calculations.base import Calculation, Settings
+from phasefire.workflows.calculations.neb import Endpoints, interpolate_images
+from phasefire.workflows.engines.base import Engine
+from phasefire.workflows.engines.vasp import inputs as vasp_inputs
+from phasefire.workflows.engines.vasp import parsing, running
+from phasefire.workflows.errors import PhasefireError
+
+#: POTCAR libraries pymatgen knows (``user_potcar_functional``)
+POTCAR_FUNCTIONALS = ("PBE", "PBE_52", "PBE_54", "PBE_64", "LDA", "LDA_52", "LDA_54", "LDA_64", "PW91")
+
+
+@dataclass(frozen=True)
+class VaspRecipe:
+    """How VASP runs one calculation type.
+
+    input_set(engine, inputs, settings) -> pymatgen input set; handlers() -> custodian handler
+    group; parse(workdir, inputs, settings) -> result; prepare(engine, inputs, settings,
+    workdir): extra input files (NEB image folders); neb_layout: custodian's VaspNEBJob and no
+    vasprun validators (the root vasprun.xml of a NEB is often unreadable).
+    """
+
+    input_set: Callable
+    handlers: Callable[[], list]
+    parse: Callable
+    prepare: Callable | None = None
+    neb_layout: bool = False
+
+
+def _relax_set(engine: VaspEngine, atoms, settings):
+    incar = {**vasp_inputs.relax_incar(atoms, settings), **engine.incar}
+    return vasp_inputs.relax_set(atoms, incar, engine.reciprocal_density, engine.potcar_functional)
+
+
+def _static_set(engine: VaspEngine, atoms, settings):
+    incar = {**vasp_inputs.static_incar(atoms, settings, engine.incar), **engine.incar}
+    return vasp_inputs.relax_set(atoms, incar, engine.reciprocal_density, engine.potcar_functional)
+
+
+def _md_set(engine: VaspEngine, atoms, settings):
+    incar = {**vasp_inputs.md_incar(atoms, settings), **engine.incar}
+    return vasp_inputs.md_set(atoms, incar, engine.potcar_functional)
+
+
+def _neb_set(engine: VaspEngine, endpoints: Endpoints, settings):
+    incar = {**vasp_inputs.neb_incar(endpoints.initial, settings, engine.vtst), **engine.incar}
+    return vasp_inputs.relax_set(endpoints.initial, incar, engine.reciprocal_density, engine.potcar_functional)
+
+
+def _neb_images(engine: VaspEngine, endpoints: Endpoints, settings, workdir: Path) -> None:
+    images = interpolate_images(endpoints.initial, endpoints.final, settings.n_images)
+    vasp_inputs.write_image_folders(images, workdir)
+
+
+RECIPES: dict[str, VaspRecipe] = {
+    "relax": VaspRecipe(_relax_set, running.relax_handlers, lambda workdir, atoms, settings: parsing.parse_vasp_run(workdir)),
+    "static": VaspRecipe(_static_set, running.static_handlers, lambda workdir, atoms, settings: parsing.parse_vasp_run(workdir)),
+    "md": VaspRecipe(
+        _md_set,
+        running.md_handlers,
+        lambda workdir, atoms, settings: parsing.parse_vasp_md(workdir, settings.sample_interval, settings.equilibration_steps),
+    ),
+    "neb": VaspRecipe(
+        _neb_set,
+        running.neb_handlers,
+        lambda workdir, endpoints, settings: parsing.parse_vasp_neb(workdir, endpoints.energies_eV),
+        prepare=_neb_images,
+        neb_layout=True,
+    ),
+}  # fmt: skip
+
+
+class VaspEngine(Engine):
+    """VASP under custodian.
+
+    incar: INCAR tags on top of each type's defaults; reciprocal_density: k-points per Å^-3;
+    potcar_functional: pymatgen's label of the POTCAR library; max_errors: custodian
+    corrections before giving up; polling_time_step_s: how often custodian checks a running
+    job (s); require_output_files: fail a run that left no CONTCAR/OSZICAR/OUTCAR (custodian's
+    VaspFilesValidator); vtst: the VTST Tools build (its NEB optimiser and climbing image).
+    vasp_cmd / vasp_gamma_cmd / potcar_dir come from the worker.
+    """
+
+    name: ClassVar[str] = "vasp"
+    worker_fields: ClassVar[tuple[str, ...]] = ("vasp_cmd", "vasp_gamma_cmd", "potcar_dir")
+    volumetric_outputs: ClassVar[frozenset[str]] = frozenset({"elf", "charge_density", "core_charge"})
+
+    incar: dict[str, Any] = Field(default_factory=dict)
+    reciprocal_density: float = Field(vasp_inputs.PAPER_RECIPROCAL_DENSITY, gt=0)
+    potcar_functional: str = "PBE_54"
+    max_errors: int = Field(5, ge=0)
+    polling_time_step_s: float = Field(10.0, gt=0)
+    require_output_files: bool = True
+    vtst: bool = False
+    vasp_cmd: str = "vasp_std"
+    vasp_gamma_cmd: str = "vasp_gam"
+    potcar_dir: str | None = None
+
+    def model_post_init(self, context) -> None:
+        if self.potcar_functional not in POTCAR_FUNCTIONALS:
+            raise PhasefireError(
+                f"potcar_functional '{self.potcar_functional}' is unknown; choose one of {', '.join(POTCAR_FUNCTIONALS)}"
+            )
+
+    def versions(self) -> dict[str, str]:
+        return {dist: importlib.metadata.version(dist) for dist in ("pymatgen", "custodian")}
+
+    def recipe(self, calculation: Calculation) -> VaspRecipe:
+        if calculation.task_type not in RECIPES:
+            raise PhasefireError(f"engine vasp has no recipe for {calculation.task_type} calculations")
+        return RECIPES[calculation.task_type]
+
+    def check(self, calculation: Calculation, settings: Settings) -> None:
+        self.recipe(calculation)
+        super().check(calculation, settings)
+
+    def input_set(self, calculation: Calculation, inputs: Any, settings: Settings):
+        """The pymatgen input set this engine writes for ``calculation``."""
+        return self.recipe(calculation).input_set(self, inputs, settings)
+
+    def run(self, calculation: Calculation, inputs: Any, workdir: Path, settings: Settings) -> Any:
+        from custodian.vasp.jobs import VaspJob, VaspNEBJob
+        from custodian.vasp.validators import VaspFilesValidator, VasprunXMLValidator
+
+        recipe, workdir = self.recipe(calculation), Path(workdir)
+        running.write_inputs(
+            self.input_set(calculation, inputs, settings), workdir, self.potcar_dir, self.potcar_functional
+        )
+        if recipe.prepare:
+            recipe.prepare(self, inputs, settings, workdir)
+        command, gamma = running.vasp_command(self.vasp_cmd), shlex.split(self.vasp_gamma_cmd)
+        if recipe.neb_layout:
+            job, validators = VaspNEBJob(vasp_cmd=command, gamma_vasp_cmd=gamma, auto_npar=False), []
+        else:
+            job = VaspJob(vasp_cmd=command, gamma_vasp_cmd=gamma, auto_npar=False)
+            validators = [VasprunXMLValidator(), *([VaspFilesValidator()] if self.require_output_files else [])]
+        running.run_custodian(workdir, job, recipe.handlers(), validators, self.max_errors, self.polling_time_step_s)
+        result = recipe.parse(workdir, inputs, settings)
+        if recipe.neb_layout:
+            result.details["climbing_image"] = bool(settings.climb and self.vtst)
+        return result
