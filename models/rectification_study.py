@@ -150,7 +150,9 @@ def sweep_summary(runs: Mapping[float, RectificationResult], hours: float) -> di
     if both:
         top = max(both)
         summary["ratio_bias_V_per_um"] = float(top)
-        summary["rectification_ratio"] = rectification_ratio(runs[top].migration_length_um, runs[-top].migration_length_um)
+        summary["rectification_ratio"] = rectification_ratio(
+            runs[top].migration_length_um, runs[-top].migration_length_um
+        )
     if 0.0 in runs:
         summary["zero_bias_migration_length_um"] = runs[0.0].migration_length_um
     return summary
@@ -173,7 +175,9 @@ def grid_convergence(
             "migration_length_forward_um": forward.migration_length_um,
             "migration_length_reverse_um": reverse.migration_length_um,
             "rectification_ratio": rectification_ratio(forward.migration_length_um, reverse.migration_length_um),
-            "halide_sites_relative_error": max(forward.halide_sites_relative_error, reverse.halide_sites_relative_error),
+            "halide_sites_relative_error": max(
+                forward.halide_sites_relative_error, reverse.halide_sites_relative_error
+            ),
             "wall_time_forward_s": forward.wall_time_s,
         }
         if previous is not None:
@@ -347,3 +351,24 @@ def neb_transport(document: Mapping[str, Any]) -> dict[str, Any]:
 def neb_barriers(documents: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     """{"Br": eV, "Cl": eV}: forward barrier per hopping species from converged NEB documents."""
     return {info["species"]: info["barrier_eV"] for info in map(neb_transport, documents)}
+
+
+def rectification_study(
+    params: RectificationParameters,
+    hours: float = PAPER_HOURS,
+    grid_points: int = 1000,
+    biases_V_per_um: Iterable[float] | None = None,
+    barriers_eV: Iterable[float] = (0.25, 0.30, 0.35),
+) -> dict[str, Any]:
+    """The Fig. 1e curve (``sweep_summary``), the paper comparison (``landmarks``) and the barrier
+    dependence (``barrier_scan`` on the same grid) for ``reproduce cspbx3``."""
+    runs = run_biases(biases_V_per_um or FIG1E_BIASES_V_PER_UM, params, hours, grid_points)
+    summary = sweep_summary(runs, hours)
+    return {
+        **summary,
+        "grid_points": grid_points,
+        "hours": hours,
+        "rate_constant_um_per_V_s": params.rate_constant_um_per_V_s,
+        "landmarks": landmarks(summary, hours),
+        "barrier_scan": barrier_scan(barriers_eV, params, MAX_BIAS_V_PER_UM, hours, grid_points),
+    }

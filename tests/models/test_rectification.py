@@ -213,7 +213,9 @@ def test_landmarks_flag_agreement_and_disagreement():
     from phasefire.models.rectification_study import landmarks
 
     summary = {
-        "curve": [{"bias_V_per_um": b, "migration_length_um": x} for b, x in ((-4.0, -0.01), (0.0, -0.03), (4.0, 0.98))],
+        "curve": [
+            {"bias_V_per_um": b, "migration_length_um": x} for b, x in ((-4.0, -0.01), (0.0, -0.03), (4.0, 0.98))
+        ],
         "forward_linear_r2": 0.9999,
         "rectification_ratio": 98.0,
         "ratio_bias_V_per_um": 4.0,

@@ -64,7 +64,11 @@ def write_model_figures(runs: Mapping[float, Any], no_sources: Mapping[float, An
     ax.axvline(0, color="0.6", lw=0.6)
     slope = PAPER_MOBILITY_CM2_PER_V_S * 1e8 * hours * 3600.0
     ax.plot([1.5, 4.0], [1.5 * slope, 4.0 * slope], "k--", lw=1, label="paper mobility 1.7e-13 cm²/V/s")
-    ax.set(xlabel="bias (V/µm; < 0 reverse)", ylabel="migration length (µm; > 0 into CsPbBr3)", title=f"Fig. 1e: after {hours:g} h")
+    ax.set(
+        xlabel="bias (V/µm; < 0 reverse)",
+        ylabel="migration length (µm; > 0 into CsPbBr3)",
+        title=f"Fig. 1e: after {hours:g} h",
+    )
     ax.legend(fontsize=8)
     figure.tight_layout()
     paths.append(out / "fig1e.png")
@@ -73,12 +77,17 @@ def write_model_figures(runs: Mapping[float, Any], no_sources: Mapping[float, An
     for name, sign, title in (("fig2b.png", 1, "Fig. 2b: forward"), ("fig2d.png", -1, "Fig. 2d: reverse")):
         chosen = [b for b in biases if sign * b >= 1.5]
         figure, ax = plt.subplots(figsize=(6, 4))
-        _profiles_axes(ax, [(runs[b], f"{b:+g} V/µm") for b in sorted(chosen, key=abs)], params, f"{title}, {hours:g} h", False)
+        _profiles_axes(
+            ax, [(runs[b], f"{b:+g} V/µm") for b in sorted(chosen, key=abs)], params, f"{title}, {hours:g} h", False
+        )
         figure.tight_layout()
         paths.append(out / name)
         figure.savefig(paths[-1], dpi=120)
         plt.close(figure)
-    for name, bias, title in (("fig3a.png", 4.0, "Fig. 3a: forward +4 V/µm"), ("fig3b.png", -4.0, "Fig. 3b: reverse -4 V/µm")):
+    for name, bias, title in (
+        ("fig3a.png", 4.0, "Fig. 3a: forward +4 V/µm"),
+        ("fig3b.png", -4.0, "Fig. 3b: reverse -4 V/µm"),
+    ):
         if bias not in runs or bias not in no_sources:
             continue
         figure, ax = plt.subplots(figsize=(6.5, 4))
@@ -114,10 +123,26 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
     left.set(xlabel="reaction coordinate (Å)", ylabel="E - E_initial (eV)", title="NEB profiles")
     left.legend(fontsize=8)
     runs = summary["rectification"]
-    for key, label in (("neb", "from NEB barriers"), ("paper", "paper parameters")):
-        middle.plot(runs[key]["biases_V_per_um"], runs[key]["forward_migration_um"], "o-", label=label)
-    middle.set(xlabel="forward bias (V/µm)", ylabel="migration length (µm)", title=f"after {runs['neb']['hours']:g} h")
-    middle.legend(fontsize=8)
+    study = runs["study"]
+    curve = study["curve"]
+    middle.plot(
+        [p["bias_V_per_um"] for p in curve],
+        [p["migration_length_um"] for p in curve],
+        "o-",
+        label="model (paper parameters)",
+    )
+    for key, label in (("neb", "forward, NEB barriers"),):
+        middle.plot(runs[key]["biases_V_per_um"], runs[key]["forward_migration_um"], "s--", label=label)
+    slope = PAPER_MOBILITY_CM2_PER_V_S * 1e8 * study["hours"] * 3600.0
+    middle.plot([1.5, 4.0], [1.5 * slope, 4.0 * slope], "k:", label="paper: mobility 1.7e-13, linear")
+    middle.plot([-4.0, -1.5], [0.0, 0.0], "k-", lw=3, alpha=0.3, label="paper: reverse ~0")
+    middle.axhline(0, color="0.7", lw=0.5)
+    middle.set(
+        xlabel="bias (V/µm; < 0 reverse)",
+        ylabel="migration length (µm; > 0 into CsPbBr3)",
+        title=f"Fig. 1e, {study['hours']:g} h",
+    )
+    middle.legend(fontsize=7)
     labels = ["NEB", "paper set", "experiment"]
     ratios = [runs["neb"]["rectification_ratio"], runs["paper"]["rectification_ratio"], PAPER_RECTIFICATION_RATIO]
     right.bar(labels, ratios, color=["C0", "C1", "0.5"])
@@ -149,6 +174,25 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         f"{summary['wall_time_s']['rectification_model']:.0f} s.",
         "",
         "![profiles, migration length vs bias, rectification ratio](cspbx3.png)",
+        "",
+        f"## The model beside the paper's statements ({study['grid_points']} cells, {study['hours']:g} h, "
+        f"rate constant {study['rate_constant_um_per_V_s']:.3g} µm V⁻¹ s⁻¹ fitted at +2 V/µm)",
+        "",
+        "| statement | paper | model | agrees | why not |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {r['statement']} | {r['paper']} | {r['model']} | {'yes' if r['agrees'] else '**no**'} | {r['why']} |"
+            for r in study["landmarks"]
+        ],
+        "",
+        "Forward length at +4 V/µm and unbiased drift vs the Br-vacancy barrier (rate constant fixed):",
+        "",
+        "| barrier (eV) | D_V (µm²/s) | L(+4 V/µm) (µm) | L(0) (µm) |",
+        "|---|---|---|---|",
+        *[
+            f"| {r['barrier_eV']:.2f} | {r['vacancy_diffusivity_um2_per_s']:.3g} | {r['migration_length_forward_um']:+.4f} | {r['migration_length_zero_bias_um']:+.4f} |"
+            for r in study["barrier_scan"]
+        ],
         "",
     ]
     path = out / "report.md"
