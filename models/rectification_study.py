@@ -266,9 +266,10 @@ def landmarks(summary: Mapping[str, Any], hours: float = PAPER_HOURS) -> list[di
                 "why": ""
                 if agrees
                 else (
-                    "with one rate law the ratio is about exp((E_f,Cl - E_f,Br)(y_Br - y_Cl)/kT) of the end "
-                    "compositions (57 for x_Br 0.99/0.11), reduced by the reverse-bias depletion; the paper's "
-                    "~20 is measured, its model imposed two alpha values"
+                    "one rate law injects exp((E_f,Cl - E_f,Br)(y_Br - y_Cl)/kT) more at the Br-rich end than at "
+                    "the Cl-rich one (59 for the assumed end compositions x_Br 0.99/0.11); ~20 needs "
+                    "y_Br - y_Cl ~ 0.65 or a 0.08 eV formation-energy difference (the paper's model imposed two "
+                    "alpha values instead)"
                 ),
             }
         )

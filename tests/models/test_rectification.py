@@ -341,3 +341,25 @@ def test_paper_figures_at_1000_cells():
     assert summary["forward_linear_r2"] > 0.9999
     assert rect.halide_mobility_cm2_per_V_s(4.0, runs[4.0].migration_length_um, 4.0) == pytest.approx(1.7e-13, rel=0.05)
     assert runs[-4.0].migration_length_um < 0 and summary["zero_bias_migration_length_um"] < 0
+
+
+def test_cli_from_task_reads_the_neb_document(store, capsys):
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
+
+    document = {
+        "task_type": "neb",
+        "task_label": "neb Br",
+        "converged": True,
+        "input": {"hop": {"species": "Br"}},
+        "output": {"barrier_forward_eV": 0.25},
+        "transport": {"attempt_frequency_Hz": 1e13, "temperature_K": 300.0},
+    }
+    task_id = ResultsDB(open_launchpad()).insert(document)
+    args = ["model", "rectification", "--json", "--from-task", str(task_id), "--grid", "250", "--hours", "0.25"]
+    assert main([*args, "--rate-constant", "1.2e-5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["transport"]["source"] == f"NEB task {task_id}" and report["transport"]["barrier_eV"] == 0.25
+    assert report["vacancy_diffusivity_um2_per_s"] == pytest.approx(141.6, rel=1e-3)
+    assert main([*args[:4], "999", *args[5:], "--rate-constant", "1.2e-5"]) == 1
+    assert "no task document 999" in capsys.readouterr().err

@@ -36,7 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bias", type=float, default=4.0, help="bias magnitude in V/µm, 0 allowed (default 4)")
     parser.add_argument("--hours", type=float, default=4.0, help="biasing time in h (default 4)")
     parser.add_argument("--grid", type=int, default=1000, help="finite-volume cells (default 1000)")
-    parser.add_argument("--boundary", choices=rect.BOUNDARIES, default="contacts", help="where the voltages act (default: the contact lines, the paper)")
+    parser.add_argument(
+        "--boundary",
+        choices=rect.BOUNDARIES,
+        default="contacts",
+        help="where the voltages act (default: the contact lines, the paper)",
+    )
     parser.add_argument(
         "--sources",
         choices=rect.SOURCE_LAWS,
@@ -54,10 +59,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--barrier-eV", type=float, default=None, help="Br-vacancy hop barrier (eV) setting D_V")
-    source.add_argument("--from-task", type=int, default=None, metavar="TASK_ID", help="take barrier, attempt frequency and T from a NEB task document")
-    parser.add_argument("--attempt-frequency-Hz", type=float, default=1e13, help="attempt frequency for --barrier-eV (Hz, default 1e13)")
-    parser.add_argument("--sweep", action="store_true", help="Fig. 1e curve from -4 to +4 V/µm, Fig. 2b/2d/3a/3b PNGs, paper comparison")
-    parser.add_argument("--out", default="rectification-figures", help="folder for the --sweep PNGs (default rectification-figures)")
+    source.add_argument(
+        "--from-task",
+        type=int,
+        default=None,
+        metavar="TASK_ID",
+        help="take barrier, attempt frequency and T from a NEB task document",
+    )
+    parser.add_argument(
+        "--attempt-frequency-Hz", type=float, default=1e13, help="attempt frequency for --barrier-eV (Hz, default 1e13)"
+    )
+    parser.add_argument(
+        "--sweep", action="store_true", help="Fig. 1e curve from -4 to +4 V/µm, Fig. 2b/2d/3a/3b PNGs, paper comparison"
+    )
+    parser.add_argument(
+        "--out", default="rectification-figures", help="folder for the --sweep PNGs (default rectification-figures)"
+    )
     parser.add_argument("--plot", metavar="PNG", help="write the ±bias profiles to this PNG")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.set_defaults(handler=run_rectification)  # fmt: skip
@@ -86,21 +103,30 @@ def _progress_bar(total_runs: int, enabled: bool):
     return start, bar.close
 
 
+def _task_document(task_id: int) -> dict:
+    """The stored task document ``task_id`` (the one place this command reads the results database)."""
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
+
+    document = ResultsDB(open_launchpad()).tasks.find_one({"task_id": task_id}, {"_id": 0})
+    if document is None:
+        raise PhasefireError(f"no task document {task_id} in the results database; see phasefire db query")
+    return document
+
+
 def _parameters(args: argparse.Namespace) -> tuple[rect.RectificationParameters, dict]:
     """Model parameters from --barrier-eV / --from-task, and where D_V came from."""
     if args.from_task is not None:
-        from phasefire.workflows.database import ResultsDB
-        from phasefire.workflows.launchpad import open_launchpad
-
-        documents = [d for d in ResultsDB(open_launchpad()).query() if d.get("task_id") == args.from_task]
-        if not documents:
-            raise PhasefireError(f"no task document {args.from_task} in the results database; see phasefire db query")
-        info = study.neb_transport(documents[0])
+        info = study.neb_transport(_task_document(args.from_task))
         params = rect.parameters_from_barrier(info["barrier_eV"], info["attempt_frequency_Hz"], info["temperature_K"])
         return params, {"source": f"NEB task {args.from_task}", **info}
     if args.barrier_eV is not None:
         params = rect.parameters_from_barrier(args.barrier_eV, args.attempt_frequency_Hz)
-        return params, {"source": "--barrier-eV", "barrier_eV": args.barrier_eV, "attempt_frequency_Hz": args.attempt_frequency_Hz}
+        return params, {
+            "source": "--barrier-eV",
+            "barrier_eV": args.barrier_eV,
+            "attempt_frequency_Hz": args.attempt_frequency_Hz,
+        }
     return rect.RectificationParameters(), {"source": "default D_V (0.30 eV barrier)"}  # fmt: skip
 
 
