@@ -6,6 +6,20 @@ Paper numbers (Kong et al., /work/shared/papers/001_a2633a2ea94fd90f.txt): halid
 1.7e-13 cm² V^-1 s^-1 (the forward migration length per field and time), rectification ratio "nearly
 20" at ±4 V/µm, forward length linear in bias over 1.5-4 V/µm, reverse length "close to zero" below
 -1.5 V/µm, and unbiased interdiffusion that "tends to shift the front toward the bromide rich segment".
+
+Results (paper geometry, 4 h, default parameters, "formation-energy" sources; measured 2026-12-01 on a
+loaded 2-core machine).  Rate constant fitted at +2 V/µm on 1000 cells: k = 1.1875e-5 µm V^-1 s^-1
+(L(+2) = 0.4896 µm = mu_paper E t).  Fig. 1e on 1000 cells (µm): +0.979 (+4), +0.734 (+3), +0.490 (+2),
++0.365 (+1.5), +0.227 (+1), +0.092 (+0.5), +0.022 (+0.25), -0.019 (+0.1), -0.038 (0), -0.022 (-0.1),
+-0.0024 (-0.25), -0.0013 (-0.5), -0.0049 (-1.5), -0.0075 (-2), -0.0146 (-4); forward linear over
+1.5-4 V/µm (R² 0.99999, slope mobility 1.70e-13 cm² V^-1 s^-1), ratio at ±4 V/µm 67.  Grid (250 / 500
+/ 1000 / 2000 cells, k = 1.19e-5): forward 0.9781 / 0.9770 / 0.9806 / 0.9815 µm, reverse -0.0114 /
+-0.0153 / -0.0146 / -0.0158 µm (the depletion layers make the reverse length the least converged,
+±5%), ratio 86 / 64 / 67 / 62.  Barrier (400 cells, k fixed): 0.20 / 0.25 / 0.30 / 0.35 / 0.38 eV give
+L(+4) = 0.974 / 0.974 / 0.975 / 0.972 / 0.965 µm (injection-limited: the paper's "only affected by the
+injection rate ... at the cathode") but an unbiased drift of -0.321 / -0.114 / -0.038 / -0.0085 /
+-0.0012 µm (proportional to sqrt(D_V)), which shapes the low-bias regime.  End compositions
+0.875 / 0.225 instead of 0.99 / 0.11: ratio 25 (400 cells).
 """
 
 from __future__ import annotations

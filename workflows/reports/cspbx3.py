@@ -46,7 +46,7 @@ def _profiles_axes(ax, runs_with_labels, params, title: str, vacancies: bool) ->
         twin.semilogy(first.z_um, np.maximum(first.x_v[0] / scale, 1e-4), "b:", lw=1)
         for (run, _), style in zip(runs_with_labels, styles * 4):
             twin.semilogy(run.z_um, np.maximum(run.x_v[-1] / scale, 1e-4), color="b", ls=style, lw=1)
-        twin.set_ylabel("x_V / x_V^eq(CsPbCl3 segment)", color="b")
+        twin.set_ylabel("x_V / x_V^eq(CsPbCl3 segment), floor 1e-4", color="b")
 
 
 def write_model_figures(runs: Mapping[float, Any], no_sources: Mapping[float, Any], params, out: Path) -> list[Path]:
