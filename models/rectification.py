@@ -294,9 +294,15 @@ def parameters_from_barrier(
 def onsager_coefficients(
     bromide_share: np.ndarray, chloride_jump_ratio: float, correlation_factor: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reduced Moleko-Allnatt-Allnatt coefficients (l_BrBr, l_BrCl, l_ClCl), kT L_ab = x_V D_V l_ab.
+    """Reduced Onsager coefficients (l_BrBr, l_BrCl, l_ClCl) of vacancy-mediated interdiffusion,
+    kT L_ab = x_V D_V l_ab, after L. K. Moleko, A. R. Allnatt and E. L. Allnatt, Phil. Mag. A 59, 141
+    (1989) (self-consistent random-alloy form, dilute vacancies)::
 
-    bromide_share: c_Br = x_Br/(x_Br + x_Cl); exchange frequencies relative to w_Br (module doc).
+        l_ab = c_a w_a f_a delta_ab + 2 (c_a w_a f_a)(c_b w_b f_b) / (M0 sum_k c_k w_k f_k)
+        f_a  = M0 H / (2 w_a + M0 H),   sum_k c_k w_k / (2 w_k + M0 H) = 1 / (M0 + 2),   M0 = 2 f0/(1 - f0)
+
+    bromide_share: c_Br = x_Br/(x_Br + x_Cl); w_Br = 1, w_Cl = chloride_jump_ratio; correlation_factor:
+    f0.  For w_Cl = w_Br: l_BrCl = (1 - f0) c_Br c_Cl and the interdiffusivity is f0 D_V x_V.
     """
     c_br = np.clip(bromide_share, 0.0, 1.0)
     c_cl = 1.0 - c_br

@@ -9,7 +9,7 @@ from phasefire.workflows.reports.cspbx3 import write_report
 
 def test_report_puts_the_model_beside_the_paper(tmp_path):
     params = rect.RectificationParameters()
-    hours, grid = 0.25, 250
+    hours, grid = 0.1, 250
     study = rectification_study(params, hours, grid, (-4.0, 0.0, 4.0), barriers_eV=(0.30,))
     runs = rectification_runs(params, [4.0], hours, grid)
     assert runs["forward_migration_um"][0] > 0 > runs["zero_bias_migration_um"]
