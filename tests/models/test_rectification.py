@@ -107,6 +107,18 @@ def test_zero_bias_drift_towards_chloride_and_its_cause(runs):
     assert -0.010 < drift < -0.004  # -0.0070 µm after 1 h
     equal = rect.simulate(0.0, HOURS, GRID, EQUAL_EF, snapshots=2, sources="none").migration_length_um
     assert abs(equal) < 0.1 * abs(drift)
+    # ... while Cl spreads into CsPbBr3: the x_Br = 0.95 contour moves into the bromide segment
+    from phasefire.models.rectification_study import contour_shifts_um
+
+    shifts = contour_shifts_um(runs[0.0])
+    assert shifts["0.95"] > 0.05 and shifts["0.55"] == pytest.approx(drift)
+
+
+@pytest.mark.parametrize("jump_ratio", [0.01, 60.0])
+def test_no_jump_ratio_reverses_the_unbiased_drift(jump_ratio):
+    """Slow (w_Cl/w_Br = 0.01: -1e-5 µm) or fast (60: -0.030 µm) chloride hops: still towards CsPbCl3."""
+    run = rect.simulate(0.0, HOURS, GRID, replace(PARAMS, chloride_jump_ratio=jump_ratio), snapshots=2)
+    assert run.migration_length_um < 0
 
 
 def test_grid_convergence_250_500():
