@@ -1,142 +1,80 @@
 """Reaction-drift-diffusion-Poisson model of ionic rectification in a CsPbBr3-CsPbCl3 nanowire.
 
 Kong, Obliger, ..., Limmer & Yang, "Solid-state ionic rectification in perovskite nanowire
-heterostructures" (the perovskite paper, /work/shared/papers/001_a2633a2ea94fd90f.txt).
-Pure numpy/scipy; every length in µm, time in s, potential in V, field in V/µm, energy in eV.
+heterostructures" (the perovskite paper, /work/shared/papers/001_a2633a2ea94fd90f.txt).  numpy/scipy
+only; lengths in µm, time in s, potential in V, field in V/µm, energies in eV.
 
-Model (paper, main text)
-------------------------
-Site fractions on the halide sublattice: x_V, x_Br and x_Cl = 1 - x_Br - x_V (site conservation).
-Along the wire coordinate z (µm)::
+Equations (paper, main text)
+----------------------------
+Site fractions on the halide sublattice x_V, x_Br, x_Cl = 1 - x_Br - x_V (site conservation); bromide
+share y = x_Br / (x_Br + x_Cl).  Along the wire coordinate z::
 
-    dx_a/dt = -dJ_a/dz + S_a          a = Br, Cl         (paper Eq. 1; its "+dJ/dz" is the
-    dx_V/dt = +d(J_Br + J_Cl)/dz + S_V                    opposite flux sign convention)
-    J_a = sum_b L_ab (X_b - X_V - e E),  X_b = -kT d ln x_b / dz,   J_V = -(J_Br + J_Cl)
-    eps d2phi/dz2 = -rho,  rho = e c_s (x_V - x_V^eq(z, t=0)),  eps = 25 eps0,  c_s = 3/a^3, a = 5.8 Å
+    dx_a/dt = -dJ_a/dz + S_a  (a = Br, Cl),   dx_V/dt = +d(J_Br + J_Cl)/dz + S_V   (paper Eq. 1 with
+    J_a = sum_b L_ab (X_b - X_V - e E)                                            the opposite flux sign)
+    X_b = -kT d ln x_b/dz,   X_V = -d mu_V/dz,   mu_V = kT ln x_V + E_f(y)
+    eps d2phi/dz2 = -rho,  rho = e c_s (x_V - x_V^eq(z, 0)),  eps = 25 eps0,  c_s = 3/a^3,  a = 5.8 Å
 
-The fixed background x_V^eq(z, 0) stands for the immobile cation vacancies (paper).
+E_f(y) = y E_f,Br + (1 - y) E_f,Cl interpolates the vacancy formation free energy between pure
+CsPbBr3 (1.32 eV) and CsPbCl3 (1.44 eV) (paper, its ref. 21).  It sits in the vacancy chemical
+potential, so the equilibrium (J = 0, E = 0) vacancy fraction is
+x_V^eq(y) = x_V,Br-rich exp(-(E_f(y) - E_f,Br)/kT) and the initial step of x_V^eq across the front is
+held by chemistry, not by space charge.  (Its Gibbs-Duhem partner in the halide chemical potentials
+is of order x_V E_f ~ 1e-7 eV and is left out.)  The absolute level x_V,Br-rich = 1e-7 is the
+paper's "typical halide vacancy concentrations ~1e-7"; the fixed background x_V^eq(z, 0) stands for
+the immobile cation vacancies.
 
-Onsager coefficients (assumed: the supplement with the paper's exact expressions is not in the file)
-------------------------------------------------------------------------------------------------
-Self-consistent random-alloy form of Moleko, Allnatt & Allnatt, Phil. Mag. A 59, 141 (1989) for
-vacancy-mediated exchange in a binary A-B alloy with few vacancies, with c_a = x_a/(x_Br + x_Cl),
-vacancy-atom exchange frequencies w_a, relative frequencies omega_a = w_a/w_Br and M0 = 2 f0/(1 - f0)
-(f0: tracer correlation factor of the pure lattice)::
+Onsager coefficients: Moleko, Allnatt & Allnatt, Phil. Mag. A 59, 141 (1989), self-consistent
+random-alloy form for vacancy-mediated interdiffusion (paper's ref. 32; the supplement with the
+paper's own expressions is not in the file).  With c_a = x_a/(x_Br + x_Cl), vacancy exchange
+frequencies w_a, omega_a = w_a/w_Br and M0 = 2 f0/(1 - f0) (f0: tracer correlation factor)::
 
-    kT L_ab = x_V D_V l_ab,      D_V = z w_Br lambda^2 / 6   (vacancy diffusivity in CsPbBr3, µm²/s)
+    kT L_ab = x_V D_V l_ab,   D_V = z w_Br lambda^2 / 6   (vacancy diffusivity in CsPbBr3, µm²/s)
     l_ab = c_a omega_a f_a delta_ab + 2 (c_a omega_a f_a)(c_b omega_b f_b) / (M0 sum_k c_k omega_k f_k)
-    f_a = M0 H / (2 omega_a + M0 H),  with H the root of  sum_k c_k omega_k / (2 omega_k + M0 H) = 1/(M0 + 2)
+    f_a = M0 H / (2 omega_a + M0 H),   sum_k c_k omega_k / (2 omega_k + M0 H) = 1/(M0 + 2)
 
-In a pure lattice this reduces to kT L = x_V D_V (no collective correlation) and f_a = f0.
+so that J_a = D_V sum_b l_ab g_b with g_b = dx_V/dz + x_V d(psi + E_f/kT - ln x_b)/dz, psi = e phi/kT.
+For omega = 1 the interdiffusion coefficient is exactly f0 D_V x_V (the erf test).
 
-Sources (paper: S_V^+- = r_c^+- (1 - x_V) - r_d^+- x_V, +- labelling the two electrodes; the split
-per electrode and the rate laws are assumed, the supplement with the paper's own is not in the file)
-------------------------------------------------------------------------------------------------------
-Only in the two electrode zones (width w = 1.5 µm each, the wire ends lying on the electrodes)::
+Electrode sources (paper: S_V = r_c (1 - x_V) - r_d x_V, "linearized reversible reactions at the
+electrode that depend on the local halide composition and electric field"; the supplement with the
+paper's rate laws is not in the file, so the law below is ours).  Only in the two electrode zones
+(width w = 1.5 µm, the wire ends lying on the electrodes); a created (destroyed) vacancy removes
+(inserts) a halide with the local Br:Cl ratio, S_a = -S_V x_a/(x_Br + x_Cl).
 
-    S_V = r_c^e (1 - x_V) - r_d^e x_V     in zone e,      S_a = -S_V x_a / (x_Br + x_Cl)
-    r_c = alpha |E_0|  (1/s per halide site),  r_eq(y) = r_c (1 - x_V^eq(y)) / x_V^eq(y)
+``sources="formation-energy"`` (default; one rate constant k, µm V^-1 s^-1, fitted at +2 V/µm)::
 
-a created (destroyed) vacancy removes (inserts) a halide with the local Br:Cl ratio.  alpha
-(µm V^-1 s^-1) takes the paper's forward value 1.3e-5 when the positive electrode sits on the CsPbBr3
-segment and its reverse value 3.8e-7 otherwise (Fig. 3 caption): the composition dependence of the
-rates ("lower rate consistent with the higher vacancy formation energy of pure Cl lattices", paper)
-enters only through this choice of alpha by the composition of the injecting zone.
+    both zones:                 r_c = k |E_0| exp(-(E_f(y) - E_f,Br)/kT)   (creation costs E_f(y))
+    zone at the lower potential r_d = k |E_0| / x_V,Br-rich               (positive vacancies are
+                                                                          filled at the negative one)
 
-Unit check: alpha [µm V^-1 s^-1] x E_0 [V/µm] = r_c [1/s], a per-halide-site creation rate.  At 1 V/µm,
-r_c x 3600 s = 0.047 (forward) / 0.0014 (reverse) vacancies per halide site per hour, i.e. 47 and 1.4
-per 10³ halide sites per hour against the caption's "roughly ... 60 and 1.6 vacancy per 10³ unit cells
-per hour" (-22% / -14%; the caption's own ratio 60/1.6 = 37.5 differs from alpha_f/alpha_r = 34.2 by
-10%, so its numbers are rounded).  Counting 3 halide sites per formula cell would give 140 and 4.1
-per 10³ cells (2.3-2.6x off), so the caption's "unit cell" is read as a halide site.
-
-``sources="electrochemical"`` (default; one-sided electrochemistry per electrode)
-    The zone at the higher potential (the CsPbBr3 end under forward bias, the CsPbCl3 end under
-    reverse) only creates vacancies, the other zone only destroys them::
-
-        injecting zone:  r_c^e = r_c,  r_d^e = 0          (S_V = r_c (1 - x_V) > 0)
-        receiving zone:  r_c^e = 0,    r_d^e = r_eq(y)    (S_V = -r_eq x_V < 0)
-
-    The injecting zone is the one the paper calls the "cathode" (vacancy injection "at the cathode",
-    source terms "suppressed when the cathode is applied to the Cl segment" in the reverse case); in
-    this model's sign convention it is the positive electrode, from which the positive vacancies drift
-    into the gap.  The sink coefficient r_eq destroys vacancies at rate r_c where x_V = x_V^eq (the
-    caption's "creation/destruction" at equal rates); its value hardly matters (x 1e-3: forward
-    -0.02%, reverse 0% on 400 cells; x 1e-6: reverse -15%; with no sink at all the vacancies pile up
-    in the receiving zone beyond dilution and the integration fails).  The created vacancies charge
-    the injecting zone until their own field (<= 0.7 V/µm, pointing to the contact line) pushes them
-    into the gap at the full creation rate r_c w, so the front moves at v = alpha E_0 w: a vacancy flux
-    J through a front moves it at speed J (the flux is shared between Br and Cl in proportion to
-    their sites), hence L = alpha E_0 w t and the mobility L/(E_0 t) = alpha w.
-``sources="equilibrating"`` (the earlier assumption, kept for comparison)
-    Both zones create and destroy, r_c^e = r_c and r_d^e = r_eq(y): each zone relaxes to the local
-    equilibrium x_V^eq at a rate proportional to the bias.
-
-Equilibrium vacancies (assumed interpolation)
----------------------------------------------
-x_V^eq(y) = x_V,Br-rich exp(-(E_f(y) - E_f,Br) / kT) with E_f(y) = y E_f,Br + (1 - y) E_f,Cl,
-E_f,Br = 1.32 eV and E_f,Cl = 1.44 eV (paper), y = x_Br/(x_Br + x_Cl), and the absolute level
-x_V,Br-rich = 1e-7 from the paper's "typical halide vacancy concentrations ~1e-7".
+  The negative electrode thus relaxes to local equilibrium (r_c/r_d = x_V^eq(y)); the positive one
+  (the paper's "cathode" that injects) only creates.  The same law injects exp(0.12 eV y_Cl/kT) = 57
+  times fewer vacancies at a Cl-rich (x_Br = 0.11) zone than at a Br-rich one: under reverse bias the
+  injecting zone sits on CsPbCl3, so the asymmetry comes from the formation energies.
+``sources="caption-alpha"`` (the earlier law, for comparison): the positive zone creates at
+  r_c = alpha |E_0| with alpha = 1.3e-5 (forward) or 3.8e-7 (reverse) µm V^-1 s^-1 imposed from the
+  Fig. 3 caption, the negative one destroys at r_d = r_c (1 - x_V^eq)/x_V^eq.
+``sources="none"``: no electrode reactions (Fig. 3 dashed lines; paper Fig. S10).
 
 Geometry and boundary conditions (paper: "No flow and zero electric field boundary conditions are
 enforced. Voltage values are imposed at the contact lines between the wire and the electrodes.")
-------------------------------------------------------------------------------------------------------
-The wire [0, L] lies over both electrodes: electrode zones [0, w] (CsPbBr3 end) and [L - w, L]
-(CsPbCl3 end), w = 1.5 µm, the Br/Cl front initially in the gap between them.  ``boundary="contacts"``
-(default, the paper): no flow of any species and zero field dphi/dz = 0 at both wire ends; phi is
-imposed on the two contact lines z = w and z = L - w (interior Dirichlet faces),
-phi = +E_0 (L - 2w)/2 on the CsPbBr3 side and -E_0 (L - 2w)/2 on the CsPbCl3 side, so the mean field
-in the gap is E_0.  The Dirichlet lines split Poisson's equation into three independent problems: the
-field inside an electrode zone comes only from that zone's own space charge (the metal screens the
-applied field there).  ``boundary="wire-ends"`` (an earlier variant, kept for comparison) imposes
-+-E_0 L/2 on the wire ends instead, so the applied field also crosses the electrode zones.
+The wire [0, L] lies over both electrodes: zones [0, w] (CsPbBr3 end) and [L - w, L] (CsPbCl3 end),
+the front in the gap.  ``boundary="contacts"`` (the paper): no flux and dphi/dz = 0 at the wire ends,
+phi = +-E_0 (L - 2w)/2 on the contact lines z = w and L - w (interior Dirichlet faces), so the mean
+field in the gap is E_0; bias > 0 (forward) puts the positive potential on CsPbBr3.
+``boundary="wire-ends"`` (variant) imposes +-E_0 L/2 on the wire ends instead.
 
-Numerics
---------
-Finite volumes on N cells (the contact lines on cell faces); Scharfetter-Gummel fluxes (exact for the
-exponential profiles of drift-diffusion, positivity preserving) with the effective potential
-psi - ln x_b for each term of J_a, psi = e phi / kT.  Poisson's equation is solved exactly at every
-right-hand-side evaluation (tridiagonal operator with the Dirichlet faces at half a cell, pre-factorised
-banded Cholesky), so the model is an ODE in u = x_V/x_V,Br-rich and x_Br only (2N + 2 unknowns).  Its
-Jacobian J = F_y + F_psi dpsi/dy is dense (the Poisson solve couples all cells of a sub-domain) but
-F_y = df/dy|psi and F_psi = df/dpsi|y are banded (sparse finite differences, 9 right-hand-side calls);
-``BorderedBDF`` (scipy's BDF with its LU hooks replaced) factorises the sparse bordered system
-[[I - c F_y, -c F_psi], [dz² kappa² P_u, A]], whose Schur complement is exactly I - c J, so Newton
-uses the exact Jacobian at sparse cost.  Two integrals of the sources are carried as extra states, so
-the halide budget N_a(t) - N_a(0) = integral of S_a is checked to round-off
-(``halide_sites_relative_error``; BDF preserves linear invariants).
+Numerics: finite volumes on N cells (contact lines on faces); Scharfetter-Gummel fluxes with the
+effective potential psi + E_f/kT - ln x_b (exact for exponential profiles, positivity preserving);
+Poisson solved exactly at every right-hand side (pre-factorised banded Cholesky), so the ODE is in
+u = x_V/x_V,Br-rich and x_Br (2N + 2 unknowns).  Its Jacobian J = F_y + F_psi dpsi/dy is dense, but
+F_y and F_psi are banded (grouped finite differences); ``BorderedBDF`` (scipy's BDF with its LU hooks
+replaced) factorises the sparse bordered system [[I - c F_y, -c F_psi], [dz² kappa² P_u, A]] whose
+Schur complement is exactly I - c J.  Two source integrals are extra states so the halide budget is
+checked to round-off (``halide_sites_relative_error``).
 
-Results (1,000 cells, 4 h, paper's boundary conditions ``contacts``; 2-4 s per run on one core)
--------------------------------------------------------------------------------------------------
-``electrochemical`` (default): forward 0.424, 0.563, 0.702, 0.842, 0.982, 1.122 µm at 1.5, 2, ..., 4
-V/µm, linear in time (R² > 0.99999) and in E_0 (R² 0.999998, slope 0.279 µm per V/µm, intercept
-0.004 µm; sqrt(E_0) fit R² 0.995): L = alpha E_0 w t (1.123 µm at 4 V/µm).  Mobility L/(E_0 t) =
-1.95e-13 cm² V^-1 s^-1 at 4 V/µm (= alpha w; slope of the sweep 1.94e-13; paper 1.7e-13, +15%).
-Reverse -0.0115, -0.0154, -0.0232, -0.0313 µm at -1.5, -2, -3, -4 V/µm (towards CsPbCl3; also
-~ alpha_r E_0 w t); ratio at ±4 V/µm 35.8
-(37.5 / 35.8 / 34.8 on 400 / 1,000 / 2,000 cells, tending to alpha_f/alpha_r = 34.2; paper ~20: the
-ratio is set by the two alpha values of the caption, not by the dynamics).  The injecting zone holds
-x_V ~ 1.35 x_V^eq, the gap 0.2-0.5 x_V^eq (the "otherwise depleted zone" of Fig. 3a made conducting by
-the injection).  ``wire-ends`` gives the same numbers (1.122 / -0.0312 µm): with one-sided sources the
-result no longer depends on where the voltages are imposed.  Caveat: a slow vacancy diffusivity needs a
-much larger space charge to push the created vacancies out (``parameters_from_barrier(0.40)``, D_V =
-0.43 µm²/s, 400 cells: L = 1.10 µm but x_V reaches 0.024 in the injecting zone, beyond the dilute
-range of the Onsager coefficients, and the run takes ~25 s instead of ~1 s; 0.50 eV: 1.08 µm, ~40 s).
-``equilibrating``: forward 0.062, 0.075, 0.087, 0.098, 0.108, 0.118 µm at 1.5, 2, ..., 4 V/µm,
-proportional to sqrt(E_0) (R² 0.9998), mobility 2.0e-14 cm² V^-1 s^-1 (about 1/8 of the paper), reverse
--0.0019 µm, ratio 60 (46-67 between 2,000 and 200 cells).  Cause: with phi fixed on the contact lines
-and zero field at the wire ends the electrode zones are field-free, the fast destruction r_eq (~500 /s)
-pins x_V at x_V^eq over 90% of the anode zone, and vacancies are created only in a reaction-diffusion
-layer sqrt(D_V x_V^eq / r_c) ~ 0.2 µm at the contact line: injection ~ sqrt(D_V r_c x_V^eq) =
-8e-6 µm/s, 11% of the zone's capacity r_c w = 7.8e-5 µm/s, hence L ~ sqrt(E_0).  With ``wire-ends``
-the equilibrating law gives forward 1.03 µm, mobility 1.76e-13, ratio 39.
-
-Geometry and parameters not in the paper (assumed, documented in ``RectificationParameters``):
-wire length 10 µm with the front in the middle, end compositions x_Br = 0.99 / 0.11 (mid-point
-0.55, the paper's front definition), D_V, the Cl/Br jump-frequency ratio and f0, and the rate laws
-r_c, r_d above (the supplement with the paper's own is not in the file).  With the default sources the
-forward length and the mobility depend essentially on alpha, w and t only (400 cells, 4 V/µm: D_V x4
--0.02%, x_V,Br-rich x4 +2.6%, w/2 -50%), the ratio on alpha_f/alpha_r.
+Results and the comparison with the paper: ``phasefire.models.rectification_study`` and
+``phasefire model rectification --sweep``.
 """
 
 from __future__ import annotations
@@ -152,42 +90,56 @@ from scipy.integrate import BDF, solve_ivp
 from scipy.linalg import cho_solve_banded, cholesky_banded
 from scipy.sparse.linalg import splu
 
+from phasefire.analysis.transport import HopKind, diffusion_coefficient_cm2_per_s, hop_rate_per_s
+from phasefire.workflows.errors import PhasefireError
+
 BOLTZMANN_eV_per_K = 8.617333262e-5
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 VACUUM_PERMITTIVITY_F_per_m = 8.8541878128e-12
 SECONDS_PER_HOUR = 3600.0
 UM2_TO_CM2 = 1e-8
+CM2_TO_UM2 = 1e8
+#: plausible range of a halide-vacancy formation energy (eV); outside it the unit is wrong (meV, J)
+FORMATION_ENERGY_RANGE_eV = (0.1, 10.0)
+
+#: cells per Debye length (of the Br-rich equilibrium vacancies) the grid must have: coarser grids
+#: cannot follow the depletion layers under reverse bias (200 cells, dz = Debye length / 3: 440 Jacobians
+#: and ~10x the run time of 250 cells)
+CELLS_PER_DEBYE_LENGTH = 3.5
 
 #: smallest finite-difference step scale for (u, x_Br, psi) in the Jacobian
 JACOBIAN_STEP_FLOOR = np.array([1e-3, 1e-3, 1e-2])
 
+#: where the electrode voltages are imposed (``WireModel``/``simulate`` ``boundary``)
+BOUNDARIES = ("contacts", "wire-ends")
+#: electrode source laws (``WireModel``/``simulate`` ``sources``; module doc)
+SOURCE_LAWS = ("formation-energy", "caption-alpha", "none")
+
 
 @dataclass(frozen=True)
 class RectificationParameters:
-    """Model parameters; defaults reproduce the paper (paper values marked, the rest assumed).
+    """Model parameters; paper values marked, the rest assumed.
 
     wire_length_um: whole wire, lying over both electrodes (assumed 10 µm; wires are up to 20 µm).
-    contact_width_um: electrode zone under each wire end where sources act (paper: 1.5 µm); its inner
-        edge is the contact line where the voltage is imposed (``boundary="contacts"``).
-    front_position_um: initial Br/Cl step position, measured from the CsPbBr3 end (assumed: middle).
-    x_br_bromide_segment, x_br_chloride_segment: initial x_Br on either side of the step (assumed;
-        their mid-point is the paper's front composition 0.55).
+    contact_width_um: electrode zone under each wire end where sources act (paper: 1.5 µm).
+    front_position_um: initial Br/Cl step, from the CsPbBr3 end (assumed: middle).
+    x_br_bromide_segment, x_br_chloride_segment: initial x_Br either side of the step (assumed; their
+        mid-point is the paper's front composition 0.55).
     front_composition: x_Br defining the front (paper: 0.55).
     lattice_constant_angstrom: a, halide site density c_s = 3/a³ (paper: 5.8 Å).
     relative_permittivity: eps/eps0 (paper: 25).
-    temperature_K: T (room temperature, 300 K).
-    formation_energy_br_eV, formation_energy_cl_eV: halide-vacancy formation energy in pure
-        CsPbBr3 / CsPbCl3 (paper: 1.32 / 1.44 eV).
-    vacancy_fraction_br_rich: x_V^eq in CsPbBr3, per halide site (paper: "~1e-7").
-    vacancy_diffusivity_um2_per_s: D_V in CsPbBr3 (assumed 20 µm²/s = ``parameters_from_barrier(0.30)``,
-        a typical computed halide-vacancy barrier).
-    chloride_jump_ratio: w_Cl / w_Br vacancy exchange frequency ratio (assumed 1: no Cl barrier is given;
-        0.5 changes the forward migration length by -5%).
-    correlation_factor: tracer correlation factor f0 of the pure halide sublattice (assumed: simple
-        cubic value 0.6531).
-    source_coefficient_forward_um_per_V_s: alpha with the positive electrode on CsPbBr3 (paper 1.3e-5);
-        the creation rate is r_c = alpha |E_0| per halide site (1/s).
-    source_coefficient_reverse_um_per_V_s: alpha with the positive electrode on CsPbCl3 (paper 3.8e-7).
+    temperature_K: T (300 K).
+    formation_energy_br_eV, formation_energy_cl_eV: vacancy formation energy in pure CsPbBr3 /
+        CsPbCl3 (paper: 1.32 / 1.44 eV).
+    vacancy_fraction_br_rich: x_V^eq in CsPbBr3 per halide site (paper: "~1e-7").
+    vacancy_diffusivity_um2_per_s: D_V in CsPbBr3 (assumed 20 µm²/s = ``parameters_from_barrier(0.30)``).
+    chloride_jump_ratio: w_Cl / w_Br (assumed 1: no Cl barrier given).
+    correlation_factor: tracer correlation factor f0 (assumed simple cubic 0.6531).
+    rate_constant_um_per_V_s: k of the "formation-energy" sources, r = k |E_0| per halide site (1/s);
+        the default 1.19e-5 is ``rectification_study.fit_rate_constant`` at +2 V/µm, 4 h, 1000 cells
+        (1.1875e-5; 1.229e-5 on 250 cells over 1 h).
+    source_coefficient_forward_um_per_V_s, source_coefficient_reverse_um_per_V_s: the Fig. 3 caption's
+        alpha (1.3e-5 / 3.8e-7), used only by ``sources="caption-alpha"``.
     """
 
     wire_length_um: float = 10.0
@@ -205,6 +157,7 @@ class RectificationParameters:
     vacancy_diffusivity_um2_per_s: float = 20.0
     chloride_jump_ratio: float = 1.0
     correlation_factor: float = 0.6531
+    rate_constant_um_per_V_s: float = 1.19e-5
     source_coefficient_forward_um_per_V_s: float = 1.3e-5
     source_coefficient_reverse_um_per_V_s: float = 3.8e-7
 
@@ -212,7 +165,7 @@ class RectificationParameters:
         for item in fields(self):
             value = getattr(self, item.name)
             if not math.isfinite(value):
-                raise ValueError(f"{item.name} = {value} is not finite; give a finite number")
+                raise PhasefireError(f"{item.name} = {value} is not finite; give a finite number")
         positive = (
             "wire_length_um",
             "contact_width_um",
@@ -225,32 +178,44 @@ class RectificationParameters:
         )
         for name in positive:
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} = {getattr(self, name)} must be > 0; give a positive value")
-        for name in ("source_coefficient_forward_um_per_V_s", "source_coefficient_reverse_um_per_V_s"):
+                raise PhasefireError(f"{name} = {getattr(self, name)} must be > 0; give a positive value")
+        for name in (
+            "rate_constant_um_per_V_s",
+            "source_coefficient_forward_um_per_V_s",
+            "source_coefficient_reverse_um_per_V_s",
+        ):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} = {getattr(self, name)} is negative; vacancy rates must be >= 0")
+                raise PhasefireError(f"{name} = {getattr(self, name)} is negative; vacancy rates must be >= 0")
+        low, high = FORMATION_ENERGY_RANGE_eV
+        for name in ("formation_energy_br_eV", "formation_energy_cl_eV"):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise PhasefireError(
+                    f"{name} = {value:g} is outside {low:g}-{high:g} eV, the range of vacancy formation "
+                    "energies; give it in eV (the paper: 1.32 Br, 1.44 Cl)"
+                )
         for name in ("x_br_bromide_segment", "x_br_chloride_segment", "front_composition"):
             value = getattr(self, name)
             if not 0 < value < 1:
-                raise ValueError(f"{name} = {value} is not a site fraction in (0, 1); give one")
+                raise PhasefireError(f"{name} = {value} is not a site fraction in (0, 1); give one")
         if not self.x_br_chloride_segment < self.front_composition < self.x_br_bromide_segment:
-            raise ValueError(
+            raise PhasefireError(
                 f"front_composition {self.front_composition} must lie between the segment compositions "
                 f"{self.x_br_chloride_segment} and {self.x_br_bromide_segment}"
             )
         if self.vacancy_fraction_br_rich >= 1e-2:
-            raise ValueError(
+            raise PhasefireError(
                 f"vacancy_fraction_br_rich = {self.vacancy_fraction_br_rich} is not dilute; the "
                 "Moleko-Allnatt coefficients need x_V < 1e-2"
             )
         if self.x_br_bromide_segment + self.vacancy_fraction_br_rich >= 1:
-            raise ValueError("x_br_bromide_segment + vacancy fraction >= 1 leaves no chloride; lower x_br")
+            raise PhasefireError("x_br_bromide_segment + vacancy fraction >= 1 leaves no chloride; lower x_br")
         if not 0 < self.correlation_factor < 1:
-            raise ValueError(f"correlation_factor = {self.correlation_factor} must be in (0, 1)")
+            raise PhasefireError(f"correlation_factor = {self.correlation_factor} must be in (0, 1)")
         if not 2 * self.contact_width_um < self.wire_length_um:
-            raise ValueError("the two contact zones overlap; make contact_width_um < wire_length_um / 2")
+            raise PhasefireError("the two contact zones overlap; make contact_width_um < wire_length_um / 2")
         if not self.contact_width_um < self.front_position_um < self.wire_length_um - self.contact_width_um:
-            raise ValueError("front_position_um must lie between the contact zones")
+            raise PhasefireError("front_position_um must lie between the contact zones; move it into the gap")
 
     @property
     def thermal_voltage_V(self) -> float:
@@ -271,16 +236,20 @@ class RectificationParameters:
 
     @property
     def debye_length_um(self) -> float:
-        """Screening length of the Br-rich equilibrium vacancies (µm)."""
+        """Screening length sqrt(eps kT / (e² c_s x_V)) of the Br-rich equilibrium vacancies (µm)."""
         return 1.0 / math.sqrt(self.inverse_debye_length_sq_per_um2 * self.vacancy_fraction_br_rich)
 
-    def equilibrium_vacancy_fraction(self, bromide_share: np.ndarray) -> np.ndarray:
-        """x_V^eq for halide composition y = x_Br/(x_Br + x_Cl), linear E_f(y) (see module doc)."""
+    def formation_excess_over_kT(self, bromide_share: np.ndarray) -> np.ndarray:
+        """(E_f(y) - E_f,Br)/kT with E_f linear in the bromide share y (dimensionless)."""
         excess_eV = (1.0 - bromide_share) * (self.formation_energy_cl_eV - self.formation_energy_br_eV)
-        return self.vacancy_fraction_br_rich * np.exp(-excess_eV / self.thermal_voltage_V)
+        return excess_eV / self.thermal_voltage_V
 
-    def source_coefficient_um_per_V_s(self, bias_V_per_um: float) -> float:
-        """alpha for this polarity: forward (positive electrode on CsPbBr3) for bias > 0."""
+    def equilibrium_vacancy_fraction(self, bromide_share: np.ndarray) -> np.ndarray:
+        """x_V^eq(y) = x_V,Br-rich exp(-(E_f(y) - E_f,Br)/kT) per halide site."""
+        return self.vacancy_fraction_br_rich * np.exp(-self.formation_excess_over_kT(bromide_share))
+
+    def caption_alpha_um_per_V_s(self, bias_V_per_um: float) -> float:
+        """The caption's alpha for this polarity (``sources="caption-alpha"`` only)."""
         if bias_V_per_um >= 0:
             return self.source_coefficient_forward_um_per_V_s
         return self.source_coefficient_reverse_um_per_V_s
@@ -297,31 +266,43 @@ def parameters_from_barrier(
 ) -> RectificationParameters:
     """Model parameters from a NEB halide-vacancy hop barrier (the multiscale link).
 
-    D_V = Gamma lambda² / 6 with Gamma = coordination * nu * exp(-Ea / kT) (1/s): barrier_eV (Ea, eV) is
-    the Br-vacancy exchange barrier in CsPbBr3, attempt_frequency_Hz (nu), the 8 halide neighbours of a
-    halide site in ABX3 at hop_distance_angstrom lambda = a/sqrt(2) (default).  chloride_barrier_eV, when
-    given, sets chloride_jump_ratio = exp(-(Ea_Cl - Ea_Br)/kT).  Other fields via ``overrides``.
+    D_V from ``phasefire.analysis.transport``: hop rate Gamma = nu exp(-Ea/kT) (``hop_rate_per_s``) and
+    D = (1/6N) sum n Gamma lambda² (``diffusion_coefficient_cm2_per_s``) over the ``coordination``
+    (8) halide neighbours at lambda = a/sqrt(2) of each of the N = 3 halide sites of the ABX3 cell, i.e.
+    D_V = 8 Gamma lambda²/6.  chloride_barrier_eV, when given, sets the Cl/Br jump ratio
+    Gamma_Cl/Gamma_Br.  Bad numbers raise PhasefireError.
     """
-    values = {"barrier_eV": barrier_eV, "attempt_frequency_Hz": attempt_frequency_Hz, "temperature_K": temperature_K}
-    for name, value in values.items():
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} = {value} must be a positive finite number")
     base = RectificationParameters(temperature_K=temperature_K, **overrides)
-    kT = base.thermal_voltage_V
-    hop_um = (hop_distance_angstrom or base.lattice_constant_angstrom / math.sqrt(2.0)) * 1e-4
-    jump_rate_per_s = coordination * attempt_frequency_Hz * math.exp(-barrier_eV / kT)
-    updates = {"vacancy_diffusivity_um2_per_s": jump_rate_per_s * hop_um**2 / 6.0}
-    if chloride_barrier_eV is not None:
-        updates["chloride_jump_ratio"] = math.exp(-(chloride_barrier_eV - barrier_eV) / kT)
+    try:
+        rate_br = hop_rate_per_s(barrier_eV, temperature_K, attempt_frequency_Hz)
+        rate_cl = (
+            None
+            if chloride_barrier_eV is None
+            else hop_rate_per_s(chloride_barrier_eV, temperature_K, attempt_frequency_Hz)
+        )
+    except ValueError as exc:
+        raise PhasefireError(f"{exc}; give the NEB barrier in eV and the attempt frequency in Hz") from None
+    hop_A = hop_distance_angstrom or base.lattice_constant_angstrom / math.sqrt(2.0)
+    halide_sites = 3
+    hop = HopKind(rate_br, rate_br, hop_A, directed_per_cell=coordination * halide_sites)
+    updates = {"vacancy_diffusivity_um2_per_s": diffusion_coefficient_cm2_per_s([hop], halide_sites) * CM2_TO_UM2}
+    if rate_cl is not None:
+        updates["chloride_jump_ratio"] = rate_cl / rate_br
     return replace(base, **updates)
 
 
 def onsager_coefficients(
     bromide_share: np.ndarray, chloride_jump_ratio: float, correlation_factor: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reduced Moleko-Allnatt-Allnatt coefficients (l_BrBr, l_BrCl, l_ClCl), kT L_ab = x_V D_V l_ab.
+    """Reduced Onsager coefficients (l_BrBr, l_BrCl, l_ClCl) of vacancy-mediated interdiffusion,
+    kT L_ab = x_V D_V l_ab, after L. K. Moleko, A. R. Allnatt and E. L. Allnatt, Phil. Mag. A 59, 141
+    (1989) (self-consistent random-alloy form, dilute vacancies)::
 
-    bromide_share: c_Br = x_Br/(x_Br + x_Cl); exchange frequencies relative to w_Br (module doc).
+        l_ab = c_a w_a f_a delta_ab + 2 (c_a w_a f_a)(c_b w_b f_b) / (M0 sum_k c_k w_k f_k)
+        f_a  = M0 H / (2 w_a + M0 H),   sum_k c_k w_k / (2 w_k + M0 H) = 1 / (M0 + 2),   M0 = 2 f0/(1 - f0)
+
+    bromide_share: c_Br = x_Br/(x_Br + x_Cl); w_Br = 1, w_Cl = chloride_jump_ratio; correlation_factor:
+    f0.  For w_Cl = w_Br: l_BrCl = (1 - f0) c_Br c_Cl and the interdiffusivity is f0 D_V x_V.
     """
     c_br = np.clip(bromide_share, 0.0, 1.0)
     c_cl = 1.0 - c_br
@@ -353,9 +334,9 @@ def _bernoulli(x: np.ndarray) -> np.ndarray:
 
 def _check_profile(name: str, values: np.ndarray) -> None:
     if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains non-finite values; give finite site fractions")
+        raise PhasefireError(f"{name} contains non-finite values; give finite site fractions")
     if np.any(values < 0):
-        raise ValueError(f"{name} has negative site fractions (min {values.min():.3g}); give values >= 0")
+        raise PhasefireError(f"{name} has negative site fractions (min {values.min():.3g}); give values >= 0")
 
 
 @dataclass
@@ -375,14 +356,9 @@ class RectificationResult:
 
     @property
     def migration_length_um(self) -> float:
-        """Front displacement towards the CsPbBr3 end after the whole run (µm)."""
+        """Signed front displacement after the whole run (µm): > 0 into the CsPbBr3 segment (the paper's
+        migration length), < 0 towards CsPbCl3."""
         return float(self.front_um[0] - self.front_um[-1])
-
-
-#: where the electrode voltages are imposed (``WireModel``/``simulate`` ``boundary``)
-BOUNDARIES = ("contacts", "wire-ends")
-#: electrode source laws (``WireModel``/``simulate`` ``sources``; module doc)
-SOURCE_LAWS = ("electrochemical", "equilibrating")
 
 
 class WireModel:
@@ -392,7 +368,7 @@ class WireModel:
     solves the discrete Poisson equation exactly (pre-factorised banded Cholesky) at every call of
     ``rhs`` (1/s).  ``boundary="contacts"`` (the paper): phi imposed on the two contact-line faces,
     zero field at the wire ends; ``"wire-ends"``: phi imposed on the end faces (earlier variant).
-    ``sources``: "electrochemical" (one-sided per electrode, default) or "equilibrating" (module doc).
+    ``sources``: one of ``SOURCE_LAWS`` (module doc).
     ``jacobian`` returns the sparse fixed-potential part F_y and keeps the sparse dF/dpsi for
     ``BorderedBDF``, which solves the exact Newton systems with Poisson as a sparse border.
     """
@@ -404,50 +380,56 @@ class WireModel:
         grid_points: int,
         initial_x_br: np.ndarray | None,
         boundary: str = "contacts",
-        sources: str = "electrochemical",
+        sources: str = "formation-energy",
     ) -> None:
         p = params
         n = grid_points
         if boundary not in BOUNDARIES:
-            raise ValueError(f"boundary = {boundary!r} is not one of {', '.join(BOUNDARIES)}")
+            raise PhasefireError(f"boundary = {boundary!r} is not one of {', '.join(BOUNDARIES)}")
         if sources not in SOURCE_LAWS:
-            raise ValueError(f"sources = {sources!r} is not one of {', '.join(SOURCE_LAWS)}")
+            raise PhasefireError(f"sources = {sources!r} is not one of {', '.join(SOURCE_LAWS)}")
         self.params, self.n, self.boundary, self.source_law = p, n, boundary, sources
         self.dz = p.wire_length_um / n
         self.z = (np.arange(n) + 0.5) * self.dz
         self.contact_cells = int(round(p.contact_width_um / self.dz))
-        if self.contact_cells < 1 or self.dz > p.debye_length_um:
-            needed = int(math.ceil(p.wire_length_um / min(p.contact_width_um, p.debye_length_um)))
-            raise ValueError(
-                f"grid of {n} points (dz = {self.dz:.3g} µm) does not resolve the contact width or the "
-                f"Debye length {p.debye_length_um:.3g} µm; use at least {needed} grid points"
+        resolution_um = min(p.contact_width_um, p.debye_length_um / CELLS_PER_DEBYE_LENGTH)
+        if self.dz > resolution_um * (1 + 1e-12):
+            needed = int(math.ceil(p.wire_length_um / resolution_um))
+            raise PhasefireError(
+                f"grid of {n} cells (dz = {self.dz:.3g} µm) is too coarse for the Debye length "
+                f"{p.debye_length_um:.3g} µm ({CELLS_PER_DEBYE_LENGTH} cells per Debye length needed); "
+                f"use --grid {needed} or more"
             )
         if initial_x_br is None:
             initial_x_br = np.where(self.z < p.front_position_um, p.x_br_bromide_segment, p.x_br_chloride_segment)
         initial_x_br = np.asarray(initial_x_br, dtype=float)
         if initial_x_br.shape != (n,):
-            raise ValueError(f"initial x_Br has shape {initial_x_br.shape}; give {n} values, one per cell")
+            raise PhasefireError(f"initial x_Br has shape {initial_x_br.shape}; give {n} values, one per cell")
         _check_profile("initial x_Br", initial_x_br)
         self.x_scale = p.vacancy_fraction_br_rich
         self.x_v0 = p.equilibrium_vacancy_fraction(initial_x_br)
         if np.any(initial_x_br + self.x_v0 >= 1):
-            raise ValueError("initial x_Br + x_V >= 1 somewhere leaves negative chloride; lower x_Br")
+            raise PhasefireError("initial x_Br + x_V >= 1 somewhere leaves negative chloride; lower x_Br")
         self.initial_x_br = initial_x_br
         self.u0 = self.x_v0 / self.x_scale
         nc = self.contact_cells
         self.source_cells = np.concatenate([np.arange(nc), np.arange(n - nc, n)])
-        self.creation_rate_per_s = p.source_coefficient_um_per_V_s(bias_V_per_um) * abs(bias_V_per_um)
-        # S_V = r_c [a (1 - x_V) - b (1 - x_eq)/x_eq x_V] per source cell (module doc): a switches
-        # creation, b destruction on.  "equilibrating": a = b = 1 in both zones; "electrochemical": the
-        # zone at the higher potential (CsPbBr3 end for bias > 0) only creates, the other only destroys.
-        injecting = np.arange(nc) if bias_V_per_um >= 0 else np.arange(nc, 2 * nc)
-        if sources == "equilibrating":
+        # S_V = r [a_e Theta(y) (1 - x_V) - b_e B(y) x_V] per source cell (module doc); a_e, b_e switch
+        # creation and destruction on per zone.  The zone at the higher potential (CsPbBr3 end for
+        # bias > 0) is the injecting one.
+        injecting = np.zeros(2 * nc, dtype=bool)
+        injecting[:nc] = bias_V_per_um >= 0
+        injecting[nc:] = bias_V_per_um < 0
+        if sources == "formation-energy":
+            self.rate_per_s = p.rate_constant_um_per_V_s * abs(bias_V_per_um)
             self.creation_on = np.ones(2 * nc)
-            self.destruction_on = np.ones(2 * nc)
+        elif sources == "caption-alpha":
+            self.rate_per_s = p.caption_alpha_um_per_V_s(bias_V_per_um) * abs(bias_V_per_um)
+            self.creation_on = injecting.astype(float)
         else:
+            self.rate_per_s = 0.0
             self.creation_on = np.zeros(2 * nc)
-            self.creation_on[injecting] = 1.0
-            self.destruction_on = 1.0 - self.creation_on
+        self.destruction_on = (~injecting).astype(float)
         self.kappa2 = p.inverse_debye_length_sq_per_um2 * self.x_scale
         self.diffusivity = p.vacancy_diffusivity_um2_per_s
         # Dirichlet faces (face j lies between cells j-1 and j) and their potentials (kT/e units)
@@ -508,13 +490,21 @@ class WireModel:
 
     # -- physics --------------------------------------------------------------------------------
     def sources(self, x_v: np.ndarray, x_br: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(S_V, S_Br) in the electrode cells (1/s): S_V = r_c [a (1 - x_V) - b (1 - x_eq)/x_eq x_V]."""
+        """(S_V, S_Br) in the electrode cells (1/s), module doc.  "formation-energy":
+        S_V = k|E0| [a exp(-(E_f(y) - E_f,Br)/kT) (1 - x_V) - b x_V / x_V,Br-rich]; "caption-alpha":
+        S_V = alpha|E0| [a (1 - x_V) - b (1 - x_eq)/x_eq x_V]."""
         cells = self.source_cells
         xv, xbr = x_v[cells], x_br[cells]
         share = xbr / np.maximum(1.0 - xv, 1e-300)
-        x_eq = self.params.equilibrium_vacancy_fraction(share)
-        r_c = self.creation_rate_per_s
-        s_v = r_c * (self.creation_on * (1.0 - xv) - self.destruction_on * (1.0 - x_eq) / x_eq * xv)
+        p = self.params
+        if self.source_law == "formation-energy":
+            creation = np.exp(-p.formation_excess_over_kT(share))
+            destruction = 1.0 / p.vacancy_fraction_br_rich
+        else:
+            x_eq = p.equilibrium_vacancy_fraction(share)
+            creation = 1.0
+            destruction = (1.0 - x_eq) / x_eq
+        s_v = self.rate_per_s * (self.creation_on * creation * (1.0 - xv) - self.destruction_on * destruction * xv)
         return s_v, -share * s_v
 
     def _rhs_at(self, y: np.ndarray, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -527,12 +517,14 @@ class WireModel:
         log_br = np.log(np.maximum(x_br, tiny))
         log_cl = np.log(np.maximum(x_cl, tiny))
         share = x_br / np.maximum(x_br + x_cl, tiny)
+        # vacancy chemical potential mu_V = kT ln x_V + E_f(y): E_f/kT joins the effective potential
+        formation = p.formation_excess_over_kT(np.clip(share, 0.0, 1.0))
         l_bb, l_bc, l_cc = onsager_coefficients(
             0.5 * (share[1:] + share[:-1]), p.chloride_jump_ratio, p.correlation_factor
         )
-        d_psi = np.diff(psi)
+        d_psi = np.diff(psi) + np.diff(formation)
         scale = self.diffusivity / dz
-        # g_b = dx_V/dz + x_V d(psi - ln x_b)/dz at interior faces, Scharfetter-Gummel
+        # g_b = dx_V/dz + x_V d(psi + E_f/kT - ln x_b)/dz at interior faces, Scharfetter-Gummel
         d_br = d_psi - np.diff(log_br)
         d_cl = d_psi - np.diff(log_cl)
         g_br = scale * (_bernoulli(-d_br) * x_v[1:] - _bernoulli(d_br) * x_v[:-1])
@@ -676,10 +668,18 @@ def front_position_um(z_um: np.ndarray, x_br: np.ndarray, composition: float = 0
     above = x_br >= composition
     crossings = np.flatnonzero(above[:-1] & ~above[1:])
     if crossings.size == 0:
-        raise ValueError(f"no x_Br = {composition} front in the profile; check the initial compositions")
+        raise PhasefireError(f"no x_Br = {composition} front in the profile; check the initial compositions")
     i = crossings[0]
     weight = (x_br[i] - composition) / (x_br[i] - x_br[i + 1])
     return float(z_um[i] + weight * (z_um[i + 1] - z_um[i]))
+
+
+def _front_or_nan(z_um: np.ndarray, x_br: np.ndarray, composition: float) -> float:
+    """Front position, NaN for a profile without a front (uniform composition, e.g. the Debye test)."""
+    try:
+        return front_position_um(z_um, x_br, composition)
+    except PhasefireError:
+        return math.nan
 
 
 def _reporting(rhs: Callable, t_end: float, progress: Callable[[float], None]) -> Callable:
@@ -702,29 +702,29 @@ def simulate(
     params: RectificationParameters | None = None,
     snapshots: int = 9,
     initial_x_br: np.ndarray | None = None,
-    method: str = "BDF",
+    method: str = "bordered-BDF",
     rtol: float = 1e-6,
     progress: Callable[[float], None] | None = None,
     boundary: str = "contacts",
-    sources: str = "electrochemical",
+    sources: str = "formation-energy",
 ) -> RectificationResult:
     """Bias the wire at ``bias_V_per_um`` (V/µm; > 0 forward = positive electrode on CsPbBr3) for
     ``hours`` (h) on ``grid_points`` cells; ``snapshots`` equally spaced profiles are kept.
     ``boundary``: "contacts" (the paper: voltages on the contact lines, zero field and no flow at the
-    wire ends) or "wire-ends" (voltages on the wire ends).  ``sources``: "electrochemical" (the zone at
-    the higher potential only creates vacancies, the other only destroys them) or "equilibrating" (both
-    zones relax to x_V^eq); see the module doc.  ``method``: "BDF" (exact Newton systems
-    through the sparse Poisson border, ``BorderedBDF``) or any other ``solve_ivp`` implicit method,
-    which then gets the dense exact Jacobian (slow).  ``progress`` is called with the completed
+    wire ends) or "wire-ends" (voltages on the wire ends).  ``sources``: "formation-energy" (default),
+    "caption-alpha" or "none" (module doc).  bias 0 is the unbiased interdiffusion run.  ``method``:
+    "bordered-BDF" (exact Newton systems through the sparse Poisson border, ``BorderedBDF``) or a
+    ``solve_ivp`` implicit method ("BDF", "Radau", "LSODA") on the same semi-discretisation with the
+    dense exact Jacobian (slow; the benchmark's references).  ``progress`` is called with the completed
     fraction of the run (0..1)."""
     params = params or RectificationParameters()
     for name, value in (("bias_V_per_um", bias_V_per_um), ("hours", hours)):
         if not math.isfinite(value):
-            raise ValueError(f"{name} = {value} is not finite; give a number")
+            raise PhasefireError(f"{name} = {value} is not finite; give a number")
     if hours <= 0:
-        raise ValueError(f"hours = {hours} must be > 0")
+        raise PhasefireError(f"hours = {hours} must be > 0; give the biasing time in hours")
     if grid_points < 10:
-        raise ValueError(f"grid_points = {grid_points} is too coarse; use at least 10")
+        raise PhasefireError(f"grid_points = {grid_points} is too coarse; use at least 10")
     model = WireModel(params, bias_V_per_um, int(grid_points), initial_x_br, boundary, sources)
     t_end = hours * SECONDS_PER_HOUR
     times = np.linspace(0.0, t_end, max(int(snapshots), 2))
@@ -735,7 +735,7 @@ def simulate(
     atol[: 2 * model.n : 2] = 1e-6
     atol[1 : 2 * model.n : 2] = 1e-9
     atol[2 * model.n :] = 1e-12
-    if method == "BDF":
+    if method == "bordered-BDF":
         options = {"method": BorderedBDF, "jac": model.jacobian, "model": model}
     else:
         options = {"method": method, "jac": model.dense_jacobian}
@@ -743,7 +743,7 @@ def simulate(
     solution = solve_ivp(fun, (0.0, t_end), y0, t_eval=times, rtol=rtol, atol=atol, **options)
     wall = time.perf_counter() - start
     if not solution.success:
-        raise ValueError(
+        raise PhasefireError(
             f"integration failed ({solution.message}); the parameters are numerically unstable: "
             "check them or refine the grid"
         )
@@ -754,7 +754,7 @@ def simulate(
     x_v = np.array([u[0] for u in unpacked])
     x_br = np.array([u[1] for u in unpacked])
     potential = np.array([u[2] for u in unpacked]) * params.thermal_voltage_V
-    fronts = np.array([front_position_um(model.z, xb, params.front_composition) for xb in x_br])
+    fronts = np.array([_front_or_nan(model.z, xb, params.front_composition) for xb in x_br])
     return RectificationResult(
         bias_V_per_um=float(bias_V_per_um),
         z_um=model.z,
@@ -772,6 +772,7 @@ def simulate(
             "unknowns": model.size,
             "boundary": boundary,
             "sources": sources,
+            "method": method,
             "dirichlet_z_um": [float(z) for z in model.dirichlet_z_um],
         },
     )

@@ -1,13 +1,14 @@
 """``phasefire model``: continuum models from the papers.
 
-``phasefire model rectification [--bias 4] [--hours 4] [--grid 1000] [--boundary contacts|wire-ends]
-[--sources electrochemical|equilibrating] [--json] [--sweep] [--plot PNG]`` runs the perovskite paper's
-reaction-drift-diffusion-Poisson model (``phasefire.models.rectification``; default the paper's boundary
-conditions: voltages on the contact lines, no flow and zero field at the wire ends, and one-sided
-electrode sources: the electrode at the higher potential only creates vacancies at r_c = alpha |E|,
-the other only destroys them) under forward and reverse bias and reports the migration lengths of the x_Br = 0.55 front (µm),
-the rectification ratio, the halide-site budget error and the halide mobility (cm² V^-1 s^-1).
-``--sweep`` adds migration length vs bias over ±(1.5-4) V/µm (paper Fig. 1e).
+``phasefire model rectification [--bias 4] [--hours 4] [--grid 1000] [--sources formation-energy|
+caption-alpha|none] [--rate-constant K] [--barrier-eV E | --from-task ID] [--sweep [--out DIR]]
+[--plot PNG] [--json]`` runs the perovskite paper's reaction-drift-diffusion-Poisson model
+(``phasefire.models.rectification``) at +bias and -bias and reports the signed migration lengths of
+the x_Br = 0.55 front (µm, > 0 into CsPbBr3), the rectification ratio, the halide-site budget error,
+the mobility and the rate constant (fitted at +2 V/µm unless given).  ``--bias 0`` is the unbiased
+interdiffusion run.  ``--sweep`` adds the Fig. 1e curve from -4 to +4 V/µm, the Fig. 2b/2d and 3a/3b
+profiles as PNGs in ``--out`` and the comparison with the paper's statements.  The study logic lives
+in ``phasefire.models.rectification_study``; this module parses and prints.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import argparse
 import json
 import math
 import sys
-
-import numpy as np
+from dataclasses import replace
+from pathlib import Path
 
 from phasefire.models import rectification as rect
-
-#: forward bias magnitudes of the paper's Fig. 1e (V/µm); the sweep also runs their negatives
-SWEEP_BIASES_V_PER_UM = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
+from phasefire.models import rectification_study as study
+from phasefire.workflows.errors import PhasefireError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,37 +33,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="halide migration under forward/reverse bias in a CsPbBr3-CsPbCl3 nanowire",
         description="Reaction-drift-diffusion-Poisson model of the perovskite paper (Figs. 1e, 2b/d, 3a/b).",
     )
-    parser.add_argument("--bias", type=float, default=4.0, help="bias field magnitude in V/µm (default 4)")
+    parser.add_argument("--bias", type=float, default=4.0, help="bias magnitude in V/µm, 0 allowed (default 4)")
     parser.add_argument("--hours", type=float, default=4.0, help="biasing time in h (default 4)")
     parser.add_argument("--grid", type=int, default=1000, help="finite-volume cells (default 1000)")
     parser.add_argument(
         "--boundary",
         choices=rect.BOUNDARIES,
         default="contacts",
-        help="where the voltages are imposed: the contact lines with zero field at the wire "
-        "ends (the paper, default) or the wire ends (earlier variant)",
+        help="where the voltages act (default: the contact lines, the paper)",
     )
     parser.add_argument(
         "--sources",
         choices=rect.SOURCE_LAWS,
-        default="electrochemical",
-        help="electrode source law: 'electrochemical' (default; the electrode at the higher "
-        "potential only creates vacancies at r_c = alpha |E| per halide site, the other "
-        "only destroys them) or 'equilibrating' (both relax to equilibrium; earlier variant)",
+        default="formation-energy",
+        help="electrode sources: 'formation-energy' (default; one rate constant, creation weighted by "
+        "exp(-dE_f/kT)), 'caption-alpha' (the Fig. 3 caption's two alpha values) or 'none'",
     )
-    parser.add_argument("--sweep", action="store_true", help="also compute migration length vs bias over ±(1.5-4) V/µm")
     parser.add_argument(
-        "--barrier-eV",
+        "--rate-constant",
         type=float,
         default=None,
-        help="halide-vacancy hop barrier (eV, e.g. from NEB) setting the vacancy diffusivity",
+        metavar="K",
+        help="rate constant k of the formation-energy sources (µm V^-1 s^-1); default: fitted at +2 V/µm "
+        "to the paper's mobility on this grid",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--barrier-eV", type=float, default=None, help="Br-vacancy hop barrier (eV) setting D_V")
+    source.add_argument(
+        "--from-task",
+        type=int,
+        default=None,
+        metavar="TASK_ID",
+        help="take barrier, attempt frequency and T from a NEB task document",
     )
     parser.add_argument(
         "--attempt-frequency-Hz", type=float, default=1e13, help="attempt frequency for --barrier-eV (Hz, default 1e13)"
     )
-    parser.add_argument("--plot", metavar="PNG", help="write profiles (and the sweep) to this PNG")
+    parser.add_argument(
+        "--sweep", action="store_true", help="Fig. 1e curve from -4 to +4 V/µm, Fig. 2b/2d/3a/3b PNGs, paper comparison"
+    )
+    parser.add_argument(
+        "--out", default="rectification-figures", help="folder for the --sweep PNGs (default rectification-figures)"
+    )
+    parser.add_argument("--plot", metavar="PNG", help="write the ±bias profiles to this PNG")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    parser.set_defaults(handler=run_rectification)
+    parser.set_defaults(handler=run_rectification)  # fmt: skip
 
 
 def _progress_bar(total_runs: int, enabled: bool):
@@ -89,91 +103,100 @@ def _progress_bar(total_runs: int, enabled: bool):
     return start, bar.close
 
 
+def _task_document(task_id: int) -> dict:
+    """The stored task document ``task_id`` (the one place this command reads the results database)."""
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
+
+    document = ResultsDB(open_launchpad()).tasks.find_one({"task_id": task_id}, {"_id": 0})
+    if document is None:
+        raise PhasefireError(f"no task document {task_id} in the results database; see phasefire db query")
+    return document
+
+
+def _parameters(args: argparse.Namespace) -> tuple[rect.RectificationParameters, dict]:
+    """Model parameters from --barrier-eV / --from-task, and where D_V came from."""
+    if args.from_task is not None:
+        info = study.neb_transport(_task_document(args.from_task))
+        params = rect.parameters_from_barrier(info["barrier_eV"], info["attempt_frequency_Hz"], info["temperature_K"])
+        return params, {"source": f"NEB task {args.from_task}", **info}
+    if args.barrier_eV is not None:
+        params = rect.parameters_from_barrier(args.barrier_eV, args.attempt_frequency_Hz)
+        return params, {
+            "source": "--barrier-eV",
+            "barrier_eV": args.barrier_eV,
+            "attempt_frequency_Hz": args.attempt_frequency_Hz,
+        }
+    return rect.RectificationParameters(), {"source": "default D_V (0.30 eV barrier)"}  # fmt: skip
+
+
 def run_rectification(args: argparse.Namespace) -> int:
     for name in ("bias", "hours"):
-        value = getattr(args, name)
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"--{name} {value} must be a positive number")
-    if args.barrier_eV is None:
-        params = rect.RectificationParameters()
-    else:
-        params = rect.parameters_from_barrier(args.barrier_eV, args.attempt_frequency_Hz)
-    sweep_biases = [
-        b
-        for magnitude in SWEEP_BIASES_V_PER_UM
-        for b in (magnitude, -magnitude)
-        if args.sweep and magnitude != args.bias
-    ]
-    start, close = _progress_bar(2 + len(sweep_biases), enabled=sys.stderr.isatty())
+        if not math.isfinite(getattr(args, name)):
+            raise PhasefireError(f"--{name} {getattr(args, name)} is not finite; give a number")
+    if args.hours <= 0:
+        raise PhasefireError(f"--hours {args.hours} must be > 0; give the biasing time in hours")
+    bias = abs(args.bias)
+    params, transport = _parameters(args)
+    fit = None
+    if args.rate_constant is not None:
+        params = replace(params, rate_constant_um_per_V_s=args.rate_constant)
+    elif args.sources == "formation-energy":
+        fit = study.fit_rate_constant(params, args.grid, args.hours, boundary=args.boundary)
+        params = replace(params, rate_constant_um_per_V_s=fit.rate_constant_um_per_V_s)
+
+    biases = [bias, -bias] if bias > 0 else [0.0]
+    sweep_biases = [b for b in study.FIG1E_BIASES_V_PER_UM if b not in biases] if args.sweep else []
+    start, close = _progress_bar(len(biases) + len(sweep_biases) + (2 if args.sweep else 0), sys.stderr.isatty())
     try:
-        forward = rect.simulate(
-            args.bias,
-            args.hours,
-            args.grid,
-            params,
-            progress=start(f"+{args.bias:g} V/µm"),
-            boundary=args.boundary,
-            sources=args.sources,
-        )
-        reverse = rect.simulate(
-            -args.bias,
-            args.hours,
-            args.grid,
-            params,
-            progress=start(f"-{args.bias:g} V/µm"),
-            boundary=args.boundary,
-            sources=args.sources,
-        )
-        sweep = [
-            rect.simulate(
-                b,
-                args.hours,
-                args.grid,
-                params,
-                snapshots=2,
-                progress=start(f"{b:+g} V/µm"),
-                boundary=args.boundary,
-                sources=args.sources,
-            )
-            for b in sweep_biases
-        ]
+        common = {"params": params, "hours": args.hours, "grid_points": args.grid, "boundary": args.boundary}
+        runs = study.run_biases(biases, sources=args.sources, snapshots=9, progress=start, **common)
+        if args.sweep:
+            runs.update(study.run_biases(sweep_biases, sources=args.sources, progress=start, **common))
+            no_sources = study.run_biases([4.0, -4.0], sources="none", progress=start, **common)
     finally:
         close()
-    if args.sweep:
-        sweep += [forward, reverse]
-
+    forward, reverse = runs[biases[0]], runs[biases[-1]]
     report = {
-        "bias_V_per_um": args.bias,
+        "bias_V_per_um": bias,
         "hours": args.hours,
         "grid_points": args.grid,
         "boundary": args.boundary,
         "sources": args.sources,
+        "transport": transport,
         "vacancy_diffusivity_um2_per_s": params.vacancy_diffusivity_um2_per_s,
+        "rate_constant_um_per_V_s": params.rate_constant_um_per_V_s if args.sources == "formation-energy" else None,
+        "rate_constant_fitted": fit is not None,
         "migration_length_forward_um": forward.migration_length_um,
         "migration_length_reverse_um": reverse.migration_length_um,
-        "rectification_ratio": rect.rectification_ratio(forward.migration_length_um, reverse.migration_length_um),
+        "rectification_ratio": (
+            rect.rectification_ratio(forward.migration_length_um, reverse.migration_length_um) if bias > 0 else None
+        ),
         "halide_sites_relative_error": max(forward.halide_sites_relative_error, reverse.halide_sites_relative_error),
-        "halide_mobility_cm2_per_V_s": rect.halide_mobility_cm2_per_V_s(
-            args.bias, forward.migration_length_um, args.hours
+        "halide_mobility_cm2_per_V_s": (
+            rect.halide_mobility_cm2_per_V_s(bias, forward.migration_length_um, args.hours) if bias > 0 else None
         ),
         "wall_time_forward_s": forward.wall_time_s,
         "wall_time_reverse_s": reverse.wall_time_s,
     }
-    if sweep:
-        biases = np.array([run.bias_V_per_um for run in sweep])
-        lengths = np.array([run.migration_length_um for run in sweep])
-        positive = biases > 0
-        report["sweep"] = [
-            {"bias_V_per_um": float(b), "migration_length_um": float(length)}
-            for b, length in sorted(zip(biases, lengths))
-        ]
-        report["sweep_forward_linear_r2"] = rect.linear_fit_r2(biases[positive], lengths[positive])
-        report["sweep_halide_mobility_cm2_per_V_s"] = rect.halide_mobility_cm2_per_V_s(
-            biases[positive], lengths[positive], args.hours
-        )
+    if fit is not None:
+        report["rate_fit"] = {
+            "bias_V_per_um": fit.bias_V_per_um,
+            "target_um": fit.target_um,
+            "migration_length_um": fit.migration_length_um,
+            "runs": fit.evaluations,
+        }
+    if args.sweep:
+        from phasefire.workflows.reports.cspbx3 import write_model_figures
+
+        summary = study.sweep_summary(runs, args.hours)
+        report["sweep"] = summary
+        report["landmarks"] = study.landmarks(summary, args.hours)
+        report["figures"] = [str(p) for p in write_model_figures(runs, no_sources, params, Path(args.out))]
     if args.plot:
-        _plot(args.plot, forward, reverse, sweep, params)
-        report["plot"] = args.plot
+        from phasefire.workflows.reports.cspbx3 import write_profiles_png
+
+        report["plot"] = str(write_profiles_png(forward, reverse, params, Path(args.plot)))
 
     if args.json:
         print(json.dumps(report, indent=2))
@@ -182,64 +205,39 @@ def run_rectification(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fmt(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
 def _print_table(report: dict) -> None:
     rows = [
         ("bias (V/µm)", f"±{report['bias_V_per_um']:g}"),
         ("biasing time (h)", f"{report['hours']:g}"),
         ("grid points", f"{report['grid_points']}"),
-        ("boundary conditions", report["boundary"]),
-        ("electrode source law", report["sources"]),
-        ("migration length forward (µm)", f"{report['migration_length_forward_um']:.4f}"),
-        ("migration length reverse (µm)", f"{report['migration_length_reverse_um']:.4f}"),
-        ("rectification ratio (paper ~20)", f"{report['rectification_ratio']:.1f}"),
-        ("halide mobility (cm²/V/s; paper 1.7e-13)", f"{report['halide_mobility_cm2_per_V_s']:.3g}"),
+        ("boundary conditions / sources", f"{report['boundary']} / {report['sources']}"),
+        ("vacancy diffusivity (µm²/s)", f"{report['vacancy_diffusivity_um2_per_s']:.3g} ({report['transport']['source']})"),
+        ("rate constant (µm/V/s)", _fmt(report["rate_constant_um_per_V_s"], ".4g") + (" (fitted at +2 V/µm)" if report["rate_constant_fitted"] else "")),
+        ("migration length forward (µm, + = into CsPbBr3)", f"{report['migration_length_forward_um']:+.4f}"),
+        ("migration length reverse (µm)", f"{report['migration_length_reverse_um']:+.4f}"),
+        ("rectification ratio (paper ~20)", _fmt(report["rectification_ratio"], ".1f")),
+        ("halide mobility (cm²/V/s; paper 1.7e-13)", _fmt(report["halide_mobility_cm2_per_V_s"], ".3g")),
         ("halide-site budget error (relative)", f"{report['halide_sites_relative_error']:.2e}"),
-        (
-            "wall time forward / reverse (s)",
-            f"{report['wall_time_forward_s']:.2f} / {report['wall_time_reverse_s']:.2f}",
-        ),
-    ]
-    if "sweep" in report:
-        rows.append(("forward sweep linear fit R²", f"{report['sweep_forward_linear_r2']:.4f}"))
-        rows.append(("mobility from sweep slope (cm²/V/s)", f"{report['sweep_halide_mobility_cm2_per_V_s']:.3g}"))
+        ("wall time forward / reverse (s)", f"{report['wall_time_forward_s']:.2f} / {report['wall_time_reverse_s']:.2f}"),
+    ]  # fmt: skip
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
-    for point in report.get("sweep", []):
-        print(f"  {point['bias_V_per_um']:+5.1f} V/µm  {point['migration_length_um']:+.4f} µm")
-
-
-def _plot(path: str, forward, reverse, sweep, params) -> None:
-    """Profiles after biasing (paper Figs. 2b/d, 3a/b) and, with a sweep, Fig. 1e."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = 3 if sweep else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
-    chloride_level = params.equilibrium_vacancy_fraction(np.array(params.x_br_chloride_segment))
-    for ax, run, title in ((axes[0], forward, "forward"), (axes[1], reverse, "reverse")):
-        ax.plot(run.z_um, run.x_br[0], "k:", label="x_Br initial")
-        ax.plot(run.z_um, run.x_br[-1], "k-", label=f"x_Br after {run.times_s[-1] / 3600:g} h")
-        ax.set_xlabel("z (µm)")
-        ax.set_ylabel("x_Br")
-        ax.set_title(f"{title} {run.bias_V_per_um:+g} V/µm")
-        for edge in (0.0, params.wire_length_um - params.contact_width_um):  # electrode zones
-            ax.axvspan(edge, edge + params.contact_width_um, color="0.9", zorder=0)
-        twin = ax.twinx()
-        twin.semilogy(run.z_um, np.maximum(run.x_v[-1] / chloride_level, 1e-6), "b-", label="x_V / x_V(Cl)")
-        twin.set_ylabel("x_V / x_V,eq(CsPbCl3)", color="b")
-        ax.legend(loc="lower left", fontsize=8)
-    if sweep:
-        bias = np.array([run.bias_V_per_um for run in sweep])
-        length = np.array([run.migration_length_um for run in sweep])
-        order = np.argsort(bias)
-        axes[2].plot(bias[order], length[order], "o-")
-        axes[2].axhline(0, color="grey", lw=0.5)
-        axes[2].set_xlabel("bias (V/µm)")
-        axes[2].set_ylabel("migration length (µm)")
-        axes[2].set_title("Fig. 1e")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    if "sweep" in report:
+        print("Fig. 1e (migration length after the run, µm):")
+        for point in report["sweep"]["curve"]:
+            print(f"  {point['bias_V_per_um']:+5.2f} V/µm  {point['migration_length_um']:+.4f}")
+        print("paper statements:")
+        for row in report["landmarks"]:
+            verdict = "agrees" if row["agrees"] else "DISAGREES"
+            print(f"  [{verdict}] {row['statement']}: paper {row['paper']}, model {row['model']}")
+            if row["why"]:
+                print(f"      why: {row['why']}")
+        for path in report["figures"]:
+            print(f"wrote {path}")
+    if "plot" in report:
+        print(f"wrote {report['plot']}")

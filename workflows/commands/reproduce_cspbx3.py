@@ -7,16 +7,15 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 from phasefire.workflows.commands._output import print_json
 
 #: the quick profile: NEB settings and the biases of the rectification model (V/µm)
 PROFILES = {
     "quick": {"neb": {"n_images": 3, "fmax_eV_per_A": 0.05, "endpoint_fmax_eV_per_A": 0.05}, "biases": [1.5, 2.5, 4.0],
-              "hours": 4.0, "grid_points": 400},
+              "hours": 4.0, "grid_points": 400, "sweep": [-4.0, -2.0, -0.5, 0.0, 0.5, 1.5, 2.5, 4.0]},
     "paper": {"neb": {"n_images": 5, "fmax_eV_per_A": 0.03, "endpoint_fmax_eV_per_A": 0.01}, "biases": [1.5, 2.0, 2.5, 3.0, 3.5, 4.0],
-              "hours": 4.0, "grid_points": 1000},
+              "hours": 4.0, "grid_points": 1000, "sweep": None},
 }  # fmt: skip
 SYSTEMS = (("cspbbr3-cubic", "Br"), ("cspbcl3-cubic", "Cl"))
 
@@ -34,25 +33,11 @@ def register(studies: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=reproduce_cspbx3)
 
 
-def rectification_runs(params, biases: list[float], hours: float, grid_points: int) -> dict[str, Any]:
-    """Forward migration lengths over ``biases`` (V/µm), the reverse one at the largest, the ratio
-    and the mobility from the forward slope."""
-    from phasefire.models.rectification import halide_mobility_cm2_per_V_s, rectification_ratio, simulate
-
-    forward = [simulate(b, hours=hours, grid_points=grid_points, params=params).migration_length_um for b in biases]
-    reverse = simulate(-biases[-1], hours=hours, grid_points=grid_points, params=params).migration_length_um
-    return {
-        "biases_V_per_um": biases, "hours": hours, "forward_migration_um": forward, "reverse_migration_um_at_max_bias": reverse,
-        "rectification_ratio": rectification_ratio(forward[-1], reverse),
-        "mobility_cm2_per_V_s": halide_mobility_cm2_per_V_s(biases, forward, hours),
-        "vacancy_diffusivity_um2_per_s": params.vacancy_diffusivity_um2_per_s, "chloride_jump_ratio": params.chloride_jump_ratio,
-    }  # fmt: skip
-
-
 def reproduce_cspbx3(args: argparse.Namespace) -> int:
     from fireworks import Workflow
 
     from phasefire.models.rectification import RectificationParameters, parameters_from_barrier
+    from phasefire.models.rectification_study import neb_barriers, rectification_runs, rectification_study
     from phasefire.structures import build
     from phasefire.workflows.commands.reproduce import submit_and_run
     from phasefire.workflows.commands.submit import engine_spec
@@ -82,13 +67,14 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     if unconverged:
         raise PhasefireError(f"the {', '.join(unconverged)}-vacancy NEB did not converge (stored flagged); "
                              "rerun with the paper profile or more steps before feeding the model")  # fmt: skip
-    barrier = {s: d["output"]["barrier_forward_eV"] for s, d in documents.items()}
+    barrier = neb_barriers(documents.values())
     start = time.perf_counter()
     runs = {
         "neb": rectification_runs(parameters_from_barrier(barrier["Br"], temperature_K=args.temperature, chloride_barrier_eV=barrier["Cl"]),
                                   profile["biases"], profile["hours"], profile["grid_points"]),
         "paper": rectification_runs(RectificationParameters(temperature_K=args.temperature), profile["biases"], profile["hours"], profile["grid_points"]),
     }  # fmt: skip
+    runs["study"] = rectification_study(RectificationParameters(temperature_K=args.temperature), profile["hours"], profile["grid_points"], profile["sweep"])  # fmt: skip
     model_wall = time.perf_counter() - start
     out = Path(args.out or f"reports/cspbx3-{time.strftime('%Y%m%d-%H%M%S')}")
     summary = {
@@ -110,5 +96,9 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
         r = runs[key]
         print(f"  {label:20s}: D_V {r['vacancy_diffusivity_um2_per_s']:.3g} µm²/s, forward L at {r['biases_V_per_um'][-1]} V/µm "
               f"{r['forward_migration_um'][-1]:.3f} µm, ratio {r['rectification_ratio']:.1f}, mobility {r['mobility_cm2_per_V_s']:.2e} cm²/V/s")  # fmt: skip
+    for row in runs["study"]["landmarks"]:
+        print(
+            f"  [{'agrees' if row['agrees'] else 'DISAGREES'}] {row['statement']}: paper {row['paper']}, model {row['model']}"
+        )
     print(f"report: {summary['report']}")
     return 0

@@ -1,12 +1,14 @@
-"""Report of the CsPbX3 NEB -> rectification study: Markdown beside one PNG (profiles, migration
-length vs bias, rectification ratio)."""
+"""Figures and reports of the CsPbX3 rectification model: the Fig. 1e / 2b / 2d / 3a / 3b PNGs of
+``phasefire model rectification --sweep`` and the ``reproduce cspbx3`` report (Markdown + PNG)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -14,9 +16,100 @@ import matplotlib.pyplot as plt  # noqa: E402
 #: Br-vacancy migration barrier in CsPbBr3 from ionic conductivity, J. Mizusaki, K. Arai and
 #: K. Fueki, Solid State Ionics 11, 203 (1983) (the perovskite paper's ref. 17), eV
 EXPERIMENTAL_BR_BARRIER_EV = 0.25
-#: the perovskite paper's measured numbers: halide mobility (cm² V^-1 s^-1) and rectification ratio at ±4 V/µm
-PAPER_MOBILITY_CM2_PER_V_S = 1.7e-13
-PAPER_RECTIFICATION_RATIO = 20.0
+
+from phasefire.models.rectification_study import PAPER_MOBILITY_CM2_PER_V_S, PAPER_RECTIFICATION_RATIO  # noqa: E402
+
+
+def _zones(ax, params) -> None:
+    for edge in (0.0, params.wire_length_um - params.contact_width_um):  # electrode zones
+        ax.axvspan(edge, edge + params.contact_width_um, color="0.92", zorder=0)
+
+
+def _vacancy_scale(params) -> float:
+    """x_V^eq of the chloride-rich segment: the paper's Fig. 3 rescaling of the vacancy fraction."""
+    return float(params.equilibrium_vacancy_fraction(np.array(params.x_br_chloride_segment)))
+
+
+def _profiles_axes(ax, runs_with_labels, params, title: str, vacancies: bool) -> None:
+    """x_Br (black) at t = 0 (dotted) and after the run, and x_V / x_V^eq(Cl) (blue, log) on a twin axis."""
+    first = runs_with_labels[0][0]
+    ax.plot(first.z_um, first.x_br[0], "k:", lw=1, label="x_Br, t = 0")
+    styles = ["-", "--", "-.", (0, (1, 1)), (0, (3, 1, 1, 1)), (0, (5, 2))]
+    for (run, label), style in zip(runs_with_labels, styles * 4):
+        ax.plot(run.z_um, run.x_br[-1], color="k", ls=style, lw=1.2, label=f"x_Br, {label}")
+    _zones(ax, params)
+    ax.set(xlabel="z (µm)", ylabel="x_Br (site fraction)", title=title, ylim=(0, 1.05))
+    ax.legend(loc="lower left", fontsize=7)
+    if vacancies:
+        twin = ax.twinx()
+        scale = _vacancy_scale(params)
+        twin.semilogy(first.z_um, np.maximum(first.x_v[0] / scale, 1e-4), "b:", lw=1)
+        for (run, _), style in zip(runs_with_labels, styles * 4):
+            twin.semilogy(run.z_um, np.maximum(run.x_v[-1] / scale, 1e-4), color="b", ls=style, lw=1)
+        twin.set_ylabel("x_V / x_V^eq(CsPbCl3 segment), floor 1e-4", color="b")
+
+
+def write_model_figures(runs: Mapping[float, Any], no_sources: Mapping[float, Any], params, out: Path) -> list[Path]:
+    """fig1e.png (signed migration length vs bias), fig2b.png / fig2d.png (x_Br after the run, forward /
+    reverse biases) and fig3a.png / fig3b.png (x_Br and rescaled x_V at 0 and after the run, ±4 V/µm,
+    with and without sources) in ``out``; returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    biases = np.array(sorted(runs))
+    lengths = np.array([runs[b].migration_length_um for b in biases])
+    hours = runs[biases[0]].times_s[-1] / 3600.0
+    figure, ax = plt.subplots(figsize=(5.5, 4))
+    ax.plot(biases, lengths, "o-", label="model")
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.axvline(0, color="0.6", lw=0.6)
+    slope = PAPER_MOBILITY_CM2_PER_V_S * 1e8 * hours * 3600.0
+    ax.plot([1.5, 4.0], [1.5 * slope, 4.0 * slope], "k--", lw=1, label="paper mobility 1.7e-13 cm²/V/s")
+    ax.set(
+        xlabel="bias (V/µm; < 0 reverse)",
+        ylabel="migration length (µm; > 0 into CsPbBr3)",
+        title=f"Fig. 1e: after {hours:g} h",
+    )
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    paths.append(out / "fig1e.png")
+    figure.savefig(paths[-1], dpi=120)
+    plt.close(figure)
+    for name, sign, title in (("fig2b.png", 1, "Fig. 2b: forward"), ("fig2d.png", -1, "Fig. 2d: reverse")):
+        chosen = [b for b in biases if sign * b >= 1.5]
+        figure, ax = plt.subplots(figsize=(6, 4))
+        _profiles_axes(
+            ax, [(runs[b], f"{b:+g} V/µm") for b in sorted(chosen, key=abs)], params, f"{title}, {hours:g} h", False
+        )
+        figure.tight_layout()
+        paths.append(out / name)
+        figure.savefig(paths[-1], dpi=120)
+        plt.close(figure)
+    for name, bias, title in (
+        ("fig3a.png", 4.0, "Fig. 3a: forward +4 V/µm"),
+        ("fig3b.png", -4.0, "Fig. 3b: reverse -4 V/µm"),
+    ):
+        if bias not in runs or bias not in no_sources:
+            continue
+        figure, ax = plt.subplots(figsize=(6.5, 4))
+        pairs = [(runs[bias], f"{hours:g} h, sources"), (no_sources[bias], f"{hours:g} h, no sources")]
+        _profiles_axes(ax, pairs, params, title, True)
+        figure.tight_layout()
+        paths.append(out / name)
+        figure.savefig(paths[-1], dpi=120)
+        plt.close(figure)
+    return paths
+
+
+def write_profiles_png(forward, reverse, params, path: Path) -> Path:
+    """x_Br and rescaled x_V before and after the ±bias runs, side by side (``--plot``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for ax, run in zip(axes, (forward, reverse)):
+        _profiles_axes(ax, [(run, f"{run.times_s[-1] / 3600:g} h")], params, f"{run.bias_V_per_um:+g} V/µm", True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
 
 
 def write_report(summary: dict[str, Any], out: Path) -> Path:
@@ -30,10 +123,26 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
     left.set(xlabel="reaction coordinate (Å)", ylabel="E - E_initial (eV)", title="NEB profiles")
     left.legend(fontsize=8)
     runs = summary["rectification"]
-    for key, label in (("neb", "from NEB barriers"), ("paper", "paper parameters")):
-        middle.plot(runs[key]["biases_V_per_um"], runs[key]["forward_migration_um"], "o-", label=label)
-    middle.set(xlabel="forward bias (V/µm)", ylabel="migration length (µm)", title=f"after {runs['neb']['hours']:g} h")
-    middle.legend(fontsize=8)
+    study = runs["study"]
+    curve = study["curve"]
+    middle.plot(
+        [p["bias_V_per_um"] for p in curve],
+        [p["migration_length_um"] for p in curve],
+        "o-",
+        label="model (paper parameters)",
+    )
+    for key, label in (("neb", "forward, NEB barriers"),):
+        middle.plot(runs[key]["biases_V_per_um"], runs[key]["forward_migration_um"], "s--", label=label)
+    slope = PAPER_MOBILITY_CM2_PER_V_S * 1e8 * study["hours"] * 3600.0
+    middle.plot([1.5, 4.0], [1.5 * slope, 4.0 * slope], "k:", label="paper: mobility 1.7e-13, linear")
+    middle.plot([-4.0, -1.5], [0.0, 0.0], "k-", lw=3, alpha=0.3, label="paper: reverse ~0")
+    middle.axhline(0, color="0.7", lw=0.5)
+    middle.set(
+        xlabel="bias (V/µm; < 0 reverse)",
+        ylabel="migration length (µm; > 0 into CsPbBr3)",
+        title=f"Fig. 1e, {study['hours']:g} h",
+    )
+    middle.legend(fontsize=7)
     labels = ["NEB", "paper set", "experiment"]
     ratios = [runs["neb"]["rectification_ratio"], runs["paper"]["rectification_ratio"], PAPER_RECTIFICATION_RATIO]
     right.bar(labels, ratios, color=["C0", "C1", "0.5"])
@@ -65,6 +174,25 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         f"{summary['wall_time_s']['rectification_model']:.0f} s.",
         "",
         "![profiles, migration length vs bias, rectification ratio](cspbx3.png)",
+        "",
+        f"## The model beside the paper's statements ({study['grid_points']} cells, {study['hours']:g} h, "
+        f"rate constant {study['rate_constant_um_per_V_s']:.3g} µm V⁻¹ s⁻¹ fitted at +2 V/µm)",
+        "",
+        "| statement | paper | model | agrees | why not |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {r['statement']} | {r['paper']} | {r['model']} | {'yes' if r['agrees'] else '**no**'} | {r['why']} |"
+            for r in study["landmarks"]
+        ],
+        "",
+        "Forward length at +4 V/µm and unbiased drift vs the Br-vacancy barrier (rate constant fixed):",
+        "",
+        "| barrier (eV) | D_V (µm²/s) | L(+4 V/µm) (µm) | L(0) (µm) |",
+        "|---|---|---|---|",
+        *[
+            f"| {r['barrier_eV']:.2f} | {r['vacancy_diffusivity_um2_per_s']:.3g} | {r['migration_length_forward_um']:+.4f} | {r['migration_length_zero_bias_um']:+.4f} |"
+            for r in study["barrier_scan"]
+        ],
         "",
     ]
     path = out / "report.md"
