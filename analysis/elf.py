@@ -247,7 +247,8 @@ class BondElf:
     """ELF along every bond (each bond once), oriented from the atom of the first species in
     its pair label ("Sb-Se": from Sb) to the other.
 
-    first, second: atom indices; pair: pair label per bond; length_A: bond lengths;
+    first, second: atom indices; vector_A: from ``first`` to the bonded image of ``second``
+    (Å); pair: pair label per bond; length_A: bond lengths;
     midpoint: channel -> ELF at the bond midpoint; maximum: channel -> largest ELF sampled
     along the bond between t_min and 1 - t_min of its length; maximum_position: channel ->
     where it lies (fraction of the length from ``first``).
@@ -255,6 +256,7 @@ class BondElf:
 
     first: np.ndarray
     second: np.ndarray
+    vector_A: np.ndarray
     pair: np.ndarray
     length_A: np.ndarray
     midpoint: dict[str, np.ndarray]
@@ -340,6 +342,7 @@ def bond_elf(grid: ElfGrid, cutoff_A: float = 3.2, samples: int = 41, t_min: flo
     return BondElf(
         first=i,
         second=j,
+        vector_A=vector,
         pair=labels,
         length_A=length,
         midpoint=midpoint,
