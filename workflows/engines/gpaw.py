@@ -97,10 +97,14 @@ class GpawEngine:
         return (1, 1, 1)
 
     def calculator(self, workdir: str | Path | None = None):
-        """A fresh GPAW ASE calculator; its log goes to ``workdir/txt`` (or nowhere without workdir)."""
+        """A fresh GPAW ASE calculator; its log goes to ``workdir/txt`` (the folder is created),
+        or nowhere without a workdir."""
         from gpaw import GPAW, PW, FermiDirac
 
-        log = str(Path(workdir) / self.txt) if workdir is not None else None
+        log = None
+        if workdir is not None:
+            Path(workdir).mkdir(parents=True, exist_ok=True)
+            log = str(Path(workdir) / self.txt)
         return GPAW(
             mode=PW(float(self.ecut_eV)),
             xc=self.xc,
@@ -125,7 +129,6 @@ class GpawEngine:
         Returns energy_eV, scf_seconds, elf_seconds and files {"elf": filename, "log": txt}.
         """
         workdir = Path(workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
         atoms = atoms.copy()
         atoms.calc = self.calculator(workdir)
         start = time.perf_counter()
