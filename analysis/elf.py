@@ -245,7 +245,7 @@ def histogram(grid: ElfGrid, bins: int = 20) -> tuple[np.ndarray, dict[str, np.n
 @dataclass(frozen=True)
 class BondElf:
     """ELF along every bond (each bond once), oriented from the atom of the first species in
-    its pair label ("Sb-Se": from Sb) to the other.
+    its pair label (species in alphabetical order: "Sb-Se" from Sb, "Br-Pb" from Br).
 
     first, second: atom indices; vector_A: from ``first`` to the bonded image of ``second``
     (Å); pair: pair label per bond; length_A: bond lengths;
@@ -326,7 +326,8 @@ def bond_elf(grid: ElfGrid, cutoff_A: float = 3.2, samples: int = 41, t_min: flo
     keep = (ci < cj) | ((ci == cj) & ((i < j) | ((i == j) & (np.asarray(first_nonzero) > 0))))
     i, j, vector = i[keep], j[keep], vector[keep]
     length = np.linalg.norm(vector, axis=1)
-    labels = np.array([pair_label(species[a], species[b]) for a, b in zip(codes[i], codes[j])], dtype=object)
+    table = np.array([[pair_label(a, b) for b in species] for a in species], dtype=object)
+    labels = table[codes[i], codes[j]]
     start = grid.fractional(atoms.positions[i])  # (bonds, 3)
     step = vector @ np.linalg.inv(atoms.cell.array)  # bond vectors in fractional coordinates
     t = np.linspace(t_min, 1 - t_min, samples)
