@@ -17,7 +17,8 @@ total/difference as in a CHGCAR; a non-spin-polarised ELFCAR, GPAW's ELF and a c
 hold one grid (``total``).
 
 Reading uses pymatgen's ``VolumetricData.parse_file``/``Elfcar`` (ELFCAR, plain or gzipped,
-and the same format written by ``phasefire.workflows.engines.gpaw``) and ASE's cube reader.
+and the same format written by ``phasefire.workflows.engines.gpaw``), ASE's cube reader, and
+GPAW itself for a .gpw restart file saved with its wave functions (``mode="all"``).
 Bad input raises ``PhasefireError`` with one line naming the problem and the fix.
 """
 
@@ -50,7 +51,7 @@ class ElfGrid:
     """ELF channels (``spin_up``/``spin_down`` or ``total``) on one periodic grid of ``atoms``' cell.
 
     channels: name -> array (n1, n2, n3); origin_A: Cartesian position (Å) of grid point (0, 0, 0);
-    source_format: "ELFCAR" (VASP or phasefire's GPAW output) or "cube".
+    source_format: "ELFCAR" (VASP or phasefire's GPAW output), "cube" or "gpw".
     """
 
     atoms: Atoms
@@ -79,14 +80,19 @@ class ElfGrid:
 
 
 def read_elf(path: str | Path) -> ElfGrid:
-    """ELF grid and structure from an ELFCAR (plain or .gz; also phasefire's GPAW ELFCAR) or a
-    cube file (.cube, .cube.gz). Raises PhasefireError for unreadable, truncated, inconsistent
+    """ELF grid and structure from an ELFCAR (plain or .gz; also phasefire's GPAW ELFCAR), a
+    cube file (.cube, .cube.gz) or a GPAW .gpw saved with wave functions. Raises PhasefireError for unreadable, truncated, inconsistent
     or non-ELF files (a CHGCAR, a LOCPOT)."""
     path = Path(path)
     if not path.is_file():
         raise PhasefireError(f"no such file: {path}; give an ELFCAR, a phasefire GPAW ELFCAR or a cube file")
     name = path.name.lower()
-    grid = _read_cube(path) if name.endswith((".cube", ".cube.gz", ".cub")) else _read_vasp(path)
+    if name.endswith(".gpw"):
+        grid = _read_gpw(path)
+    elif name.endswith((".cube", ".cube.gz", ".cub")):
+        grid = _read_cube(path)
+    else:
+        grid = _read_vasp(path)
     _check_elf_range(path, grid)
     return grid
 
@@ -190,6 +196,28 @@ def _read_cube(path: Path) -> ElfGrid:
         origin_A=np.asarray(content["origin"], dtype=float),
         source_format="cube",
     )
+
+
+def _read_gpw(path: Path) -> ElfGrid:
+    """The ELF of a GPAW restart file written with its wave functions (``calc.write(path, mode="all")``)."""
+    from phasefire.workflows.engines.gpaw import elf_grid, require_gpaw
+
+    require_gpaw()
+    from gpaw import GPAW
+
+    try:
+        calculator = GPAW(str(path), txt=None)
+    except Exception as exc:  # GPAW raises many types for unreadable files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PhasefireError(f"cannot read GPAW file {path} ({reason}); give a .gpw written by GPAW") from None
+    try:
+        values = elf_grid(calculator)
+    except AttributeError:  # the wave functions were not stored
+        raise PhasefireError(
+            f"{path} holds no wave functions, which the ELF needs; write it with calc.write(path, mode='all') "
+            "or give the ELFCAR that the gpaw engine writes"
+        ) from None
+    return ElfGrid(atoms=calculator.get_atoms(), channels={"total": values}, source_format="gpw")
 
 
 def _check_elf_range(path: Path, grid: ElfGrid) -> None:

@@ -13,7 +13,8 @@ from ase.build import bulk
 from phasefire.workflows.errors import PhasefireError
 
 
-def test_missing_extra_says_how_to_install(monkeypatch):
+def test_missing_extra_says_how_to_install(monkeypatch, tmp_path):
+    from phasefire.analysis.elf import read_elf
     from phasefire.workflows.engines.gpaw import GpawEngine
 
     monkeypatch.setitem(sys.modules, "gpaw", None)  # import gpaw now fails as if not installed
@@ -22,6 +23,9 @@ def test_missing_extra_says_how_to_install(monkeypatch):
     message = str(error.value)
     assert "\n" not in message and "pip install 'phasefire[dft]'" in message
     assert "libxc-dev libopenblas-dev" in message and "gpaw is not installed" in message
+    (tmp_path / "calc.gpw").write_bytes(b"")
+    with pytest.raises(PhasefireError, match=r"pip install 'phasefire\[dft\]'"):
+        read_elf(tmp_path / "calc.gpw")
 
 
 gpaw = pytest.importorskip("gpaw", reason="the dft extra is not installed (CC=g++ pip install 'phasefire[dft]')")
@@ -85,6 +89,18 @@ def test_covalent_si_vs_ionic_nacl_through_analyze_elf(tmp_path, capsys):
     assert nacl["midpoint"]["total"]["mean"] == pytest.approx(0.48, abs=0.05)
     assert nacl["max_along_bond"]["total"]["mean"] > 0.8 and nacl["max_position"]["total"] < 0.4  # on the Cl side
     assert midpoint["mean"] > nacl["midpoint"]["total"]["mean"] + 0.3
+
+    # a .gpw restart file with wave functions gives the same ELF; one without them says what is missing
+    atoms.calc.write(tmp_path / "nacl" / "all.gpw", mode="all")
+    from_gpw = _analyze(capsys, tmp_path / "nacl" / "all.gpw", 3.0)
+    assert from_gpw["format"] == "gpw"
+    for key in ("mean", "min", "max"):
+        assert from_gpw["bonds"]["Cl-Na"]["midpoint"]["total"][key] == pytest.approx(nacl["midpoint"]["total"][key])
+    atoms.calc.write(tmp_path / "nacl" / "small.gpw")
+    from phasefire.workflows.cli import main
+
+    assert main(["analyze", "elf", str(tmp_path / "nacl" / "small.gpw")]) == 1
+    assert "holds no wave functions" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """``phasefire analyze elf FILE``: the electron localization function of one grid.
 
 FILE is a VASP ELFCAR (plain or gzipped), the ELFCAR that the gpaw engine writes (GPAW's
-ELF, VASP format, one ``total`` block; ``phasefire.workflows.engines.gpaw``) or a cube file
-(.cube, .cube.gz). Reports the mean ELF per spin channel (``spin_up``/``spin_down`` for a
+ELF, VASP format, one ``total`` block; ``phasefire.workflows.engines.gpaw``), a cube file
+(.cube, .cube.gz) or a GPAW restart file saved with its wave functions (.gpw written with
+``calc.write(path, mode="all")``; needs the dft extra). Reports the mean ELF per spin channel (``spin_up``/``spin_down`` for a
 spin-polarised ELFCAR, ``total`` otherwise), the volume fractions with ELF > 0.7
 (localized) and 0.4-0.6 (electron-gas-like), a histogram, and the ELF at the midpoint and
 its maximum along every bond shorter than --cutoff, per species pair. ``--plane I,J,K``
@@ -26,7 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="ELFCAR (plain or .gz), the gpaw engine's ELFCAR, or a cube file")
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        help="ELFCAR (plain or .gz), the gpaw engine's ELFCAR, a cube file or a .gpw with wave functions",
+    )
     parser.add_argument(
         "--plane", type=_plane, metavar="I,J,K", help="0-based indices of three atoms: ELF on the plane through them"
     )
