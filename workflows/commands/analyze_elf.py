@@ -3,10 +3,11 @@
 FILE is a VASP ELFCAR (plain or gzipped), the ELFCAR that the gpaw engine writes (GPAW's
 ELF, VASP format, one ``total`` block; ``phasefire.workflows.engines.gpaw``), a cube file
 (.cube, .cube.gz) or a GPAW restart file saved with its wave functions (.gpw written with
-``calc.write(path, mode="all")``; needs the dft extra). Reports the mean ELF per spin channel (``spin_up``/``spin_down`` for a
-spin-polarised ELFCAR, ``total`` otherwise), the volume fractions with ELF > 0.7
-(localized) and 0.4-0.6 (electron-gas-like), a histogram, and the ELF at the midpoint and
-its maximum along every bond shorter than --cutoff, per species pair. ``--plane I,J,K``
+``calc.write(path, mode="all")``; needs the dft extra). Reports the mean ELF per spin
+channel (``spin_up``/``spin_down`` for a spin-polarised ELFCAR, ``total`` otherwise), the
+volume fractions with ELF > 0.7 (localized) and 0.4-0.6 (electron-gas-like), a histogram,
+and the ELF at the midpoint and its maximum along every bond shorter than --cutoff, per
+species pair (pair labels in alphabetical order, "Sb-Se"). ``--plane I,J,K``
 (0-based atom indices) samples the plane through three atoms; with ``--plot`` it is drawn
 like the Sb2Se3 paper's Fig. 5c-d (1 red: localized, 0.5 green: electron gas, 0 blue).
 """
