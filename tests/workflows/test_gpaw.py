@@ -42,6 +42,9 @@ def test_settings_and_gamma_point_default(tmp_path):
     assert parameters["mode"] == {"ecut": 400.0, "name": "pw"} and parameters["xc"] == {"name": "PBE"}
     assert parameters["kpts"]["size"].tolist() == [1, 1, 1] and parameters["occupations"]["width"] == 0.05
     assert engine.versions()["gpaw"] == gpaw.__version__ and "gpaw-data" in engine.versions()
+    from threadpoolctl import threadpool_info
+
+    assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
     for bad in ({"ecut_eV": -1}, {"kpts": (2, 0, 2)}, {"kpts": (2, 2, 2), "kpoint_density_per_inv_A": 2.0}):
         with pytest.raises(PhasefireError):
             GpawEngine(**bad)
