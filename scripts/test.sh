@@ -11,7 +11,7 @@ fi
 # The dft extra (GPAW, compiled with g++) so that the gpaw engine is tested; the main job does not need it.
 # As root on Debian, first libxc and OpenBLAS, which GPAW links when present (without them it still
 # builds, with its own PBE/LDA code and numpy's BLAS). PHASEFIRE_NO_DFT=1 skips this.
-if [ -z "${PHASEFIRE_NO_DFT:-}" ] && ! python -c "import gpaw, gpaw_data" 2>/dev/null; then
+if [ -z "${PHASEFIRE_NO_DFT:-}" ] && ! python -c "import gpaw, gpaw_data, threadpoolctl" 2>/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       g++ libxc-dev libopenblas-dev) >/dev/null 2>&1 || echo "note: could not install libxc/OpenBLAS; GPAW builds without them"
