@@ -103,7 +103,6 @@ def _gzip_problem(path: Path, exc: Exception) -> PhasefireError:
 
 
 def _read_vasp(path: Path) -> ElfGrid:
-    from pymatgen.io.ase import AseAtomsAdaptor
     from pymatgen.io.vasp.outputs import Elfcar, VolumetricData
 
     try:
@@ -129,7 +128,13 @@ def _read_vasp(path: Path) -> ElfGrid:
     elfcar = Elfcar(poscar, data)
     keys = ("spin_up", "spin_down") if "spin_up" in list(elfcar.data.keys()) else ("total",)  # pymatgen names
     channels = {key: np.asarray(elfcar.data[key], dtype=float) for key in keys}
-    atoms = AseAtomsAdaptor.get_atoms(elfcar.structure)
+    structure = elfcar.structure  # to Atoms directly: AseAtomsAdaptor takes ~0.9 s at 20,000 atoms
+    atoms = Atoms(
+        numbers=structure.atomic_numbers,
+        cell=structure.lattice.matrix,
+        scaled_positions=structure.frac_coords,
+        pbc=True,
+    )
     return ElfGrid(atoms=atoms, channels=channels, source_format="ELFCAR")
 
 
@@ -158,8 +163,11 @@ def _check_grid_sizes(path: Path) -> None:
         end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
         augmentation = text.find(b"augmentation", header.end(), end)
         block = text[header.end() : end if augmentation < 0 else augmentation].strip()
-        lines = block.split(b"\n") if block else []
-        found = 0 if not lines else len(lines[0].split()) * (len(lines) - 1) + len(lines[-1].split())
+        found = 0
+        if block:  # every line but the last holds as many values as the first
+            n_lines = block.count(b"\n") + 1
+            first, last = block[: block.find(b"\n")], block[block.rfind(b"\n") + 1 :]
+            found = len(block.split()) if n_lines == 1 else len(first.split()) * (n_lines - 1) + len(last.split())
         expected = int(header[1]) * int(header[2]) * int(header[3])
         if found != expected:
             size = "×".join(header.group(i).decode() for i in (1, 2, 3))
