@@ -364,17 +364,16 @@ def rectification_runs(
 # -- NEB task documents: the only place that knows their layout --------------------------------------
 def neb_transport(document: Mapping[str, Any]) -> dict[str, Any]:
     """species, barrier_eV, attempt_frequency_Hz and temperature_K of one converged NEB task document
-    (``output.barrier_forward_eV``, ``input.hop.species``, transport numbers under ``transport`` or
-    ``output.transport``)."""
+    (``output.barrier_forward_eV``, ``input.metadata.hop.species``, ``output.transport``)."""
     output = document.get("output") or {}
     barrier = output.get("barrier_forward_eV")
     if barrier is None or document.get("converged") is False:
         raise PhasefireError(
             f"NEB task {document.get('task_id', '?')} has no converged barrier; rerun it or pass --barrier-eV"
         )
-    transport = document.get("transport") or output.get("transport") or {}
+    transport = output.get("transport") or {}
     return {
-        "species": document["input"]["hop"]["species"],
+        "species": document["input"]["metadata"]["hop"]["species"],
         "barrier_eV": float(barrier),
         "attempt_frequency_Hz": float(transport.get("attempt_frequency_Hz", 1e13)),
         "temperature_K": float(transport.get("temperature_K", 300.0)),

@@ -150,4 +150,8 @@ def upgrade_document(document: dict[str, Any]) -> dict[str, Any]:
     if upgraded["task_type"] in ("relax", "md") and "vasp_version" in extra:
         output["engine_details"] = {"vasp_version": extra["vasp_version"]}
     upgraded["output"] = output
+    inputs = dict(document.get("input", {}))
+    if "hop" in inputs:  # a NEB's hop record is workflow metadata now
+        inputs["metadata"] = {"hop": inputs.pop("hop")}
+    upgraded["input"] = inputs
     return upgraded

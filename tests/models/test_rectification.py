@@ -209,9 +209,11 @@ def test_neb_document_accessors():
             "task_id": 7,
             "task_type": "neb",
             "converged": converged,
-            "input": {"hop": {"species": species}},
-            "output": {"barrier_forward_eV": barrier} if converged else {},
-            "transport": {"attempt_frequency_Hz": 2e12, "temperature_K": 310.0},
+            "input": {"metadata": {"hop": {"species": species}}},
+            "output": {
+                **({"barrier_forward_eV": barrier} if converged else {}),
+                "transport": {"attempt_frequency_Hz": 2e12, "temperature_K": 310.0},
+            },
         }
 
     info = neb_transport(doc("Br", 0.28))
@@ -359,15 +361,17 @@ def test_cli_from_task_reads_the_neb_document(store, capsys):
     from phasefire.workflows.database import ResultsDB
     from phasefire.workflows.launchpad import open_launchpad
 
-    document = {
+    document = {  # the fields of a NEB task document that the model reads
+        "schema_version": 2,
+        "task_id": 1,
         "task_type": "neb",
-        "task_label": "neb Br",
+        "label": "cspbbr3-cubic Br-vacancy hop0",
         "converged": True,
-        "input": {"hop": {"species": "Br"}},
-        "output": {"barrier_forward_eV": 0.25},
-        "transport": {"attempt_frequency_Hz": 1e13, "temperature_K": 300.0},
+        "input": {"metadata": {"hop": {"species": "Br"}}},
+        "output": {"barrier_forward_eV": 0.25, "transport": {"attempt_frequency_Hz": 1e13, "temperature_K": 300.0}},
     }
-    task_id = ResultsDB(open_launchpad()).insert(document)
+    ResultsDB(open_launchpad()).tasks.insert_one(document)
+    task_id = 1
     args = ["model", "rectification", "--json", "--from-task", str(task_id), "--grid", "250", "--hours", "0.25"]
     assert main([*args, "--rate-constant", "1.2e-5"]) == 0
     report = json.loads(capsys.readouterr().out)

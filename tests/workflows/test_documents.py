@@ -79,6 +79,7 @@ def test_a_phasefire_01_store_keeps_loading(store, capsys):
     for document in documents.values():
         assert parse_document(document).schema_version == 2
         assert "task_label" not in document and "extra" not in document
+    assert documents["neb"]["input"]["metadata"]["hop"]["species"] == "Cu"
     assert database.migrate() == 0  # rewritten once, in place
 
 

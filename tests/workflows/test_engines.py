@@ -16,7 +16,7 @@ from phasefire.workflows.errors import PhasefireError
 
 
 def test_registry_and_specs_round_trip():
-    assert engine_names() == ["mlip", "vasp"]
+    assert engine_names() == ["mlip", "vasp", "gpaw"]
     engine = load_engine({"name": "mlip", "model": "chgnet"}, {"mlip_device": "cpu", "mlip_threads": 1})
     assert engine.spec() == {"name": "mlip", "model": "chgnet", "checkpoint": None}
     assert engine.mlip_threads == 1  # worker settings are applied but never stored in specs

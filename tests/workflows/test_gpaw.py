@@ -128,3 +128,26 @@ def test_cspbbr3_scf_and_elf(tmp_path, capsys):
     assert pbbr["n_bonds"] == 6 and pbbr["length_A"]["mean"] == pytest.approx(a / 2)
     assert pbbr["midpoint"]["total"]["mean"] < 0.5 and pbbr["max_position"]["total"] < 0.5  # ionic: Br side
     assert 0 < result["mean"]["total"] < 1
+
+
+def test_static_elf_with_gpaw_through_the_generic_task(store, capsys, tmp_path):
+    """`submit static --engine gpaw --set write_elf=true`: the ASE-calculator static driver runs the SCF,
+    the engine writes the ELFCAR, the task document references it, and analyze elf reads it."""
+    from ase.io import write
+
+    from phasefire.workflows.cli import main
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
+    from tests.conftest import run_all
+
+    write(tmp_path / "si.cif", bulk("Si", "diamond", a=5.43))
+    argv = ["submit", "static", "--structure", str(tmp_path / "si.cif"), "--engine", "gpaw", "--set", "write_elf=true",
+            "--set", "ecut_eV=250", "--set", "kpts=[2, 2, 2]"]  # fmt: skip
+    assert main(argv) == 0
+    assert run_all(store) == 1
+    (document,) = ResultsDB(open_launchpad()).query(task_type="static")
+    assert document["engine"]["name"] == "gpaw" and document["files"]["elf"] == "ELFCAR"
+    assert document["output"]["energy_per_atom_eV"] < -5  # PBE Si, PAW setups' reference energies
+    capsys.readouterr()
+    summary = _analyze(capsys, f"{document['run_dir']}/ELFCAR", 2.5)
+    assert summary["bonds"]["Si-Si"]["midpoint"]["total"]["mean"] > 0.9  # covalent bond

@@ -108,7 +108,7 @@ def _task_document(task_id: int) -> dict:
     from phasefire.workflows.database import ResultsDB
     from phasefire.workflows.launchpad import open_launchpad
 
-    document = ResultsDB(open_launchpad()).tasks.find_one({"task_id": task_id}, {"_id": 0})
+    document = ResultsDB(open_launchpad()).get(task_id)
     if document is None:
         raise PhasefireError(f"no task document {task_id} in the results database; see phasefire db query")
     return document

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet) or vasp")
+    parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet), vasp, or gpaw (the dft extra)")
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override a workflow setting (e.g. fmax_eV_per_A=0.02) or an engine parameter "

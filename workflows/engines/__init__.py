@@ -15,10 +15,11 @@ from phasefire.workflows.errors import PhasefireError
 
 
 def _registry() -> dict[str, type[Engine]]:
+    from phasefire.workflows.engines.gpaw import GpawEngine
     from phasefire.workflows.engines.mlip import MLIPEngine
     from phasefire.workflows.engines.vasp import VaspEngine
 
-    return {cls.name: cls for cls in (MLIPEngine, VaspEngine)}
+    return {cls.name: cls for cls in (MLIPEngine, VaspEngine, GpawEngine)}
 
 
 def engine_names() -> list[str]:

@@ -38,6 +38,12 @@ class Engine(BaseModel, ABC):
     #: volumetric outputs a static calculation can ask of this engine ('elf', 'charge_density', ...)
     volumetric_outputs: ClassVar[frozenset[str]] = frozenset()
 
+    def __init__(self, **parameters: Any) -> None:
+        try:
+            super().__init__(**parameters)
+        except ValidationError as exc:
+            raise PhasefireError(validation_message(exc, f"engine '{type(self).name}'")) from None
+
     @classmethod
     def parameter_names(cls) -> list[str]:
         return [name for name in cls.model_fields if name not in cls.worker_fields]
@@ -51,10 +57,7 @@ class Engine(BaseModel, ABC):
                 f"valid ones: {', '.join(cls.parameter_names())}"
             )
         worker = {key: worker_env[key] for key in cls.worker_fields if worker_env.get(key) is not None}
-        try:
-            return cls(**params, **worker)
-        except ValidationError as exc:
-            raise PhasefireError(validation_message(exc, f"engine '{cls.name}'")) from None
+        return cls(**params, **worker)
 
     def spec(self) -> dict[str, Any]:
         """JSON-able description stored in workflows and task documents (no machine settings)."""

@@ -19,15 +19,16 @@ viewer (VESTA) read it.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 from ase import Atoms
+from pydantic import Field, model_validator
 
-from phasefire.workflows.engines.base import require_positive
+from phasefire.workflows.engines.base import CalculatorEngine
 from phasefire.workflows.errors import PhasefireError
 
 INSTALL_HINT = (
@@ -49,8 +50,7 @@ def require_gpaw() -> None:
         raise PhasefireError(f"the gpaw engine needs GPAW ({exc.name} is not installed); {INSTALL_HINT}") from None
 
 
-@dataclass
-class GpawEngine:
+class GpawEngine(CalculatorEngine):
     """GPAW plane-wave PAW DFT through its ASE calculator.
 
     ecut_eV: plane-wave cutoff (eV); xc: exchange-correlation functional (PBE);
@@ -64,37 +64,31 @@ class GpawEngine:
     calculator is made; None keeps the libraries' defaults). 1 by default: OpenBLAS's one
     thread per core made a NaCl SCF (PW 300 eV, 3×3×3 k) take 20 s instead of 2.4 s on this
     2-core machine shared with other jobs (measured 2026-12-01).
+    A static calculation with ``write_elf`` writes the ELF as an ELFCAR (``write_volumetric``).
     """
 
     name: ClassVar[str] = "gpaw"
+    volumetric_outputs: ClassVar[frozenset[str]] = frozenset({"elf"})
 
-    ecut_eV: float = 400.0
+    ecut_eV: float = Field(400.0, gt=0)
     xc: str = "PBE"
     kpts: tuple[int, int, int] | None = None
-    kpoint_density_per_inv_A: float | None = None
-    smearing_eV: float = 0.05
+    kpoint_density_per_inv_A: float | None = Field(None, gt=0)
+    smearing_eV: float = Field(0.05, gt=0)
     spin_polarized: bool = False
     txt: str = "gpaw.txt"
-    blas_threads: int | None = 1
+    blas_threads: int | None = Field(1, ge=1)
 
-    def __post_init__(self) -> None:
+    def model_post_init(self, context) -> None:
         require_gpaw()
-        require_positive("ecut_eV", self.ecut_eV)
-        require_positive("smearing_eV", self.smearing_eV)
-        if self.kpts is not None and self.kpoint_density_per_inv_A is not None:
-            raise PhasefireError("give either kpts or kpoint_density_per_inv_A for the gpaw engine, not both")
-        if self.kpts is not None:
-            self.kpts = tuple(int(k) for k in self.kpts)
-            if len(self.kpts) != 3 or min(self.kpts) < 1:
-                raise PhasefireError(f"kpts must be three positive integers, got {self.kpts}")
-        if self.kpoint_density_per_inv_A is not None:
-            require_positive("kpoint_density_per_inv_A", self.kpoint_density_per_inv_A)
-        if self.blas_threads is not None:
-            require_positive("blas_threads", self.blas_threads)
 
-    def spec(self) -> dict:
-        """The parameters, JSON-ready."""
-        return asdict(self)
+    @model_validator(mode="after")
+    def _one_k_point_choice(self) -> GpawEngine:
+        if self.kpts is not None and self.kpoint_density_per_inv_A is not None:
+            raise ValueError("give either kpts or kpoint_density_per_inv_A for the gpaw engine, not both")
+        if self.kpts is not None and min(self.kpts) < 1:
+            raise ValueError(f"kpts must be three positive integers, got {self.kpts}")
+        return self
 
     def k_points(self):
         """What GPAW's ``kpts`` gets: a mesh, a density dict, or the Γ point."""
@@ -105,25 +99,23 @@ class GpawEngine:
         return (1, 1, 1)
 
     def calculator(self, workdir: str | Path | None = None):
-        """A fresh GPAW ASE calculator; its log goes to ``workdir/txt`` (the folder is created),
-        or nowhere without a workdir."""
+        """A fresh GPAW ASE calculator; its log goes to ``workdir/txt`` (the folder is created;
+        default: the current folder, which is the run folder inside a Firework)."""
         from gpaw import GPAW, PW, FermiDirac  # loads GPAW's BLAS before the limit below
 
         if self.blas_threads is not None:
             from threadpoolctl import threadpool_limits
 
             threadpool_limits(int(self.blas_threads), user_api="blas")
-        log = None
-        if workdir is not None:
-            Path(workdir).mkdir(parents=True, exist_ok=True)
-            log = str(Path(workdir) / self.txt)
+        workdir = Path(workdir or os.getcwd())
+        workdir.mkdir(parents=True, exist_ok=True)
         return GPAW(
             mode=PW(float(self.ecut_eV)),
             xc=self.xc,
             kpts=self.k_points(),
             occupations=FermiDirac(float(self.smearing_eV)),
             spinpol=bool(self.spin_polarized),
-            txt=log,
+            txt=str(workdir / self.txt),
         )
 
     def versions(self) -> dict[str, str]:
@@ -134,6 +126,15 @@ class GpawEngine:
             except importlib.metadata.PackageNotFoundError:
                 pass
         return versions
+
+    def write_volumetric(self, atoms: Atoms, outputs: set[str], workdir: Path) -> dict[str, str]:
+        """The ELF of the calculator's converged SCF as ``workdir/ELFCAR`` (the static type's
+        ``write_elf``), plus GPAW's log."""
+        files = {"log": self.txt}
+        if "elf" in outputs:
+            write_elf(atoms.calc, atoms, Path(workdir) / ELF_FILE)
+            files["elf"] = ELF_FILE
+        return files
 
     def elf(self, atoms: Atoms, workdir: str | Path, filename: str = ELF_FILE) -> dict:
         """Static SCF of ``atoms`` in ``workdir``, then its ELF written to ``workdir/filename``.
