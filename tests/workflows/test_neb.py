@@ -229,3 +229,21 @@ def test_vineyard_needs_an_engine_that_evaluates_forces():
         PhasefireError, match="attempt_frequency=vineyard needs direct force evaluation, which engine vasp lacks"
     ):
         gamma_frequencies_THz(load_engine("vasp"), build("cspbbr3-cubic"))
+
+
+def test_analyze_neb_names_the_bad_file(capsys, nh3_neb):
+    """A truncated CONTCAR, one holding NaN and a missing last image folder (INCAR says IMAGES = 3)."""
+    contcar = nh3_neb / "02" / "CONTCAR"
+    original = contcar.read_text()
+    contcar.write_text("\n".join(original.splitlines()[:6]))
+    with pytest.raises(PhasefireError, match=r"cannot parse .*02/CONTCAR .*truncated or corrupt"):
+        analyze_neb(capsys, str(nh3_neb))
+    lines = original.splitlines()
+    lines[8] = "  nan nan nan"
+    contcar.write_text("\n".join(lines) + "\n")
+    with pytest.raises(PhasefireError, match=r"02/CONTCAR holds non-finite coordinates"):
+        analyze_neb(capsys, str(nh3_neb))
+    contcar.write_text(original)
+    shutil.rmtree(nh3_neb / "04")
+    with pytest.raises(PhasefireError, match=r"INCAR says IMAGES = 3, so 5 image folders 00 ... 04, but .* has 4"):
+        analyze_neb(capsys, str(nh3_neb))

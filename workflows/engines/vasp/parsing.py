@@ -105,14 +105,42 @@ def parse_vasp_md(workdir: Path, sample_interval: int, equilibration_steps: int 
 
 
 def image_folders(workdir: Path) -> list[Path]:
-    """The numbered image folders 00 ... N+1 of a NEB run, in order."""
-    folders = sorted((p for p in Path(workdir).iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    """The numbered image folders 00 ... N+1 of a NEB run, in order; with an INCAR, exactly
+    IMAGES + 2 of them."""
+    from pymatgen.io.vasp import Incar
+
+    workdir = Path(workdir)
+    if not workdir.is_dir():
+        raise PhasefireError(f"{workdir} is not a folder; give the NEB run folder (INCAR and image folders 00 ... N+1)")
+    folders = sorted((p for p in workdir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
     if len(folders) < 3 or [int(p.name) for p in folders] != list(range(len(folders))):
         raise PhasefireError(
             f"{workdir} is not a VASP NEB folder: it needs image folders 00, 01, ... N+1 (found "
             f"{', '.join(p.name for p in folders) or 'none'})"
         )
+    incar_path = _first(workdir, "INCAR")
+    if incar_path is not None:
+        try:
+            images = Incar.from_file(str(incar_path)).get("IMAGES")
+        except Exception as exc:
+            raise PhasefireError(f"cannot parse {incar_path} ({type(exc).__name__}); fix or remove it") from None
+        if images is not None and len(folders) != int(images) + 2:
+            raise PhasefireError(
+                f"{incar_path} says IMAGES = {images}, so {int(images) + 2} image folders 00 ... "
+                f"{int(images) + 1:02d}, but {workdir} has {len(folders)}; the run is incomplete or mixed up"
+            )
     return folders
+
+
+def read_image(path: Path):
+    """Atoms of one image's POSCAR/CONTCAR; a truncated file or non-finite coordinates name the file."""
+    try:
+        structure = Poscar.from_file(str(path)).structure
+    except Exception as exc:
+        raise PhasefireError(f"cannot parse {path} ({type(exc).__name__}); the file is truncated or corrupt") from None
+    if not np.isfinite(structure.cart_coords).all() or not np.isfinite(structure.lattice.matrix).all():
+        raise PhasefireError(f"{path} holds non-finite coordinates (NaN/inf); the image's run blew up: rerun it")
+    return AseAtomsAdaptor.get_atoms(structure)
 
 
 def _first(folder: Path, name: str) -> Path | None:
@@ -155,7 +183,7 @@ def parse_vasp_neb(workdir: Path, endpoint_energies_eV: tuple[float, float] | No
         structure_file = _first(folder, "POSCAR" if endpoint else "CONTCAR") or _first(folder, "POSCAR")
         if structure_file is None:
             raise PhasefireError(f"{folder} has no POSCAR or CONTCAR; the NEB folder is incomplete")
-        images.append(AseAtomsAdaptor.get_atoms(Poscar.from_file(str(structure_file)).structure))
+        images.append(read_image(structure_file))
         parsed = _image_outcar(folder)
         if endpoint:
             known = endpoint_energies_eV[0 if k == 0 else 1] if endpoint_energies_eV else float("nan")
