@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help="built-in structure name or a POSCAR/CIF/extxyz file; repeat for several",
         )  # fmt: skip
         add_engine_arguments(kind)
+        add_name_argument(kind)
         kind.set_defaults(handler=submit_single, task_type=task_type)
 
 
@@ -43,6 +44,12 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="override a workflow setting (e.g. fmax_eV_per_A=0.02) or an engine parameter "
         "(e.g. model=sevennet, incar.ENCUT=520); repeatable",
     )  # fmt: skip
+
+
+def add_name_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--name", help="workflow name, kept verbatim (folders use a safe form of it); default from the inputs"
+    )
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -96,7 +103,10 @@ def resolve_structure(reference: str) -> tuple[str, Any]:
         return reference, build(reference)
     path = Path(reference)
     if path.exists() or path.suffix or "/" in reference:
-        return path.stem or path.name, read_structure(path)
+        label = path.stem or path.name
+        if path.name.upper().startswith(("POSCAR", "CONTCAR")):  # many files share these names: add the folder
+            label = f"{path.resolve().parent.name}-{path.name}"
+        return label, read_structure(path)
     raise PhasefireError(
         f"unknown structure '{reference}': not a built-in name ({', '.join(MATERIALS)}) nor an existing file"
     )
@@ -111,7 +121,8 @@ def submit_single(args: argparse.Namespace) -> int:
     structures = dict(resolve_structure(reference) for reference in args.structure)
     settings, engine_params = split_overrides(parse_overrides(args.set), setting_names)
     maker = CalculationMaker(args.task_type, settings)
-    workflow = calculation_workflow(structures, engine_spec(args.engine, engine_params, setting_names), maker)
+    spec = engine_spec(args.engine, engine_params, setting_names)
+    workflow = calculation_workflow(structures, spec, maker, name=args.name)
     fw_ids = sorted(open_launchpad().add_wf(workflow).values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids)} firework(s) {fw_ids}")
     print("run it with: phasefire run")

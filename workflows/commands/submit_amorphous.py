@@ -6,13 +6,14 @@ import argparse
 
 
 def register(kinds: argparse._SubParsersAction) -> None:
-    from phasefire.workflows.commands.submit import add_engine_arguments
+    from phasefire.workflows.commands.submit import add_engine_arguments, add_name_argument
 
     parser = kinds.add_parser(
         "amorphous", help="amorphous Sb2Se3: melt-quench, anneal, compression ladder (+ Pnma under pressure)"
     )
     add_profile_arguments(parser)
     add_engine_arguments(parser)
+    add_name_argument(parser)
     parser.set_defaults(handler=submit_amorphous)
 
 
@@ -26,7 +27,7 @@ def submit_amorphous(args: argparse.Namespace) -> int:
     from phasefire.workflows.launchpad import open_launchpad
     from phasefire.workflows.studies.sb2se3 import study_workflow
 
-    workflow, _ = study_workflow(args.profile, parse_overrides(args.set), args.engine, args.seed)
+    workflow, _ = study_workflow(args.profile, parse_overrides(args.set), args.engine, args.seed, name=args.name)
     fw_ids = sorted(open_launchpad().add_wf(workflow).values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids)} firework(s) {fw_ids}")
     print("run it with: phasefire run")

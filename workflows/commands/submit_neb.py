@@ -6,6 +6,7 @@ import argparse
 
 from phasefire.workflows.commands.submit import (
     add_engine_arguments,
+    add_name_argument,
     engine_spec,
     parse_overrides,
     resolve_structure,
@@ -29,6 +30,7 @@ def register(kinds: argparse._SubParsersAction) -> None:
         help="hop attempt frequency in Hz (1e13) or 'vineyard' (harmonic TST with phonopy)",
     )  # fmt: skip
     add_engine_arguments(parser)
+    add_name_argument(parser)
     parser.set_defaults(handler=submit_neb)
 
 
@@ -48,7 +50,7 @@ def submit_neb(args: argparse.Namespace) -> int:
             maker_params[key] = value
     settings = hop_settings(maker_params)
     spec = engine_spec(args.engine, engine_params, setting_names)
-    workflow = neb_workflow(atoms, label, args.species, args.defect, spec, settings)
+    workflow = neb_workflow(atoms, label, args.species, args.defect, spec, settings, name=args.name)
     id_map = open_launchpad().add_wf(workflow)
     fw_ids = sorted(id_map.values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids) // 3} hop(s), {len(fw_ids)} firework(s)")
