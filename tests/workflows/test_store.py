@@ -14,6 +14,7 @@ from fireworks import Firework, ScriptTask, Workflow
 
 from phasefire.workflows.cli import main
 from phasefire.workflows.launchpad import open_launchpad
+from phasefire.workflows.store import database_path
 from phasefire.workflows.worker import RUNS_DIR_VARIABLE, WorkerPool
 
 
@@ -60,7 +61,7 @@ def test_store_locked_too_long_gives_one_clear_line(store, tmp_path, monkeypatch
     assert main(["status"]) == 0  # creates the store
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
-    holder = context.Process(target=_hold_lock, args=(str(tmp_path / "lp.json"), 10, ready))
+    holder = context.Process(target=_hold_lock, args=(str(tmp_path / "lp.db"), 10, ready))
     holder.start()
     try:
         assert ready.wait(30)
@@ -100,11 +101,13 @@ def test_mongodb_password_comes_from_the_environment_only(tmp_path, monkeypatch,
 
 
 def test_corrupt_store_file_is_reported_not_overwritten(store, capsys):
-    store.store_path.parent.mkdir(parents=True, exist_ok=True)
-    store.store_path.write_text('{"phasefire": {"fireworks": ')
+    path = database_path(store.store_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"phasefire": {"fireworks": ')
     assert main(["status"]) == 1
-    assert "is not valid JSON" in capsys.readouterr().err
-    assert store.store_path.read_text() == '{"phasefire": {"fireworks": '
+    err = capsys.readouterr().err
+    assert "cannot be read as a phasefire store" in err and "move it aside" in err and "\n" not in err.strip()
+    assert path.read_text() == '{"phasefire": {"fireworks": '
 
 
 def test_killed_worker_is_detected_and_its_firework_rerun(store, tmp_path, capsys):
