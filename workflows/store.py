@@ -31,8 +31,9 @@ Reading it with FireWorks' ``lpad`` (``python -m phasefire.workflows.store --hel
 * ``python -m phasefire.workflows.store lpad get_wflows -d more`` runs FireWorks' own ``lpad``
   command line on the store (through ``EmbeddedLaunchPad``, so under the same lock; writes too);
 * ``python -m phasefire.workflows.store export snapshot.json`` writes a consistent snapshot in
-  mongomock-persistence's format, for ``MONGOMOCK_SERVERSTORE_FILE=snapshot.json lpad ...``
-  (a read-only view: changes made there do not come back).
+  mongomock-persistence's format and ``snapshot.yaml`` naming the database, for
+  ``MONGOMOCK_SERVERSTORE_FILE=snapshot.json lpad -l snapshot.yaml get_wflows`` (a read-only view:
+  changes made there do not come back).
 
 Limits: one machine (a local file lock and SQLite's WAL need a local file system; use MongoDB
 across nodes). Each process loads the whole store into memory when it first opens it (about
@@ -94,7 +95,8 @@ TRANSACTIONAL_METHODS = (
 
 #: fields indexed in every collection (FireWorks' ids and states, phasefire's task look-ups)
 DEFAULT_INDEXED = (
-    "fw_id", "launch_id", "state", "nodes", "task_id", "formula_pretty", "task_label", "workflow", "chemsys",
+    "fw_id", "launch_id", "state", "nodes", "launches", "task_id", "formula_pretty", "task_label", "workflow",
+    "chemsys",
 )  # fmt: skip
 
 #: FireWorks' collections: indexed on DEFAULT_INDEXED only
@@ -801,10 +803,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         launchpad = _open_configured()
         if args.action == "export":
+            output = Path(args.output)
             text = bson.json_util.dumps(launchpad.store.snapshot())
-            with open(os.open(args.output, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w") as fh:
+            with open(os.open(output, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w") as fh:
                 fh.write(text)
-            print(f"wrote {args.output}; read it with: MONGOMOCK_SERVERSTORE_FILE={args.output} lpad get_wflows")
+            config = output.with_suffix(".yaml")  # names the database for lpad (its default is "fireworks")
+            config.write_text(f"host: localhost\nname: {launchpad.db.name}\nstrm_lvl: ERROR\n")
+            print(
+                f"wrote {output} and {config}; read them with: MONGOMOCK_SERVERSTORE_FILE={output} lpad -l {config} get_wflows"
+            )
             return 0
     except PhasefireError as exc:
         print(f"phasefire: error: {exc}", file=sys.stderr)
