@@ -19,8 +19,9 @@ each run every firework, and any change costs a rewrite of the whole file):
   released by the kernel if the holder dies); it first replays the rows written since this
   process last looked (``seq >`` its own: an indexed range, usually a handful of rows), runs,
   then writes the documents it touched in one SQLite transaction. So the cost of an operation
-  follows what it touches, not the store's size; SQLite makes each write atomic under SIGKILL
-  (WAL, ``synchronous=FULL``), and the lock gives the single-document atomicity FireWorks relies
+  follows what it touches, not the store's size; SQLite makes each write atomic and durable
+  when any process is killed, even by SIGKILL (WAL with ``synchronous=NORMAL``: a power cut may
+  lose the last writes, never corrupt the file), and the lock gives the single-document atomicity FireWorks relies
   on from MongoDB (``find_one_and_update`` to check a firework out): each firework runs once.
 * **Files are owner-only**: the store, its WAL and lock file are 0600 and a new store folder 0700.
   Stale ``launchpad.json*.tmp`` files of the former whole-file writer are removed under the lock.
