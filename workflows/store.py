@@ -428,9 +428,8 @@ class StoreFile:
         self.path = Path(path)
         self.server_store = server_store
         self.lock_timeout_s = lock_timeout_s
-        self._file_lock = filelock.FileLock(
-            str(self.path) + ".lock", thread_local=False, mode=0o600, poll_interval=0.002
-        )
+        self._file_lock = self._new_file_lock()
+        self._lock_pid = os.getpid()
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._seq = 0
@@ -457,7 +456,12 @@ class StoreFile:
                     finally:
                         self._file_lock.release()
 
+    def _new_file_lock(self) -> filelock.FileLock:
+        return filelock.FileLock(str(self.path) + ".lock", thread_local=False, mode=0o600, poll_interval=0.002)
+
     def _acquire(self) -> None:
+        if self._lock_pid != os.getpid():  # a forked child (FireWorks' tests do that) takes its own lock
+            self._file_lock, self._lock_pid = self._new_file_lock(), os.getpid()
         try:
             self._file_lock.acquire(timeout=self.lock_timeout_s)
         except filelock.Timeout:
