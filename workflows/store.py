@@ -12,8 +12,8 @@ each run every firework, and any change costs a rewrite of the whole file):
   indexed field is evaluated by mongomock on that index's candidates only, so checking out,
   updating and refreshing a firework or looking up task documents by ``formula_pretty`` cost
   the same in a store of 5,000 workflows as in an empty one. Other queries scan, as mongomock does.
-* **Persistence: SQLite** (``launchpad.db``), one row per document holding its MongoDB extended
-  JSON and the sequence number of the write that last changed it (deleted documents stay as
+* **Persistence: SQLite** (``launchpad.db``), one row per document holding its BSON (as MongoDB
+  stores it; pymongo's C codec) and the sequence number of the write that last changed it (deleted documents stay as
   rows without a body). Every database operation (one collection call, or a whole LaunchPad
   method, ``TRANSACTIONAL_METHODS``) runs under an inter-process file lock (``filelock``; flock,
   released by the kernel if the holder dies); it first replays the rows written since this
@@ -107,7 +107,7 @@ DATABASE_SUFFIX = ".db"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (db TEXT NOT NULL, coll TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
-                                 body TEXT, PRIMARY KEY (db, coll, id));
+                                 body BLOB, PRIMARY KEY (db, coll, id));
 CREATE INDEX IF NOT EXISTS docs_seq ON docs (seq);
 CREATE TABLE IF NOT EXISTS colls (db TEXT NOT NULL, coll TEXT NOT NULL, seq INTEGER NOT NULL, indexes TEXT NOT NULL,
                                   PRIMARY KEY (db, coll));
@@ -509,7 +509,7 @@ class StoreFile:
                 "to start an empty store"
             ) from None
         rows = [
-            (db_name, coll_name, bson.json_util.dumps(doc_id), 1, bson.json_util.dumps(doc))
+            (db_name, coll_name, bson.json_util.dumps(doc_id), 1, bson.encode(doc))
             for db_name, database in data.items()
             for coll_name, coll in database.items()
             for doc_id, doc in coll["documents"]
@@ -542,7 +542,7 @@ class StoreFile:
             if body is None:
                 coll_store.unload(_document_key(bson.json_util.loads(doc_id)))
             else:
-                document = bson.json_util.loads(body)
+                document = bson.decode(body)
                 coll_store.load(_document_key(document["_id"]), document)
         self._seq = latest
 
@@ -565,7 +565,7 @@ class StoreFile:
                 rows = []
                 for key in coll_store.dirty:
                     document = coll_store._documents.get(key)
-                    body = None if document is None else bson.json_util.dumps(document)
+                    body = None if document is None else bson.encode(document)
                     rows.append((db_name, coll_name, bson.json_util.dumps(key), seq, body))
                 connection.executemany(
                     "INSERT INTO docs VALUES (?, ?, ?, ?, ?) ON CONFLICT (db, coll, id) "
