@@ -6,7 +6,8 @@ workflows (filled cumulatively: the N = 2000 store is the N = 500 one plus 1,500
 * chain: per-firework cost (best of --repeats, interleaved with the same chain on an empty store) of submitting and running a 50-firework PyTask chain in-process
   (``launch_rocket`` until none is ready), i.e. checkout, launch, completion and the workflow
   refresh of every firework;
-* submit: the cost of adding one one-firework workflow (best of 15; also on an empty store alongside).
+* submit: the cost of adding one one-firework workflow (best of 5 x --repeats, interleaved with the
+  same on an empty store).
 
 The anchor is plain FireWorks 2.1.4 on an in-memory mongomock client holding the same documents
 (copied from phasefire's store, so both see identical data), measured the same way.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import os
 import statistics
 import tempfile
@@ -75,7 +77,7 @@ def run_chain(launchpad, n: int) -> float:
     return elapsed / n
 
 
-def submit_cost(launchpad, repeats: int = 15) -> float:
+def submit_cost(launchpad, repeats: int = 5) -> float:
     """Best of ``repeats`` additions of a one-firework workflow (each paused after, untimed)."""
     from fireworks import Firework, PyTask, Workflow
 
@@ -173,15 +175,18 @@ def main() -> None:
         start = time.perf_counter()
         EmbeddedLaunchPad(folder / "launchpad.db")  # a new process's first open: loads the store
         load_s = time.perf_counter() - start
-        chains, empties = [], []
+        chains, empties, submits, empty_submits = [], [], [], []
         for _ in range(args.repeats):  # interleaved with an empty store: load on a shared machine drifts
             chains.append(run_chain(launchpad, args.chain))
             empties.append(run_chain(empty_store(), args.chain))
-        chain, empty = min(chains), min(empties)
-        submit, empty_submit = submit_cost(launchpad), submit_cost(empty_store())
+            submits.append(submit_cost(launchpad))
+            empty_submits.append(submit_cost(empty_store()))
+        chain, empty, submit, empty_submit = min(chains), min(empties), min(submits), min(empty_submits)
         anchor = mongomock_anchor(launchpad)
         anchor_chain = run_chain(anchor, args.chain)
         anchor_submit = submit_cost(anchor)
+        del anchor
+        gc.collect()  # the anchor's copy of the store goes before the next size
         rows.append((size, chain, empty, submit, anchor_chain, anchor_submit, load_s, empty_submit))
         print(
             f"N={size:5d}: phasefire {chain * 1e3:6.1f} ms/fw (empty store now {empty * 1e3:5.1f}), submit "
