@@ -13,16 +13,16 @@ each run every firework, and any change costs a rewrite of the whole file):
   updating and refreshing a firework or looking up task documents by ``formula_pretty`` cost
   the same in a store of 5,000 workflows as in an empty one. Other queries scan, as mongomock does.
 * **Persistence: SQLite** (``launchpad.db``), one row per document holding its BSON (as MongoDB
-  stores it; pymongo's C codec) and the sequence number of the write that last changed it (deleted documents stay as
-  rows without a body). Every database operation (one collection call, or a whole LaunchPad
-  method, ``TRANSACTIONAL_METHODS``) runs under an inter-process file lock (``filelock``; flock,
-  released by the kernel if the holder dies); it first replays the rows written since this
-  process last looked (``seq >`` its own: an indexed range, usually a handful of rows), runs,
-  then writes the documents it touched in one SQLite transaction. So the cost of an operation
-  follows what it touches, not the store's size; SQLite makes each write atomic and durable
-  when any process is killed, even by SIGKILL (WAL with ``synchronous=NORMAL``: a power cut may
-  lose the last writes, never corrupt the file), and the lock gives the single-document atomicity FireWorks relies
-  on from MongoDB (``find_one_and_update`` to check a firework out): each firework runs once.
+  stores it; pymongo's C codec) and the sequence number of the write that last changed it
+  (deleted documents stay as rows without a body). Every database operation (one collection
+  call, or a whole LaunchPad method, ``TRANSACTIONAL_METHODS``) runs under an inter-process file
+  lock (``filelock``; flock, released by the kernel if the holder dies); it first replays the
+  rows written since this process last looked (``seq >`` its own: an indexed range, usually a
+  handful of rows), runs, then writes the documents it touched in one SQLite transaction. So the
+  cost of an operation follows what it touches, not the store's size. SQLite makes each write
+  atomic and durable when any process is killed, even by SIGKILL (WAL, ``synchronous=NORMAL``),
+  and the lock gives the single-document atomicity FireWorks relies on from MongoDB
+  (``find_one_and_update`` to check a firework out): each firework runs once.
 * **Files are owner-only**: the store, its WAL and lock file are 0600 and a new store folder 0700.
   Stale ``launchpad.json*.tmp`` files of the former whole-file writer are removed under the lock.
   A ``launchpad.json`` of that former format beside a new store is imported once.
@@ -36,12 +36,21 @@ Reading it with FireWorks' ``lpad`` (``python -m phasefire.workflows.store --hel
   ``MONGOMOCK_SERVERSTORE_FILE=snapshot.json lpad -l snapshot.yaml get_wflows`` (a read-only view:
   changes made there do not come back).
 
-Limits: one machine (a local file lock and SQLite's WAL need a local file system; use MongoDB
-across nodes). Each process loads the whole store into memory when it first opens it (about
-0.1-0.3 s per 5,000 workflows here); after that, cost is flat. Queries on unindexed fields, and
-listings of every firework (``phasefire status``), scan as mongomock does. Operations are
-serialised (one at a time across processes), which is fine for a few dozen workers whose
-fireworks take seconds or more. Deleted documents leave a small row behind.
+Limits:
+
+* one machine: a local file lock and SQLite's WAL need a local file system (not NFS/Lustre);
+  across nodes use MongoDB (``store: mongodb``);
+* each process holds the whole store in memory and loads it when it first opens it: about
+  0.2 s per 1,000 workflows on the (loaded, 2-core) development machine, 0.9 s at 5,000; after
+  that, cost per operation is flat (``benchmarks/bench_store_scale.py``);
+* only equality / ``$in`` on indexed fields narrow a query; others (``$regex`` on ``workflow``,
+  listings of every firework as in ``phasefire status``) scan as mongomock does;
+* operations are serialised across processes, fine for a few dozen workers whose fireworks
+  take seconds or more;
+* a power cut (not a killed process) may lose the last committed writes (never corrupt the
+  file): a firework whose completion was lost then runs again;
+* FireWorks' WFLock is never seen by other processes (each workflow refresh is one locked
+  transaction), and deleted documents leave a small row behind.
 """
 
 from __future__ import annotations
