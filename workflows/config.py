@@ -3,11 +3,18 @@
 ``launchpad.yaml`` is found at $PHASEFIRE_LAUNCHPAD, else ./launchpad.yaml or the nearest
 parent folder holding one, else the one beside the installed source tree.
 $PHASEFIRE_DATA_DIR moves the embedded store and the run folders (tests use it).
+
+A launchpad.yaml found by that search (not one named by $PHASEFIRE_LAUNCHPAD) is trusted only if
+it is owned by the current user or root and is not group- or world-writable: its ``queue``
+section holds shell commands that run in our jobs. Otherwise one line on stderr says why it was
+refused, and the search goes on upwards.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,14 +61,38 @@ class Settings:
         return Path(self.worker["runs_dir"])
 
 
+#: refusals already reported by this process (one line each)
+_REFUSED: set[Path] = set()
+
+
+def untrusted_reason(path: Path) -> str | None:
+    """Why ``path`` must not be trusted (owner, write permission), or None if it may be."""
+    st = path.stat()
+    if st.st_uid not in (os.geteuid(), 0):
+        return f"it is owned by uid {st.st_uid}, not by you (uid {os.geteuid()}) or root"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"it is writable by {'others' if st.st_mode & stat.S_IWOTH else 'its group'} (mode {stat.filemode(st.st_mode)})"
+    return None
+
+
 def find_launchpad_file(start: Path | None = None) -> Path:
     """Locate launchpad.yaml (see module docstring)."""
     if os.environ.get("PHASEFIRE_LAUNCHPAD"):
         return Path(os.environ["PHASEFIRE_LAUNCHPAD"]).expanduser().resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "launchpad.yaml").is_file():
-            return folder / "launchpad.yaml"
+        candidate = folder / "launchpad.yaml"
+        if not candidate.is_file():
+            continue
+        reason = untrusted_reason(candidate)
+        if reason is None:
+            return candidate
+        if candidate not in _REFUSED:
+            _REFUSED.add(candidate)
+            print(
+                f"phasefire: ignoring {candidate}: {reason}; chown/chmod go-w it, or set PHASEFIRE_LAUNCHPAD",
+                file=sys.stderr,
+            )
     return Path(__file__).resolve().parents[1] / "launchpad.yaml"
 
 
@@ -91,7 +122,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     base = source.parent
     data_dir = os.environ.get("PHASEFIRE_DATA_DIR")
     embedded = raw.get("embedded") or {}
-    store_path = _resolve(embedded.get("path", "data/launchpad.json"), base)
+    store_path = _resolve(embedded.get("path", "data/launchpad.db"), base)
     worker = {**DEFAULT_WORKER, **(raw.get("worker") or {})}
     runs_dir = _resolve(worker["runs_dir"], base)
     if data_dir:

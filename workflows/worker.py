@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fireworks.core.rocket_launcher import launch_rocket
 
@@ -20,9 +24,66 @@ PENDING_STATES = ("READY", "RESERVED", "RUNNING")
 #: variables in ``_launch_dir``), so one workflow runs in whichever runs folder a worker has
 RUNS_DIR_VARIABLE = "PHASEFIRE_RUNS_DIR"
 
+#: a RUNNING launch on another host is lost when it has not pinged for this long (FireWorks' default)
+LOST_AFTER_S = 4 * 3600
+
+
+def lost_runs(launchpad, expiration_s: float = LOST_AFTER_S) -> list[dict[str, Any]]:
+    """RUNNING fireworks whose run is gone: on this host, the worker process (its pid is stored with
+    each launch) no longer exists, e.g. after ``kill -9``; on any host, FireWorks' ``detect_lostruns``
+    finds no ping for ``expiration_s``."""
+    lost: dict[int, dict[str, Any]] = {}
+    host = socket.gethostname()
+    for fw in launchpad.fireworks.find({"state": "RUNNING"}, {"fw_id": 1, "name": 1, "launches": 1}):
+        launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}, "state": "RUNNING"})
+        if launch is None:
+            continue
+        pid = ((launch.get("fworker") or {}).get("env") or {}).get("worker_pid")
+        if pid is None or launch.get("host") != host:
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            lost[fw["fw_id"]] = {
+                "fw_id": fw["fw_id"], "name": fw["name"], "pid": pid, "host": host,
+                "launch_dir": launch.get("launch_dir"), "reason": f"its worker (pid {pid}) is gone",
+            }  # fmt: skip
+        except PermissionError:
+            pass  # another user's live process
+    _, expired_fw_ids, _ = launchpad.detect_lostruns(expiration_secs=expiration_s)
+    for fw_id in set(expired_fw_ids) - set(lost):
+        fw = launchpad.fireworks.find_one({"fw_id": fw_id}, {"name": 1, "launches": 1})
+        launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}}, sort=[("launch_id", -1)])
+        lost[fw_id] = {
+            "fw_id": fw_id, "name": fw["name"], "pid": None, "host": (launch or {}).get("host"),
+            "launch_dir": (launch or {}).get("launch_dir"), "reason": f"no sign of life for {expiration_s:g} s",
+        }  # fmt: skip
+    return sorted(lost.values(), key=lambda run: run["fw_id"])
+
 
 def pending_fireworks(launchpad) -> int:
-    return launchpad.fireworks.count_documents({"state": {"$in": list(PENDING_STATES)}})
+    """Fireworks a worker may still get work from: READY, RESERVED, or RUNNING somewhere alive."""
+    pending = launchpad.fireworks.count_documents({"state": {"$in": list(PENDING_STATES)}})
+    if pending and launchpad.fireworks.count_documents({"state": "RUNNING"}):
+        pending -= len(lost_runs(launchpad))
+    return pending
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this worker, and everything it starts, end when its parent ends (even by SIGKILL).
+
+    Written here because no library does it: the worker leads its own process group, asks Linux
+    for SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)`` through ctypes), and answers
+    SIGTERM by killing its whole group (so a running code such as VASP goes too)."""
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(os.getpgid(0), signal.SIGKILL))
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.killpg(os.getpgid(0), signal.SIGKILL)
 
 
 def run_worker(
@@ -32,22 +93,27 @@ def run_worker(
     log_file: str | None = None,
     threads: int | None = None,
     fw_id: int | None = None,
+    parent_pid: int | None = None,
 ) -> int:
     """Launch fireworks until none is pending (or ``max_launches`` > 0 ran); return how many ran.
 
     ``fw_id`` runs that firework only (a job reserved for it by ``phasefire queue launch``).
+    ``parent_pid``: a worker started by ``phasefire run`` ends with it (``die_with_parent``).
+    Fireworks left RUNNING by a dead worker do not count as pending (``phasefire run`` reports them).
 
     Each firework runs in its own folder (spec ``_launch_dir``, under the runs folder),
     so a rerun continues in the same folder and can pick up checkpoints there.
     """
     import fireworks.core.rocket
 
+    from phasefire.workflows.store import make_private_dirs
+
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     if threads:  # before torch/numpy start their thread pools: N workers share the cores
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[variable] = str(threads)
     if log_file:  # a spawned worker: keep FireWorks' tracebacks out of the progress display
-        import sys
-
         sys.stdout = sys.stderr = open(log_file, "a", buffering=1)  # noqa: SIM115
 
     fireworks.core.rocket.ROCKET_STREAM_LOGLEVEL = "ERROR"  # errors are reported by `phasefire run`
@@ -55,14 +121,14 @@ def run_worker(
     launchpad = open_launchpad(settings)
     fworker = make_fworker(settings)
     fworker.env["worker_pid"] = os.getpid()  # stored with each launch: a dead pid marks a lost run
-    settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(settings.runs_dir)
     os.environ[RUNS_DIR_VARIABLE] = str(settings.runs_dir)
     launched = 0
     while not max_launches or launched < max_launches:
         os.chdir(settings.runs_dir)
         if launch_rocket(launchpad, fworker, fw_id=fw_id, strm_lvl="CRITICAL"):
             launched += 1
-        elif not pending_fireworks(launchpad):
+        elif fw_id is not None or pending_fireworks(launchpad) <= 0:
             break
         else:
             time.sleep(poll_s)  # others are running parents of the remaining fireworks
@@ -85,8 +151,10 @@ class WorkerPool:
         return self.settings.runs_dir / f"worker-{k}.log"
 
     def start(self) -> list[multiprocessing.Process]:
+        from phasefire.workflows.store import make_private_dirs
+
         context = multiprocessing.get_context("spawn")
-        self.settings.runs_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.settings.runs_dir)
         processes = [
             context.Process(
                 target=run_worker,
@@ -94,6 +162,7 @@ class WorkerPool:
                     "settings_path": str(self.settings.source),
                     "log_file": str(self.log_file(k)),
                     "threads": self.threads_per_worker(),
+                    "parent_pid": os.getpid(),
                 },
                 name=f"phasefire-worker-{k}",
             )

@@ -102,3 +102,96 @@ def test_queue_launch_without_a_scheduler_names_the_fix(store, monkeypatch, caps
     assert main(["queue", "launch"]) == 1
     err = capsys.readouterr().err
     assert "queue submit command 'sbatch' not found" in err
+
+
+#: payloads that would create a file named pwned-* if any of them reached a shell unquoted
+HOSTILE = {
+    "semicolon": "a;touch pwned-semicolon;b",
+    "dollar": "a$(touch pwned-dollar)b",
+    "backtick": "a`touch pwned-backtick`b",
+    "quotes": "a'\"; touch pwned-quote; echo '\"b",
+    "newline": "a\ntouch pwned-newline\nb",
+}
+
+
+def _pwned(*roots: Path) -> list[Path]:
+    found = []
+    for root in roots:
+        if root.is_dir():
+            found += [p for p in root.rglob("*") if p.name.startswith("pwned-")]
+    return found
+
+
+def test_job_script_quotes_every_value(store, tmp_path, monkeypatch):
+    """Without a scheduler: the script FireWorks' template makes, run by bash, runs no payload."""
+    from fireworks.utilities.fw_serializers import load_object
+
+    from phasefire.workflows.commands import queue
+
+    adapter = queue.queue_adapter(store)
+    adapter["rocket_launch"] = "echo rocket-ran > rocket.txt"
+    monkeypatch.setitem(queue._TRUSTED_SHELL, "rocket_launch", adapter["rocket_launch"])
+    adapter = load_object(adapter.to_dict())  # the copy FireWorks' queue launcher makes
+    assert type(adapter).__name__ == "QuotingAdapter"
+    adapter.update(job_name=HOSTILE["newline"], account=HOSTILE["semicolon"], queue=HOSTILE["dollar"])
+    adapter["pre_rocket"] = "touch pwned-from-spec"  # a firework's _queueadapter cannot change shell fields
+    launch_dir = tmp_path / "runs" / f"wf/{HOSTILE['quotes']}{HOSTILE['backtick']}{HOSTILE['newline']}"
+    launch_dir.mkdir(parents=True)
+    script = adapter.get_script_str(str(launch_dir))
+    assert "pwned-from-spec" not in script
+    work = tmp_path / "job"
+    work.mkdir()
+    (work / "job.sh").write_text(script)
+    subprocess.run(["bash", "job.sh"], cwd=work, check=True, capture_output=True)
+    assert (launch_dir / "rocket.txt").read_text() == "rocket-ran\n", "the job ran in the launch folder"
+    assert _pwned(tmp_path) == []
+    directives = [line for line in script.splitlines() if line.startswith("#SBATCH")]
+    assert all("\n" not in line for line in directives) and len(directives) >= 4
+
+
+def _write_structure(folder: Path, stem: str) -> Path:
+    from ase.build import bulk
+    from ase.io import write
+
+    path = folder / f"{stem}.cif"
+    write(path, bulk("Si", "diamond", a=5.43))
+    return path
+
+
+def test_hostile_names_and_settings_never_reach_a_shell(store, slurm, tmp_path, monkeypatch, capsys):
+    """Structure names and --set values with ; $(...) backticks quotes and newlines, submitted and run
+    through `phasefire queue launch` on SLURM: every job runs, no payload does."""
+    monkeypatch.setenv("SLURM_CONF", str(slurm))
+    monkeypatch.setenv("PHASEFIRE_MLIP_DEVICE", "cpu")
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    files = [str(_write_structure(inputs, payload)) for payload in HOSTILE.values()]
+    assert main(["submit", "relax", *(arg for f in files for arg in ("--structure", f)), "--set", "max_steps=2"]) == 0
+    hostile_settings = [
+        "fmax_eV_per_A=0.05;touch pwned-set-semicolon",
+        "max_steps=$(touch pwned-set-dollar)",
+        "pressure_GPa='`touch pwned-set-backtick`'",  # quoted: a bare backtick is not valid YAML
+        "relax_cell=a\ntouch pwned-set-newline\nb",
+    ]
+    # the submit-time check may refuse bad values (one line, exit 1); if it does not, the job must still be safe
+    set_args = [arg for value in hostile_settings for arg in ("--set", value)]
+    assert main(["submit", "relax", "--structure", files[0], *set_args]) in (0, 1)
+    quote = "model=x'\"; touch pwned-set-quote; echo '\""
+    assert main(["submit", "relax", "--structure", files[1], "--set", quote]) in (0, 1)
+    capsys.readouterr()
+
+    launchpad = open_launchpad(store)
+    submitted = launchpad.fireworks.count_documents({})
+    assert main(["queue", "launch"]) == 0
+    assert f"submitted {submitted} job(s) to SLURM" in capsys.readouterr().out
+    deadline = time.time() + 600
+    while (
+        time.time() < deadline
+        and launchpad.fireworks.count_documents({"state": {"$in": ["COMPLETED", "FIZZLED"]}}) < submitted
+    ):
+        time.sleep(2)
+    states = [fw["state"] for fw in launchpad.fireworks.find({}, {"state": 1})]
+    assert set(states) <= {"COMPLETED", "FIZZLED"}, f"every job ran its worker: {states}"
+    assert states.count("COMPLETED") >= len(HOSTILE), "the relaxations of hostile-named structures completed"
+    assert _pwned(tmp_path, store.runs_dir, Path.cwd(), Path.home()) == []
+    assert not list(Path("/tmp").glob("pwned-*"))

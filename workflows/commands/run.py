@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import time
 from collections import Counter
 from typing import Any
@@ -34,35 +33,47 @@ def firework_states(launchpad) -> Counter:
 
 
 def lost_runs(launchpad) -> list[dict[str, Any]]:
-    """RUNNING fireworks whose worker process on this host has died (e.g. killed with -9).
+    from phasefire.workflows.worker import lost_runs as find_lost_runs
 
-    Each launch stores the FWorker it ran on, whose env carries the worker's pid.
-    """
-    import os
-
-    lost = []
-    host = socket.gethostname()
-    for fw in launchpad.fireworks.find({"state": "RUNNING"}, {"fw_id": 1, "name": 1, "launches": 1}):
-        launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}, "state": "RUNNING"})
-        pid = ((launch or {}).get("fworker") or {}).get("env", {}).get("worker_pid")
-        if pid is None or launch.get("host") != host:
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            lost.append({"fw_id": fw["fw_id"], "name": fw["name"], "pid": pid, "launch_dir": launch["launch_dir"]})
-        except PermissionError:
-            pass
-    return lost
+    return find_lost_runs(launchpad)
 
 
 def fizzled_reason(launchpad, fw_id: int) -> str:
-    """Last line of the error a FIZZLED firework stored."""
-    fw = launchpad.fireworks.find_one({"fw_id": fw_id}, {"launches": 1})
+    """Last line of the error a FIZZLED firework stored (in its last launch, or, for a firework
+    FireWorks could not even load, in its spec's ``_exception_details``)."""
+    fw = launchpad.fireworks.find_one({"fw_id": fw_id}, {"launches": 1, "spec._exception_details": 1})
     launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}}, sort=[("launch_id", -1)])
     details = ((launch or {}).get("action") or {}).get("stored_data", {}).get("_exception", {})
     trace = str(details.get("_stacktrace", "")).strip().splitlines()
-    return trace[-1] if trace else "no error recorded"
+    if trace:
+        return trace[-1]
+    load_error = (fw.get("spec") or {}).get("_exception_details") or {}
+    trace = str(load_error.get("_stacktrace", "")).strip().splitlines()
+    if trace:
+        return f"{load_error.get('_message', 'cannot be loaded')}: {trace[-1]}"
+    return "no error recorded (see the worker log in the runs folder)"
+
+
+def _report_lost(lost: list[dict[str, Any]]) -> None:
+    for run in lost:
+        print(f"firework {run['fw_id']} ({run['name']}) is lost: {run['reason']} (host {run['host']}, "
+              f"folder {run['launch_dir']})")  # fmt: skip
+    if lost:
+        print("rerun lost fireworks with: phasefire run --rerun-lost")
+
+
+def _rerun_lost(launchpad, lost: list[dict[str, Any]]) -> None:
+    for run in lost:
+        launchpad.rerun_fw(run["fw_id"])
+        print(f"reset lost firework {run['fw_id']} ({run['name']}); it will continue in {run['launch_dir']}")
+
+
+def _stop(processes) -> None:
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join()
 
 
 def run_fireworks(args: argparse.Namespace) -> int:
@@ -76,38 +87,54 @@ def run_fireworks(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     settings = load_settings()
     launchpad = open_launchpad(settings)
+    lost = lost_runs(launchpad)
     if args.rerun_lost:
-        for run in lost_runs(launchpad):
-            launchpad.rerun_fw(run["fw_id"])
-            print(f"reset lost firework {run['fw_id']} ({run['name']}); it will continue in {run['launch_dir']}")
+        _rerun_lost(launchpad, lost)
+        lost = []
     start_states = firework_states(launchpad)
     fizzled_before = fizzled_ids(launchpad)
-    todo = sum(start_states[s] for s in (*PENDING_STATES, "WAITING"))
+    todo = sum(start_states[s] for s in (*PENDING_STATES, "WAITING")) - len(lost)
     if not todo:
+        if lost:
+            _report_lost(lost)
+            return 1
         print("nothing to run: no READY or WAITING fireworks (see `phasefire status`)")
         return 0
     finished_before = start_states["COMPLETED"] + start_states["FIZZLED"]
-    processes = WorkerPool(settings, args.workers).start()
-    with tqdm(total=todo, desc=f"fireworks ({args.workers} worker{'s' * (args.workers > 1)})", unit="fw") as bar:
-        while any(p.is_alive() for p in processes):
-            time.sleep(0.5)
-            states = firework_states(launchpad)
-            bar.n = min(todo, states["COMPLETED"] + states["FIZZLED"] - finished_before)
-            bar.set_postfix(running=states["RUNNING"], fizzled=states["FIZZLED"] - start_states["FIZZLED"])
-            bar.refresh()
-    for process in processes:
-        process.join()
+    desc = f"fireworks ({args.workers} worker{'s' * (args.workers > 1)})"
+    crashed: list[int] = []
+    with tqdm(total=todo, desc=desc, unit="fw") as bar:
+        # one round per pool: with --rerun-lost a run lost on the way (a worker killed) is reset and
+        # a new pool picks it up; without, workers stop once only lost runs are left
+        for _round in range(20):
+            processes = WorkerPool(settings, args.workers).start()
+            try:
+                while any(p.is_alive() for p in processes):
+                    time.sleep(0.5)
+                    states = firework_states(launchpad)
+                    bar.n = min(todo, states["COMPLETED"] + states["FIZZLED"] - finished_before)
+                    bar.set_postfix(running=states["RUNNING"], fizzled=states["FIZZLED"] - start_states["FIZZLED"])
+                    bar.refresh()
+                    if args.rerun_lost and states["RUNNING"]:
+                        _rerun_lost(launchpad, lost_runs(launchpad))
+            finally:
+                _stop(processes)
+            crashed += [p.exitcode for p in processes if p.exitcode not in (0, None)]
+            lost = lost_runs(launchpad)
+            ready = launchpad.fireworks.count_documents({"state": "READY"})
+            if not args.rerun_lost or not (lost or ready):
+                break
+            _rerun_lost(launchpad, lost)
     states = firework_states(launchpad)
     newly_fizzled = sorted(fizzled_ids(launchpad) - fizzled_before)
     print(f"completed {states['COMPLETED'] - start_states['COMPLETED']}, fizzled {len(newly_fizzled)}, "
           f"still waiting {states['WAITING']}")  # fmt: skip
     for fw_id in newly_fizzled:
         print(f"firework {fw_id} FIZZLED: {fizzled_reason(launchpad, fw_id)}")
-    crashed = [p for p in processes if p.exitcode not in (0, None)]
     if crashed:
-        print(f"{len(crashed)} worker process(es) exited abnormally (exit codes {[p.exitcode for p in crashed]}); "
-              "run `phasefire status` and `phasefire run --rerun-lost`")  # fmt: skip
-    return 1 if newly_fizzled or crashed else 0
+        print(f"{len(crashed)} worker process(es) exited abnormally (exit codes {crashed})")
+    _report_lost(lost)
+    return 1 if newly_fizzled or lost or (crashed and not args.rerun_lost) else 0
 
 
 def show_status(args: argparse.Namespace) -> int:
@@ -122,7 +149,13 @@ def show_status(args: argparse.Namespace) -> int:
         ]
         workflows.append({"id": min(wf["nodes"]), "name": wf["name"], "state": wf["state"], "fireworks": fws})
     lost = lost_runs(launchpad)
-    data = {"fireworks": dict(firework_states(launchpad)), "workflows": workflows, "lost_runs": lost}
+    fizzled = [{"fw_id": fw_id, "reason": fizzled_reason(launchpad, fw_id)} for fw_id in sorted(fizzled_ids(launchpad))]
+    data = {
+        "fireworks": dict(firework_states(launchpad)),
+        "workflows": workflows,
+        "lost_runs": lost,
+        "fizzled": fizzled,
+    }
     if args.json:
         print_json(data)
         return 0
@@ -134,7 +167,7 @@ def show_status(args: argparse.Namespace) -> int:
         ["id", "workflow", "state", "fireworks"],
     )
     print("fireworks: " + ", ".join(f"{n} {state}" for state, n in sorted(data["fireworks"].items())))
-    for run in lost:
-        print(f"firework {run['fw_id']} is RUNNING but its worker (pid {run['pid']}) is gone; "
-              "rerun it with `phasefire run --rerun-lost`")  # fmt: skip
+    for entry in fizzled:
+        print(f"firework {entry['fw_id']} FIZZLED: {entry['reason']}")
+    _report_lost(lost)
     return 0
