@@ -38,12 +38,27 @@ def open_launchpad(settings: Settings | None = None) -> LaunchPad:
     return _OPEN[key]
 
 
+#: collection recording which phasefire layout a database holds (absent: phasefire 0.1)
+META = "phasefire_meta"
+#: the layout of this version: fireworks run the generic CalculationTask
+STORE_VERSION = 2
+
+
 def _initialise_if_new(launchpad: LaunchPad) -> None:
-    """Give a brand-new database FireWorks' id counters and indexes (``lpad reset`` on nothing)."""
+    """Give a brand-new database FireWorks' id counters and indexes (``lpad reset`` on nothing);
+    upgrade, once, the fireworks of a database phasefire 0.1 wrote (``migrations``)."""
+    from phasefire.workflows.migrations import migrate_fireworks
+
     transaction = getattr(launchpad, "transaction", None)
     with transaction() if transaction else contextlib.nullcontext():
+        meta = launchpad.db[META]
         if launchpad.fw_id_assigner.count_documents({}) == 0 and launchpad.workflows.count_documents({}) == 0:
             launchpad.reset("", require_password=False)
+        elif (meta.find_one({"_id": "store"}) or {}).get("version", 1) < STORE_VERSION:
+            migrate_fireworks(launchpad)
+        else:
+            return
+        meta.replace_one({"_id": "store"}, {"_id": "store", "version": STORE_VERSION}, upsert=True)
 
 
 def _embedded(settings: Settings) -> LaunchPad:

@@ -164,3 +164,22 @@ def test_phasefire_01_fireworks_are_upgraded_and_run(store):
     assert document["task_type"] == "relax" and document["input"]["settings"]["keep_symmetry"] is True
     assert document["engine"] == {"name": "mlip", "model": "chgnet", "checkpoint": None}
     assert document["output"]["lattice"]["a_A"] == pytest.approx(2.55, abs=0.05)  # fcc Cu primitive cell, CHGNet
+
+
+def test_opening_a_phasefire_01_store_upgrades_its_fireworks_once(store, monkeypatch):
+    import phasefire.workflows.launchpad as launchpad_module
+    from phasefire.workflows.migrations import LEGACY_MD, TASK
+
+    launchpad = open_launchpad()
+    workflow = calculation_workflow({"cu": bulk("Cu", "fcc", a=3.6)}, {"name": "mlip"}, CalculationMaker("relax", {}))
+    (fw_id,) = launchpad.add_wf(workflow).values()
+    legacy = {"_fw_name": LEGACY_MD, "engine": {"name": "mlip", "keep_symmetry": True}, "stage": "melt",
+              "settings": {"temperature_K": 900.0, "timestep_fs": 2.0, "steps": 4, "sample_interval": 2}}  # fmt: skip
+    launchpad.fireworks.update_one({"fw_id": fw_id}, {"$set": {"spec._tasks": [legacy]}})
+    launchpad.db[launchpad_module.META].delete_many({})  # as phasefire 0.1 left it: no layout record
+    monkeypatch.setattr(launchpad_module, "_OPEN", {})
+    reopened = open_launchpad()
+    (task,) = reopened.fireworks.find_one({"fw_id": fw_id})["spec"]["_tasks"]
+    assert task["_fw_name"] == TASK and task["task_type"] == "md" and task["label"] == "melt"
+    assert task["engine"] == {"name": "mlip"}
+    assert reopened.db[launchpad_module.META].find_one({"_id": "store"})["version"] == launchpad_module.STORE_VERSION

@@ -195,3 +195,21 @@ def test_hostile_names_and_settings_never_reach_a_shell(store, slurm, tmp_path, 
     assert states.count("COMPLETED") >= len(HOSTILE), "the relaxations of hostile-named structures completed"
     assert _pwned(tmp_path, store.runs_dir, Path.cwd(), Path.home()) == []
     assert not list(Path("/tmp").glob("pwned-*"))
+
+
+def test_job_scripts_carry_every_worker_setting_override(store, monkeypatch):
+    """One source of truth: each variable that overrides a worker setting is exported into the job."""
+    from phasefire.workflows.commands import queue
+    from phasefire.workflows.config import WORKER_ENV_OVERRIDES
+
+    values = {
+        "PHASEFIRE_VASP_GAMMA_CMD": "srun vasp_gam",
+        "PHASEFIRE_MLIP_DEVICE": "cuda",
+        "PHASEFIRE_VASP_CMD": "srun vasp",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    pre_rocket = queue.queue_adapter(store)["pre_rocket"]
+    for name in WORKER_ENV_OVERRIDES.values():
+        if name in values:
+            assert f"{name}='{values[name]}'" in pre_rocket or f"{name}={values[name]}" in pre_rocket

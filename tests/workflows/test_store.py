@@ -449,3 +449,16 @@ def test_status_says_why_a_firework_could_not_be_loaded(store, capsys):
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "firework 1 FIZZLED: FireWork failed to deserialize" in out and "no_such_module" in out
+
+
+def test_every_wrapped_launchpad_method_still_exists_in_fireworks():
+    """A FireWorks upgrade that drops or renames a LaunchPad method the embedded store makes
+    transactional would silently lose its lock; this fails instead."""
+    from fireworks import LaunchPad
+
+    from phasefire.workflows.store import TRANSACTIONAL_METHODS, EmbeddedLaunchPad
+
+    missing = [name for name in TRANSACTIONAL_METHODS if not callable(getattr(LaunchPad, name, None))]
+    assert missing == [], f"FireWorks' LaunchPad no longer has {missing}; update store.TRANSACTIONAL_METHODS"
+    for name in TRANSACTIONAL_METHODS:
+        assert getattr(EmbeddedLaunchPad, name) is not getattr(LaunchPad, name), f"{name} is not wrapped"

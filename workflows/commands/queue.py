@@ -104,11 +104,11 @@ def queue_adapter(settings):
     ``queue:`` section; its job runs ``phasefire worker``."""
     params = {key: value for key, value in settings.queue.items() if value is not None}
     q_type = params.pop("q_type", "SLURM")
-    exports = " ".join(
-        f"{name}={shlex.quote(value)}"
-        for name in ("PHASEFIRE_LAUNCHPAD", "PHASEFIRE_DATA_DIR", "PMG_VASP_PSP_DIR", "PHASEFIRE_VASP_CMD")
-        if (value := os.environ.get(name))
-    )
+    from phasefire.workflows.config import WORKER_ENV_OVERRIDES
+
+    # every variable that overrides a worker setting (config.WORKER_ENV_OVERRIDES) travels into the job
+    exported = ("PHASEFIRE_LAUNCHPAD", "PHASEFIRE_DATA_DIR", *WORKER_ENV_OVERRIDES.values())
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name in exported if (value := os.environ.get(name)))
     pre = f"export PHASEFIRE_LAUNCHPAD={shlex.quote(str(settings.source))} {exports}".strip()
     params["pre_rocket"] = "\n".join(filter(None, [params.get("pre_rocket"), pre]))
     params["rocket_launch"] = f"{shlex.quote(sys.executable)} -m phasefire.workflows.cli worker singleshot"

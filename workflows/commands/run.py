@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from typing import Any
 
 from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.errors import PhasefireError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,15 +59,18 @@ def fizzled_reason(launchpad, fw_id: int) -> str:
 def _report_lost(lost: list[dict[str, Any]]) -> None:
     for run in lost:
         print(f"firework {run['fw_id']} ({run['name']}) is lost: {run['reason']} (host {run['host']}, "
-              f"folder {run['launch_dir']})")  # fmt: skip
+              f"folder {run['launch_dir']})", file=sys.stderr)  # fmt: skip
     if lost:
-        print("rerun lost fireworks with: phasefire run --rerun-lost")
+        print("rerun lost fireworks with: phasefire run --rerun-lost", file=sys.stderr)
 
 
 def _rerun_lost(launchpad, lost: list[dict[str, Any]]) -> None:
     for run in lost:
         launchpad.rerun_fw(run["fw_id"])
-        print(f"reset lost firework {run['fw_id']} ({run['name']}); it will continue in {run['launch_dir']}")
+        print(
+            f"reset lost firework {run['fw_id']} ({run['name']}); it will continue in {run['launch_dir']}",
+            file=sys.stderr,
+        )
 
 
 def _stop(processes) -> None:
@@ -84,7 +89,7 @@ def run_fireworks(args: argparse.Namespace) -> int:
     from phasefire.workflows.worker import PENDING_STATES, WorkerPool
 
     if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+        raise PhasefireError(f"--workers must be at least 1, got {args.workers}")
     settings = load_settings()
     launchpad = open_launchpad(settings)
     lost = lost_runs(launchpad)
@@ -98,12 +103,12 @@ def run_fireworks(args: argparse.Namespace) -> int:
         if lost:
             _report_lost(lost)
             return 1
-        print("nothing to run: no READY or WAITING fireworks (see `phasefire status`)")
+        print("nothing to run: no READY or WAITING fireworks (see `phasefire status`)", file=sys.stderr)
         return 0
     finished_before = start_states["COMPLETED"] + start_states["FIZZLED"]
     desc = f"fireworks ({args.workers} worker{'s' * (args.workers > 1)})"
     crashed: list[int] = []
-    with tqdm(total=todo, desc=desc, unit="fw") as bar:
+    with tqdm(total=todo, desc=desc, unit="fw", disable=not sys.stderr.isatty()) as bar:
         # one round per pool: with --rerun-lost a run lost on the way (a worker killed) is reset and
         # a new pool picks it up; without, workers stop once only lost runs are left
         for _round in range(20):
@@ -128,11 +133,11 @@ def run_fireworks(args: argparse.Namespace) -> int:
     states = firework_states(launchpad)
     newly_fizzled = sorted(fizzled_ids(launchpad) - fizzled_before)
     print(f"completed {states['COMPLETED'] - start_states['COMPLETED']}, fizzled {len(newly_fizzled)}, "
-          f"still waiting {states['WAITING']}")  # fmt: skip
+          f"still waiting {states['WAITING']}", file=sys.stderr)  # fmt: skip
     for fw_id in newly_fizzled:
-        print(f"firework {fw_id} FIZZLED: {fizzled_reason(launchpad, fw_id)}")
+        print(f"firework {fw_id} FIZZLED: {fizzled_reason(launchpad, fw_id)}", file=sys.stderr)
     if crashed:
-        print(f"{len(crashed)} worker process(es) exited abnormally (exit codes {crashed})")
+        print(f"{len(crashed)} worker process(es) exited abnormally (exit codes {crashed})", file=sys.stderr)
     _report_lost(lost)
     return 1 if newly_fizzled or lost or (crashed and not args.rerun_lost) else 0
 
