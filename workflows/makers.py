@@ -83,6 +83,9 @@ def calculation_workflow(
 ) -> Workflow:
     """One independent calculation per labelled structure; run folders ``<workflow>-<id>/<label slug>``."""
     maker.check_engine(engine_spec)
+    engine = load_engine(engine_spec)
+    for atoms in structures.values():
+        engine.check_inputs(atoms)
     name = name or f"{maker.task_type}/{'+'.join(structures)}/{engine_spec['name']}"
     top = run_folder(name)
     fireworks = [

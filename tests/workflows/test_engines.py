@@ -89,3 +89,26 @@ def test_engines_refuse_what_they_cannot_run_at_submit_time():
         load_engine({"name": "vasp", "potcar_functional": "PBE_99"})
     with pytest.raises(PhasefireError, match="'reciprocal_density': Input should be greater than 0"):
         load_engine({"name": "vasp", "reciprocal_density": -1})
+
+
+@pytest.mark.parametrize(
+    "incar, message",
+    [
+        ({"ENCUTT": 400}, "unknown INCAR tag ENCUTT; did you mean ENCUT?"),
+        ({"ISMEAR": "gauss"}, "INCAR ISMEAR = 'gauss' is not a int"),
+        ({"LELF": 1}, "INCAR LELF = 1 is not a bool"),
+        ({"MAGMOM": "lots"}, "MAGMOM = 'lots': give one number per atom"),
+    ],
+)
+def test_vasp_incar_is_checked_against_the_tags_vasp_knows(incar, message):
+    with pytest.raises(PhasefireError, match=message) as error:
+        load_engine({"name": "vasp", "incar": incar})
+    assert "\n" not in str(error.value)
+
+
+def test_vasp_incar_accepts_vasp_forms_and_checks_magmom_per_atom():
+    engine = load_engine({"name": "vasp", "incar": {"encut": 520, "MAGMOM": "2*1.0 10*0", "LCLIMB": True}})
+    assert engine.incar == {"ENCUT": 520, "MAGMOM": "2*1.0 10*0", "LCLIMB": True}
+    engine.check_inputs(build("ag2se-alpha"))
+    with pytest.raises(PhasefireError, match=r"incar.MAGMOM has 2 values for 12 atoms"):
+        load_engine({"name": "vasp", "incar": {"MAGMOM": [1, 2]}}).check_inputs(build("ag2se-alpha"))

@@ -79,3 +79,21 @@ def test_wrong_inputs_are_rejected_by_the_standin(store, fake_vasp):
     states = {fw["state"] for fw in open_launchpad().fireworks.find({}, {"state": 1})}
     assert states == {"FIZZLED"}
     assert ResultsDB(open_launchpad()).query() == []
+
+
+def test_submit_warns_when_this_machine_cannot_run_vasp(store, capsys, monkeypatch, tmp_path):
+    from phasefire.workflows.cli import main
+
+    monkeypatch.setenv("PHASEFIRE_VASP_CMD", "no-such-vasp")
+    monkeypatch.setenv("PMG_VASP_PSP_DIR", str(tmp_path / "no-potcars"))
+    assert main(["submit", "relax", "--structure", "cspbbr3-cubic", "--engine", "vasp"]) == 0
+    err = capsys.readouterr().err
+    assert "phasefire: warning: VASP executable not found: 'no-such-vasp'" in err
+    assert "phasefire: warning: no POTCAR library found" in err
+
+
+def test_submit_is_silent_when_vasp_and_potcars_are_here(store, capsys, fake_vasp):
+    from phasefire.workflows.cli import main
+
+    assert main(["submit", "relax", "--structure", "cspbbr3-cubic", "--engine", "vasp"]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -94,6 +94,17 @@ def engine_spec(name: str, params: dict[str, Any], setting_names=()) -> dict[str
     return load_engine({"name": name, **params}).spec()
 
 
+def warn_local_problems(spec: dict[str, Any], elements: set[str]) -> None:
+    """Warn (on stderr) about what would stop the engine on this machine: the work may run elsewhere."""
+    import sys
+
+    from phasefire.workflows.config import load_settings
+    from phasefire.workflows.engines import load_engine
+
+    for problem in load_engine(spec).local_problems(load_settings().worker, elements):
+        print(f"phasefire: warning: {problem} (fine if the work runs on another machine)", file=sys.stderr)
+
+
 def resolve_structure(reference: str) -> tuple[str, Any]:
     """(label, Atoms) for a built-in name or a structure file."""
     from phasefire.structures import MATERIALS, build
@@ -123,6 +134,7 @@ def submit_single(args: argparse.Namespace) -> int:
     maker = CalculationMaker(args.task_type, settings)
     spec = engine_spec(args.engine, engine_params, setting_names)
     workflow = calculation_workflow(structures, spec, maker, name=args.name)
+    warn_local_problems(spec, {s for atoms in structures.values() for s in atoms.get_chemical_symbols()})
     fw_ids = sorted(open_launchpad().add_wf(workflow).values())
     print(f"submitted workflow {fw_ids[0]} '{workflow.name}': {len(fw_ids)} firework(s) {fw_ids}")
     print("run it with: phasefire run")

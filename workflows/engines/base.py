@@ -75,6 +75,14 @@ class Engine(BaseModel, ABC):
         """Refuse at submit time what this engine cannot run (default: the calculation's own check)."""
         calculation.check(self, settings)
 
+    def local_problems(self, worker_env: dict[str, Any], elements: set[str]) -> list[str]:
+        """What would stop this engine on this machine (codes, pseudopotentials), one line each;
+        at submit time these are warnings, as the work may run elsewhere (default: none)."""
+        return []
+
+    def check_inputs(self, atoms: Atoms) -> None:  # noqa: B027 (optional hook)
+        """Refuse at submit time parameters that do not fit this structure (default: none)."""
+
     def evaluates_forces(self) -> bool:
         """Whether ``energies_and_forces`` works (phonons, Vineyard prefactors)."""
         return False

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib.metadata
+import json
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from phasefire.workflows.calculations.base import Calculation, Settings
 from phasefire.workflows.calculations.neb import Endpoints, interpolate_images
@@ -83,6 +87,41 @@ RECIPES: dict[str, VaspRecipe] = {
 }  # fmt: skip
 
 
+#: tags of the VTST Tools build, which pymatgen's list of VASP tags does not know
+VTST_TAGS = {"LCLIMB": "bool", "IOPT": "int", "ICHAIN": "int", "LTANGENTOLD": "bool", "LDNEB": "bool"}
+#: MAGMOM as VASP reads it: numbers, with 'N*value' repeats ("2*1.0 10*0")
+MAGMOM_STRING = re.compile(r"^\s*((\d+\*)?-?\d+(\.\d*)?([eE][-+]?\d+)?\s*)+$")
+
+
+@functools.cache
+def vasp_tag_types() -> dict[str, str]:
+    """Every INCAR tag VASP knows (pymatgen's ``incar_parameters.json``, plus VTST's) -> its type."""
+    import pymatgen.io.vasp.inputs
+
+    table = json.loads((Path(pymatgen.io.vasp.inputs.__file__).parent / "incar_parameters.json").read_text())
+    return {tag: entry.get("type", "str") for tag, entry in table.items()} | VTST_TAGS
+
+
+def check_incar_value(tag: str, value: Any) -> None:
+    """Raise ValueError unless ``value`` has the type VASP expects for ``tag``."""
+    expected = vasp_tag_types()[tag]
+    if tag == "MAGMOM":
+        numbers = isinstance(value, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        per_element = isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values())
+        if not (numbers or per_element or (isinstance(value, str) and MAGMOM_STRING.match(value))):
+            raise ValueError(f"MAGMOM = {value!r}: give one number per atom, 'N*value' repeats or {{element: value}}")
+        return
+    valid = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "list": isinstance(value, list | int | float) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+    }.get(expected, True)
+    if not valid:
+        raise ValueError(f"INCAR {tag} = {value!r} is not a {expected}")
+
+
 class VaspEngine(Engine):
     """VASP under custodian.
 
@@ -108,6 +147,42 @@ class VaspEngine(Engine):
     vasp_cmd: str = "vasp_std"
     vasp_gamma_cmd: str = "vasp_gam"
     potcar_dir: str | None = None
+
+    @field_validator("incar")
+    @classmethod
+    def _known_tags(cls, incar: dict[str, Any]) -> dict[str, Any]:
+        """Only tags VASP knows, each of its type; a misspelt tag gets a suggestion."""
+        known = vasp_tag_types()
+        for key, value in incar.items():
+            tag = key.upper()
+            if tag not in known:
+                close = difflib.get_close_matches(tag, known, n=1)
+                raise ValueError(f"unknown INCAR tag {key}" + (f"; did you mean {close[0]}?" if close else ""))
+            if value is not None:
+                check_incar_value(tag, value)
+        return {key.upper(): value for key, value in incar.items()}
+
+    def check_inputs(self, atoms) -> None:
+        """A per-atom INCAR list must have one entry per atom of the structure."""
+        magmom = self.incar.get("MAGMOM")
+        if isinstance(magmom, list) and len(magmom) != len(atoms):
+            raise PhasefireError(
+                f"incar.MAGMOM has {len(magmom)} values for {len(atoms)} atoms ({atoms.get_chemical_formula()}); "
+                "give one per atom, 'N*value' repeats or {element: value}"
+            )
+
+    def local_problems(self, worker_env: dict[str, Any], elements: set[str]) -> list[str]:
+        """The VASP command and the POTCARs of ``elements`` as this machine's worker settings give them."""
+        problems = []
+        for check in (
+            lambda: running.vasp_command(worker_env.get("vasp_cmd") or self.vasp_cmd),
+            lambda: running.check_potcars(worker_env.get("potcar_dir"), self.potcar_functional, elements),
+        ):
+            try:
+                check()
+            except PhasefireError as exc:
+                problems.append(str(exc))
+        return problems
 
     def model_post_init(self, context) -> None:
         if self.potcar_functional not in POTCAR_FUNCTIONALS:

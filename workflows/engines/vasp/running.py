@@ -81,6 +81,25 @@ def check_potcar_library(potcar_dir: str | None) -> str:
     return root
 
 
+def check_potcars(potcar_dir: str | None, potcar_functional: str, elements: set[str]) -> None:
+    """A one-line error unless the POTCAR library holds a POTCAR for every element."""
+    from pymatgen.io.vasp.inputs import PotcarSingle
+    from pymatgen.io.vasp.sets import MPRelaxSet
+
+    root = check_potcar_library(potcar_dir)
+    symbols = MPRelaxSet.CONFIG["POTCAR"]  # the POTCAR variant the input sets choose per element
+    missing = []
+    for element in sorted(elements):
+        try:
+            PotcarSingle.from_symbol_and_functional(symbols.get(element, element), potcar_functional)
+        except (OSError, ValueError, RuntimeError):
+            missing.append(element)
+    if missing:
+        raise PhasefireError(
+            f"no {potcar_functional} POTCAR for {', '.join(missing)} under {root}; add them or set worker.potcar_dir"
+        )
+
+
 def write_inputs(input_set, workdir: Path, potcar_dir: str | None, potcar_functional: str) -> None:
     """Write INCAR, KPOINTS, POSCAR and POTCAR, turning a missing POTCAR into a one-line error."""
     root = check_potcar_library(potcar_dir)
