@@ -183,3 +183,34 @@ def test_opening_a_phasefire_01_store_upgrades_its_fireworks_once(store, monkeyp
     assert task["_fw_name"] == TASK and task["task_type"] == "md" and task["label"] == "melt"
     assert task["engine"] == {"name": "mlip"}
     assert reopened.db[launchpad_module.META].find_one({"_id": "store"})["version"] == launchpad_module.STORE_VERSION
+
+
+def test_a_worker_killed_between_storing_and_completing_leaves_one_document(store, capsys):
+    """SIGKILL inside the window after the task document is inserted and before FireWorks completes
+    the launch; `run --rerun-lost` reuses the stored document instead of storing a second one."""
+    import os
+    import subprocess
+    import sys
+
+    workflow = calculation_workflow({"cu": bulk("Cu", "fcc", a=3.6)}, {"name": "mlip"}, CalculationMaker("static", {}))
+    open_launchpad().add_wf(workflow)
+    die_after_store = (
+        "import os, signal\n"
+        "from phasefire.workflows import database\n"
+        "insert = database.ResultsDB.insert\n"
+        "def insert_then_die(self, document):\n"
+        "    insert(self, document)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "database.ResultsDB.insert = insert_then_die\n"
+        "from phasefire.workflows.worker import run_worker\n"
+        "run_worker()\n"
+    )
+    worker = subprocess.run([sys.executable, "-c", die_after_store], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert worker.returncode == -9
+    (stored,) = ResultsDB(open_launchpad()).query()
+    assert open_launchpad().fireworks.find_one({})["state"] == "RUNNING"  # the launch never completed
+
+    assert main(["run", "--rerun-lost"]) == 0
+    (document,) = ResultsDB(open_launchpad()).query()
+    assert document["task_id"] == stored["task_id"]
+    assert open_launchpad().fireworks.find_one({})["state"] == "COMPLETED"
