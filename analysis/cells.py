@@ -4,10 +4,10 @@ Written by hand because no trusted library fuses the neighbour search with the h
 vesin and matscipy return pair arrays that then need sorting and, for bond angles, arrays of
 all pairs of bonds (OVITO does the fusion internally in C++). Here every work item (a block
 of atoms of one frame) walks its cells and histograms as it goes, keeping only its own
-accumulators: memory is linear in N and no pair array is built. A batch of frames is one
-parallel launch over (frame, block) items (numba ``prange``), so both cores work on one
-large frame as on a trajectory of small ones; kernels release the GIL, so the next frames
-can be read while a batch runs.
+accumulators: memory is linear in N and no pair array is built. A batch of frames is split
+into (frame, block) work items shared among threads (the kernels release the GIL), so both
+cores work on one large frame as on a trajectory of small ones, and the next frames can be
+read while a batch runs.
 
 Geometry: positions are wrapped into the cell, which is split into n_c bins along each
 lattice vector, each no thinner than cutoff / SUBDIVISION along its normal, and an atom
@@ -20,6 +20,8 @@ never meets its own image and no pair has two images in range.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -27,8 +29,10 @@ import numpy as np
 
 #: bins per cutoff along each cell direction for long cutoffs (g(r)); 1 for bonds
 SUBDIVISION_LONG = 2
-#: atoms per parallel work item in large frames
+#: atoms per work item in large frames
 BLOCK_ATOMS = 512
+#: atoms (summed over frames) per thread below which a job runs in the calling thread
+MIN_ATOMS_PER_THREAD = 2000
 
 
 @dataclass(frozen=True)
@@ -75,12 +79,37 @@ def grid(cells: np.ndarray, n_atoms: int, cutoff: float, subdivision: int) -> tu
     return n, reach
 
 
+def threads() -> int:
+    """Threads for the kernels: the CPUs this process may use (``PHASEFIRE_THREADS`` overrides)."""
+    return max(1, int(os.environ.get("PHASEFIRE_THREADS", 0)) or len(os.sched_getaffinity(0)))
+
+
 def blocks_per_frame(n_atoms: int, n_frames: int) -> int:
     """Work items per frame: enough blocks to occupy every thread, one per frame for small frames."""
-    threads = numba.get_num_threads()
-    if n_frames >= 2 * threads:
+    if n_frames >= 2 * threads():
         return 1
-    return max(1, min(4 * threads, -(-n_atoms // BLOCK_ATOMS)))
+    return max(1, min(4 * threads(), -(-n_atoms // BLOCK_ATOMS)))
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
+    """Run ``kernel(*args, first, last)`` over work items split among threads (the kernels release
+    the GIL; plain threads rather than an OpenMP team, which stalls at every barrier when other
+    processes load the machine) and sum the per-frame outputs. Small jobs run inline."""
+    global _POOL
+    n_threads = min(threads(), n_items)
+    if n_threads == 1 or n_atoms_total < MIN_ATOMS_PER_THREAD * 2:
+        return kernel(*args, 0, n_items)
+    if _POOL is None or _POOL._max_workers < n_threads:
+        _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
+    bounds = np.linspace(0, n_items, n_threads + 1).astype(int)
+    futures = [_POOL.submit(kernel, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
+    parts = [future.result() for future in futures]
+    if isinstance(parts[0], tuple):
+        return tuple(sum(values[1:], values[0]) for values in zip(*parts))
+    return sum(parts[1:], parts[0])
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -110,7 +139,7 @@ def _sort_frame(fractional, wrapped, codes, n_bins, order, start, atom_bin, spos
         fill[atom_bin[a]] += 1
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _sort_batch(fractional, wrapped, codes, n_bins, max_cells):
     n_frames, n_atoms = fractional.shape[0], fractional.shape[1]
     order = np.empty((n_frames, n_atoms), np.int64)
@@ -118,7 +147,7 @@ def _sort_batch(fractional, wrapped, codes, n_bins, max_cells):
     atom_bin = np.empty((n_frames, n_atoms), np.int64)
     spos = np.empty((n_frames, n_atoms, 3))
     scode = np.empty((n_frames, n_atoms), np.int64)
-    for b in numba.prange(n_frames):
+    for b in range(n_frames):
         _sort_frame(fractional[b], wrapped[b], codes, n_bins[b], order[b], start[b], atom_bin[b], spos[b], scode[b])
     return order, start, atom_bin, spos, scode
 
@@ -154,23 +183,24 @@ def _stencil(cell, n_bins, reach, cells, start, half, sten_range, sten_shift):
     return n
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins, reach, start, n_blocks):
-    """Unordered pairs closer than r_max per (frame, pair type, radial bin): (B, n_pairs, bins).
+@numba.njit(cache=True, nogil=True)
+def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins, reach, start, n_blocks, first, last):
+    """Unordered pairs closer than r_max per (frame, pair type × radial bin), (B, n_pairs * bins),
+    from work items first..last-1 (item = frame * n_blocks + block of bins).
 
     Each bin meets the bins of a half stencil; within its own bin only later atoms."""
     n_frames = spos.shape[0]
-    counts = np.zeros((n_frames * n_blocks, n_pairs * bins), np.int64)
+    out = np.zeros((n_frames, n_pairs * bins), np.int64)
     r2_max = r_max * r_max
     scale = bins / r_max
-    for item in numba.prange(n_frames * n_blocks):
+    for item in range(first, last):
         b = item // n_blocks
         block = item % n_blocks
         n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
         size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
         sten_range = np.empty((size, 5), np.int64)
         sten_shift = np.empty((size, 3))
-        row = np.zeros(n_pairs * bins, np.int64)
+        row = out[b]
         for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
@@ -192,11 +222,7 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
                             k = int(math.sqrt(d2) * scale)
                             if k < bins:
                                 row[base[scode[b, t]] * bins + k] += 1
-        counts[item] = row
-    out = np.zeros((n_frames, n_pairs * bins), np.int64)
-    for item in range(n_frames * n_blocks):
-        out[item // n_blocks] += counts[item]
-    return out.reshape(n_frames, n_pairs, bins)
+    return out
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -221,27 +247,26 @@ def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift
     return n if n <= buf.shape[0] else -n
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@numba.njit(cache=True, nogil=True)
 def _bond_histograms(
     spos, scode, cells, n_species, cutoff2, largest, n_bins, reach, start, n_blocks,
-    angle_bins, do_angles, altbc_angle_min, r_min, altbc_bins, do_altbc,
+    angle_bins, do_angles, altbc_angle_min, r_min, altbc_bins, do_altbc, first, last,
 ):  # fmt: skip
     """Per frame: bonds per (centre species, neighbour species) (B, S*S); bond angles per
     (centre species, angle bin over 0–180°) (B, S*angle_bins), each angle once; and, for
     bond pairs with angle > altbc_angle_min (degrees), the symmetric (r1, r2) histogram from
     r_min to largest (B, altbc_bins²) with the sum, sum of squares and number of
-    |r1 − r2| / (r1 + r2) (B, 3)."""
+    |r1 − r2| / (r1 + r2) (B, 3); from work items first..last-1 (frame * n_blocks + block)."""
     n_frames = spos.shape[0]
-    n_items = n_frames * n_blocks
-    cn = np.zeros((n_items, n_species * n_species), np.int64)
-    adf = np.zeros((n_items, n_species * angle_bins if do_angles else 1), np.int64)
-    alt = np.zeros((n_items, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
-    moments = np.zeros((n_items, 3))
+    cn = np.zeros((n_frames, n_species * n_species), np.int64)
+    adf = np.zeros((n_frames, n_species * angle_bins if do_angles else 1), np.int64)
+    alt = np.zeros((n_frames, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
+    moments = np.zeros((n_frames, 3))
     largest2 = largest * largest
     angle_scale = angle_bins / 180.0
     r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
     deg = 180.0 / math.pi
-    for item in numba.prange(n_items):
+    for item in range(first, last):
         b = item // n_blocks
         block = item % n_blocks
         n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
@@ -250,9 +275,9 @@ def _bond_histograms(
         sten_shift = np.empty((size, 3))
         buf = np.empty((64, 4))
         nbr = np.empty((64, 2), np.int64)
-        my_cn = np.zeros(n_species * n_species, np.int64)
-        my_adf = np.zeros(adf.shape[1], np.int64)
-        my_alt = np.zeros(alt.shape[1], np.int64)
+        my_cn = cn[b]
+        my_adf = adf[b]
+        my_alt = alt[b]
         m0, m1, m2 = 0.0, 0.0, 0.0
         for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
             a0, a1 = start[b, cell], start[b, cell + 1]
@@ -291,21 +316,10 @@ def _bond_histograms(
                             if 0 <= b1 < altbc_bins and 0 <= b2 < altbc_bins:
                                 my_alt[int(b1) * altbc_bins + int(b2)] += 1
                                 my_alt[int(b2) * altbc_bins + int(b1)] += 1
-        cn[item] = my_cn
-        adf[item] = my_adf
-        alt[item] = my_alt
-        moments[item, 0], moments[item, 1], moments[item, 2] = m0, m1, m2
-    cn_out = np.zeros((n_frames, n_species * n_species), np.int64)
-    adf_out = np.zeros((n_frames, adf.shape[1]), np.int64)
-    alt_out = np.zeros((n_frames, alt.shape[1]), np.int64)
-    mom_out = np.zeros((n_frames, 3))
-    for item in range(n_items):
-        b = item // n_blocks
-        cn_out[b] += cn[item]
-        adf_out[b] += adf[item]
-        alt_out[b] += alt[item]
-        mom_out[b] += moments[item]
-    return cn_out, adf_out, alt_out, mom_out
+        moments[b, 0] += m0
+        moments[b, 1] += m1
+        moments[b, 2] += m2
+    return cn, adf, alt, moments
 
 
 @numba.njit(cache=True, nogil=True)
@@ -407,11 +421,12 @@ def bond_histograms(
     n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, largest, 1)
     n_blocks = blocks_per_frame(n_atoms, n_frames)
     do_altbc = altbc_angle_min_deg is not None
-    cn, adf, alt, moments = _bond_histograms(
+    args = (
         spos, scode, batch.cells, n_species, np.ascontiguousarray(cutoffs**2), largest,
         n_bins, reach, start, n_blocks,
         int(angle_bins or 1), angle_bins is not None, float(altbc_angle_min_deg or 180.0), float(altbc_r_min), int(altbc_bins), do_altbc,
     )  # fmt: skip
+    cn, adf, alt, moments = run_items(_bond_histograms, args, n_frames * n_blocks, n_frames * n_atoms)
     return BondCounts(
         cn=cn.reshape(n_frames, n_species, n_species),
         adf=adf.reshape(n_frames, n_species, -1) if angle_bins is not None else None,
