@@ -323,9 +323,10 @@ def _bond_histograms(
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_graph(spos, scode, order, wrap, cells, cutoff2, largest, n_bins, reach, start, atom_bin):
+def _bond_graph(spos, scode, order, wrap, cells, cutoff2, largest, n_bins, reach, start, atom_bin, cell_order):
     """Bonds of frame 0 in both directions, sorted by centre: indptr, neighbour, and the
-    lattice shift S of the neighbour such that the bond is r_j + S @ cell − r_i."""
+    lattice shift S of the neighbour such that the bond is r_j + S @ cell − r_i. Atoms are
+    numbered as in the frame or, with cell_order, in cell-list order (atom k is order[0, k])."""
     n_atoms = spos.shape[1]
     rank = np.empty(n_atoms, np.int64)  # sorted position of every atom
     for s in range(n_atoms):
@@ -341,8 +342,13 @@ def _bond_graph(spos, scode, order, wrap, cells, cutoff2, largest, n_bins, reach
     neighbor = np.empty(cap, np.int64)
     shift = np.empty((cap, 3), np.int32)
     total = 0
-    for a in range(n_atoms):
-        n_sten = _stencil(atom_bin[0, a], n_bins[0], reach[0], cells[0], start[0], False, sten_range, sten_shift)
+    n_sten = 0
+    last_cell = -1
+    for k in range(n_atoms):
+        a = order[0, k] if cell_order else k
+        if atom_bin[0, a] != last_cell:
+            last_cell = atom_bin[0, a]
+            n_sten = _stencil(last_cell, n_bins[0], reach[0], cells[0], start[0], False, sten_range, sten_shift)
         n = _gather(0, rank[a], spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
         if n < 0:
             buf = np.empty((2 * -n, 4))
@@ -359,11 +365,11 @@ def _bond_graph(spos, scode, order, wrap, cells, cutoff2, largest, n_bins, reach
         for p in range(n):
             m = order[0, nbr[p, 0]]
             e = nbr[p, 1]
-            neighbor[total] = m
+            neighbor[total] = nbr[p, 0] if cell_order else m
             for c in range(3):
                 shift[total, c] = wrap[0, m, c] - wrap[0, a, c] + sten_range[e, 2 + c]
             total += 1
-        indptr[a + 1] = total
+        indptr[k + 1] = total
     return indptr, neighbor[:total].copy(), shift[:total].copy()
 
 
@@ -382,10 +388,11 @@ def pair_histogram(batch: Batch, codes: np.ndarray, pair_index: np.ndarray, r_ma
     radial bin of width r_max / bins: (B, n_pair_types, bins) int64."""
     n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, r_max, SUBDIVISION_LONG)
     n_pairs = int(pair_index.max()) + 1
-    n_blocks = blocks_per_frame(batch.wrapped.shape[1], batch.wrapped.shape[0])
-    return _pair_histogram(
-        spos, scode, batch.cells, pair_index, n_pairs, float(r_max), int(bins), n_bins, reach, start, n_blocks
-    )
+    n_frames, n_atoms = batch.wrapped.shape[:2]
+    n_blocks = blocks_per_frame(n_atoms, n_frames)
+    args = (spos, scode, batch.cells, pair_index, n_pairs, float(r_max), int(bins), n_bins, reach, start, n_blocks)
+    counts = run_items(_pair_histogram, args, n_frames * n_blocks, n_frames * n_atoms)
+    return counts.reshape(n_frames, n_pairs, bins)
 
 
 @dataclass(frozen=True)
@@ -435,13 +442,15 @@ def bond_histograms(
     )
 
 
-def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, cell_order: bool = False):
     """Bonds of the batch's first frame in both directions, sorted by centre: (indptr,
-    neighbour, shift), the bond vector being r_j + shift @ cell − r_i."""
+    neighbour, shift), the bond vector being r_j + shift @ cell − r_i. With cell_order the
+    atoms are numbered in cell-list order and the frame index of each is returned too."""
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
     largest = float(cutoffs.max())
     n_bins, reach, order, start, atom_bin, spos, scode = _sorted(first, codes, largest, 1)
-    return _bond_graph(
+    indptr, neighbor, shift = _bond_graph(
         spos, scode, order, first.wrap, first.cells, np.ascontiguousarray(cutoffs**2), largest,
-        n_bins, reach, start, atom_bin,
+        n_bins, reach, start, atom_bin, cell_order,
     )  # fmt: skip
+    return (indptr, neighbor, shift, order[0]) if cell_order else (indptr, neighbor, shift)

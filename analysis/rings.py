@@ -241,8 +241,8 @@ def _check_options(max_size: int, criterion: str) -> None:
 
 
 def _search(n_atoms, i, j, shifts, max_size, criterion, store, threads=True):
-    """Run the numba search. Returns the size of every distinct ring and, when store is
-    set, the rings as sorted atom-index tuples (else None)."""
+    """Run the numba search on a bond list. Returns the size of every distinct ring and, when
+    store is set, the rings as sorted atom-index tuples (else None)."""
     _check_options(max_size, criterion)
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
@@ -259,6 +259,12 @@ def _search(n_atoms, i, j, shifts, max_size, criterion, store, threads=True):
     indptr = np.zeros(n_atoms + 1, dtype=np.int64)
     np.cumsum(np.bincount(i, minlength=n_atoms), out=indptr[1:])
     neighbor, neighbor_shift = j[order], np.ascontiguousarray(shifts[order])
+    return _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion, store, threads)
+
+
+def _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion, store, threads=True):
+    """The search on a CSR bond graph whose atom k is atom old_label[k] of the frame."""
+    n_atoms = len(indptr) - 1
     code = _CRITERION_CODE[criterion]
     # roots are split into blocks searched by parallel threads (the kernel drops the GIL)
     n_blocks = max(1, min(len(os.sched_getaffinity(0)), n_atoms // 1000)) if threads else 1
