@@ -323,37 +323,33 @@ def _bond_histograms(
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_graph(spos, scode, order, wrap, cells, cutoff2, largest, n_bins, reach, start, atom_bin, cell_order):
-    """Bonds of frame 0 in both directions, sorted by centre: indptr, neighbour, and the
-    lattice shift S of the neighbour such that the bond is r_j + S @ cell − r_i. Atoms are
-    numbered as in the frame or, with cell_order, in cell-list order (atom k is order[0, k])."""
-    n_atoms = spos.shape[1]
-    rank = np.empty(n_atoms, np.int64)  # sorted position of every atom
-    for s in range(n_atoms):
-        rank[order[0, s]] = s
+def _bond_graph(spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, atom_bin, first, last):
+    """Bonds of frame 0 from atoms first..last-1 in cell-list order (atom k is order[0, k]), in
+    both directions: bonds per centre, neighbour (cell-list order) and the lattice shift S of
+    the neighbour such that the bond is r_j + S @ cell − r_i (frame positions)."""
     largest2 = largest * largest
     size = (2 * reach[0, 0] + 1) * (2 * reach[0, 1] + 1) * (2 * reach[0, 2] + 1)
     sten_range = np.empty((size, 5), np.int64)
     sten_shift = np.empty((size, 3))
     buf = np.empty((64, 4))
     nbr = np.empty((64, 2), np.int64)
-    indptr = np.zeros(n_atoms + 1, np.int64)
-    cap = 8 * n_atoms + 64
+    counts = np.zeros(last - first, np.int64)
+    cap = 8 * (last - first) + 64
     neighbor = np.empty(cap, np.int64)
     shift = np.empty((cap, 3), np.int32)
     total = 0
     n_sten = 0
     last_cell = -1
-    for k in range(n_atoms):
-        a = order[0, k] if cell_order else k
+    for k in range(first, last):
+        a = order[0, k]
         if atom_bin[0, a] != last_cell:
             last_cell = atom_bin[0, a]
             n_sten = _stencil(last_cell, n_bins[0], reach[0], cells[0], start[0], False, sten_range, sten_shift)
-        n = _gather(0, rank[a], spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+        n = _gather(0, k, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
         if n < 0:
             buf = np.empty((2 * -n, 4))
             nbr = np.empty((2 * -n, 2), np.int64)
-            n = _gather(0, rank[a], spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+            n = _gather(0, k, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
         if total + n > cap:
             cap = 2 * (total + n)
             grown = np.empty(cap, np.int64)
@@ -363,14 +359,14 @@ def _bond_graph(spos, scode, order, wrap, cells, cutoff2, largest, n_bins, reach
             grown_shift[:total] = shift[:total]
             shift = grown_shift
         for p in range(n):
-            m = order[0, nbr[p, 0]]
-            e = nbr[p, 1]
-            neighbor[total] = nbr[p, 0] if cell_order else m
+            t = nbr[p, 0]
+            m = order[0, t]
+            neighbor[total] = t
             for c in range(3):
-                shift[total, c] = wrap[0, m, c] - wrap[0, a, c] + sten_range[e, 2 + c]
+                shift[total, c] = wrap[0, m, c] - wrap[0, a, c] + sten_range[nbr[p, 1], 2 + c]
             total += 1
-        indptr[k + 1] = total
-    return indptr, neighbor[:total].copy(), shift[:total].copy()
+        counts[k - first] = n
+    return counts, neighbor[:total], shift[:total]
 
 
 # ----------------------------------------------------------------------------- drivers
@@ -442,15 +438,27 @@ def bond_histograms(
     )
 
 
-def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, cell_order: bool = False):
-    """Bonds of the batch's first frame in both directions, sorted by centre: (indptr,
-    neighbour, shift), the bond vector being r_j + shift @ cell − r_i. With cell_order the
-    atoms are numbered in cell-list order and the frame index of each is returned too."""
+def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
+    """Bonds of the batch's first frame in both directions, sorted by centre, atoms numbered in
+    cell-list order (bonded atoms close together): (indptr, neighbour, shift, order), the bond
+    of k to neighbor being r_j + shift @ cell − r_i with i = order[k], j = order[neighbor]."""
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
     largest = float(cutoffs.max())
     n_bins, reach, order, start, atom_bin, spos, scode = _sorted(first, codes, largest, 1)
-    indptr, neighbor, shift = _bond_graph(
-        spos, scode, order, first.wrap, first.cells, np.ascontiguousarray(cutoffs**2), largest,
-        n_bins, reach, start, atom_bin, cell_order,
-    )  # fmt: skip
-    return (indptr, neighbor, shift, order[0]) if cell_order else (indptr, neighbor, shift)
+    n_atoms = spos.shape[1]
+    args = (spos, scode, first.wrap, order, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach,
+            start, atom_bin)  # fmt: skip
+    n_threads = min(threads(), max(1, n_atoms // (2 * MIN_ATOMS_PER_THREAD)))
+    bounds = np.linspace(0, n_atoms, n_threads + 1).astype(int)
+    if n_threads == 1:
+        parts = [_bond_graph(*args, 0, n_atoms)]
+    else:
+        global _POOL
+        if _POOL is None or _POOL._max_workers < n_threads:
+            _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
+        parts = [
+            f.result() for f in [_POOL.submit(_bond_graph, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
+        ]
+    indptr = np.zeros(n_atoms + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([p[0] for p in parts]), out=indptr[1:])
+    return indptr, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), order[0]

@@ -111,15 +111,15 @@ class RingAccumulator:
         self._pending = []
 
     def _count(self, batch: cells.Batch) -> np.ndarray:
-        indptr, neighbor, shift = cells.bond_graph(batch, self.codes, self.cutoffs)
+        # atoms in cell-list order: bonded atoms sit close in memory, as after a Cuthill–McKee relabelling
+        indptr, neighbor, shift, order = cells.bond_graph(batch, self.codes, self.cutoffs)
         if len(neighbor) == 0:
             raise PhasefireError(
                 f"no bonds shorter than the cutoff ({self.cutoffs.max():g} Å; every neighbour shell is empty); "
                 "use a larger cutoff, e.g. the first minimum of g(r)"
             )
-        i = np.repeat(np.arange(len(self.codes)), np.diff(indptr))
-        sizes, _ = _search(len(self.codes), i, neighbor, shift, self.max_size, self.criterion, False,
-                           threads=self._pool is None)  # fmt: skip
+        sizes, _ = _search_csr(indptr, neighbor, shift, order, self.max_size, self.criterion, False,
+                               threads=self._pool is None)  # fmt: skip
         return np.bincount(sizes, minlength=self.max_size + 1).astype(float)
 
     def add(self, batch: cells.Batch) -> None:
@@ -188,18 +188,18 @@ def ring_statistics(
 
 def bond_graph(atoms: Atoms, cutoff=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bonds (both directions) of a periodic frame: i, j and the integer lattice image
-    shift S of j, so that the bond vector is r_j + S @ cell - r_i."""
+    shift S of j, so that the bond vector is r_j + S @ cell - r_i (grouped by i, in cell-list order)."""
     species = species_order(atoms)
     cutoffs = BondCutoff.of(cutoff).matrix(species)
     check_periodic_cell(atoms, float(cutoffs.max()))
     batch, _ = prepare_batch([atoms])
-    indptr, neighbor, shift = cells.bond_graph(batch, species_codes(atoms, species), cutoffs)
+    indptr, neighbor, shift, order = cells.bond_graph(batch, species_codes(atoms, species), cutoffs)
     if len(neighbor) == 0:
         raise PhasefireError(
             f"no bonds shorter than the cutoff ({cutoffs.max():g} Å; every neighbour shell is empty); "
             "use a larger cutoff, e.g. the first minimum of g(r)"
         )
-    return np.repeat(np.arange(len(atoms)), np.diff(indptr)), neighbor, shift
+    return order[np.repeat(np.arange(len(atoms)), np.diff(indptr))], order[neighbor], shift
 
 
 def count_rings(
