@@ -283,6 +283,24 @@ def _bond_histograms(
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
                 continue
+            if not (do_angles or do_altbc):
+                # bond counts only: each pair once over a half stencil, counted for both ends
+                n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], True, sten_range, sten_shift)
+                for e in range(n_sten):
+                    px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
+                    for s in range(a0, a1):
+                        xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
+                        ca = scode[b, s]
+                        for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
+                            ux = spos[b, t, 0] - xa
+                            uy = spos[b, t, 1] - ya
+                            uz = spos[b, t, 2] - za
+                            d2 = ux * ux + uy * uy + uz * uz
+                            ct = scode[b, t]
+                            if d2 < largest2 and d2 < cutoff2[ca, ct]:
+                                my_cn[ca * n_species + ct] += 1
+                                my_cn[ct * n_species + ca] += 1
+                continue
             n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], False, sten_range, sten_shift)
             for s in range(a0, a1):
                 n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
