@@ -54,11 +54,11 @@ def prepare(positions: np.ndarray, cells: np.ndarray) -> Batch:
     """Wrap (B, N, 3) positions (Å) into their (B, 3, 3) cells."""
     positions = np.ascontiguousarray(positions, dtype=float)
     cells = np.ascontiguousarray(cells, dtype=float)
-    fractional = np.einsum("bni,bij->bnj", positions, np.linalg.inv(cells))
+    fractional = np.matmul(positions, np.linalg.inv(cells))
     floor = np.floor(fractional)
     fractional = fractional - floor
     fractional[fractional >= 1.0] = 0.0  # -1e-17 wraps to 1.0 in floating point
-    wrapped = np.einsum("bni,bij->bnj", fractional, cells)
+    wrapped = np.matmul(fractional, cells)
     return Batch(wrapped=wrapped, wrap=(-floor).astype(np.int64), cells=cells, fractional=fractional)
 
 
