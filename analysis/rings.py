@@ -134,12 +134,16 @@ class RingAccumulator:
                 if len(self._pending) > 64:
                     self.total += self._pending.pop(0).result()
 
+    def close(self) -> None:
+        """Stop the frame threads (after an error elsewhere in the pass)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
     def result(self) -> RingStatistics:
         for future in self._pending:
             self.total += future.result()
         self._pending = []
-        if self._pool is not None:
-            self._pool.shutdown()
+        self.close()
         if self.n_frames == 0:
             raise PhasefireError("no frames given; pass an ase.Atoms or a non-empty list of them")
         mean = self.total / self.n_frames

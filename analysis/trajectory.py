@@ -170,6 +170,10 @@ def _one_pass(stream: Iterable[Atoms], wanted: list[str], settings: PassSettings
             pending.append(worker.submit(process, chunk))
         for future in pending:
             future.result()
+    except BaseException:
+        if rings_acc is not None:
+            rings_acc.close()
+        raise
     finally:
         worker.shutdown(wait=True, cancel_futures=True)
 
