@@ -12,7 +12,9 @@ long one, off the diagonal (the paper's Fig. 5a, b).
 
 Histogram: symmetric (each pair enters as (r1, r2) and (r2, r1)), normalised to
 collinear bond pairs per atom per Å² (its integral is 2 × pairs per atom).
-Scalar PLD measure: the mean over collinear pairs of (r_long − r_short)/(r_long + r_short);
+Bonds follow the shared cutoff specification of ``phasefire.analysis.bonds`` (default
+3.2 Å; pass a longer one, e.g. 4.0 Å, to include the long bonds of a strong distortion).
+Bond lengths below r_min are left out of the histogram (not the PLD). Scalar PLD measure: the mean over collinear pairs of (r_long − r_short)/(r_long + r_short);
 0 for equal bonds. Its uncertainty is the frame-to-frame standard error (two or more
 frames) or the pair-to-pair standard deviation / √pairs (one frame).
 """
@@ -25,8 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from phasefire.analysis.angles import Cutoff, bond_pairs, bonds, pair_cutoffs
-from phasefire.analysis.frames import as_frames, species_codes, species_order
+from phasefire.analysis.bonds import BondAccumulator, BondCutoff
+from phasefire.analysis.frames import as_frames, pair_label, species_codes, species_order
+from phasefire.analysis.rdf import batches
+from phasefire.workflows.errors import PhasefireError
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class ALTBC:
     """ALTBC histogram on bin centres ``r`` (Å) × ``r`` (Å), in pairs per atom per Å².
 
     pld: mean (r_long − r_short)/(r_long + r_short) over collinear pairs, pld_error its
-    standard error; pairs_per_atom: collinear bond pairs per atom per frame.
+    standard error; pairs_per_atom: collinear bond pairs per atom per frame; cutoffs: "A-B"
+    → bond cutoff (Å, 0 = not bonded); the histogram ends at the largest.
     """
 
     r: np.ndarray
@@ -43,7 +48,7 @@ class ALTBC:
     pld_error: float
     pairs_per_atom: float
     angle_min_deg: float
-    cutoff: float
+    cutoffs: dict[str, float]
     n_frames: int
 
     def to_dict(self) -> dict:
@@ -54,71 +59,85 @@ class ALTBC:
             "pld_error": self.pld_error,
             "pairs_per_atom": self.pairs_per_atom,
             "angle_min_deg": self.angle_min_deg,
-            "cutoff_A": self.cutoff,
+            "cutoffs_A": self.cutoffs,
             "n_frames": self.n_frames,
         }
 
 
+def check_altbc_options(angle_min: float, r_min: float, r_max: float) -> None:
+    if not 90.0 <= angle_min < 180.0:
+        raise PhasefireError(f"angle_min must be between 90 and 180 degrees, got {angle_min}")
+    if not 0 <= r_min < r_max:
+        raise PhasefireError(f"r_min must be in [0, cutoff), got {r_min}")
+
+
+def altbc_bins(r_min: float, r_max: float, bin_width: float) -> int:
+    """Bins per axis of the ALTBC histogram from r_min to r_max (Å)."""
+    return max(1, int(round((r_max - r_min) / bin_width)))
+
+
+def altbc_from(accumulator: BondAccumulator) -> ALTBC:
+    """ALTBC from the collinear bond pairs counted by ``accumulator``."""
+    if accumulator.collinear_pairs == 0:
+        raise PhasefireError(
+            f"no bond pairs with angle above {accumulator.altbc_angle_min_deg:g}° within "
+            f"{accumulator.cutoffs.max():g} Å; use a larger cutoff or a smaller angle_min"
+        )
+    n = accumulator.collinear_pairs
+    mean = accumulator.asymmetry_sum / n
+    if len(accumulator.frame_pld) >= 2:
+        pld_error = float(np.std(accumulator.frame_pld, ddof=1) / np.sqrt(len(accumulator.frame_pld)))
+    else:
+        variance = max(accumulator.asymmetry_square_sum / n - mean * mean, 0.0)
+        pld_error = float(np.sqrt(variance) / np.sqrt(n))
+    r_min, r_max, bins = accumulator.altbc_r_min_A, float(accumulator.cutoffs.max()), accumulator.altbc_bins
+    width = (r_max - r_min) / bins
+    n_atoms = accumulator.n_frames * len(accumulator.codes)
+    species = accumulator.species
+    return ALTBC(
+        r=r_min + (np.arange(bins) + 0.5) * width,
+        histogram=accumulator.altbc / (n_atoms * width * width),
+        pld=float(mean),
+        pld_error=pld_error,
+        pairs_per_atom=float(n / n_atoms),
+        angle_min_deg=float(accumulator.altbc_angle_min_deg),
+        cutoffs={
+            pair_label(a, b): float(accumulator.cutoffs[i, j])
+            for i, a in enumerate(species)
+            for j, b in enumerate(species)
+            if i <= j
+        },
+        n_frames=accumulator.n_frames,
+    )
+
+
 def altbc(
     atoms_or_frames: Atoms | Iterable[Atoms],
-    cutoff: Cutoff = 4.0,
+    cutoff=None,
     angle_min: float = 155.0,
     r_min: float = 2.0,
     bin_width: float = 0.02,
 ) -> ALTBC:
-    """ALTBC of bonds shorter than ``cutoff`` (Å; one value or "A-B" dict) forming angles
-    above ``angle_min`` (degrees), histogrammed from r_min to the largest cutoff (Å).
+    """ALTBC of bonds shorter than ``cutoff`` (``BondCutoff`` or what ``BondCutoff.of`` takes;
+    default 3.2 Å) forming angles above ``angle_min`` (degrees), histogrammed from r_min to
+    the largest cutoff (Å) in bins of ``bin_width`` (Å).
 
-    Raises ValueError for bad cells or cutoffs, and when no bond pair is that collinear.
+    Raises PhasefireError for bad cells or cutoffs, and when no bond pair is that collinear.
     """
-    if not 90.0 <= angle_min < 180.0:
-        raise ValueError(f"angle_min must be between 90 and 180 degrees, got {angle_min}")
     frames = as_frames(atoms_or_frames)
     species = species_order(frames[0])
-    cutoffs = pair_cutoffs(species, cutoff)
+    cutoffs = BondCutoff.of(cutoff).with_first_minima(frames).matrix(species)
     r_max = float(cutoffs.max())
+    check_altbc_options(angle_min, r_min, r_max)
     as_frames(frames, cutoff=r_max)
-    if not 0 <= r_min < r_max:
-        raise ValueError(f"r_min must be in [0, cutoff), got {r_min}")
-    codes = species_codes(frames[0], species)
-    bins = max(1, int(round((r_max - r_min) / bin_width)))
-    scale = bins / (r_max - r_min)
-    histogram = np.zeros(bins * bins)
-    frame_pld, all_asymmetry = [], []
-    for atoms in frames:
-        frame_bonds = bonds(atoms, cutoffs, codes)
-        pairs = bond_pairs(frame_bonds, len(atoms))
-        collinear = pairs.angle > angle_min
-        r1 = frame_bonds.length[pairs.first[collinear]]
-        r2 = frame_bonds.length[pairs.second[collinear]]
-        b1 = np.clip(((r1 - r_min) * scale).astype(np.intp), -1, bins)
-        b2 = np.clip(((r2 - r_min) * scale).astype(np.intp), -1, bins)
-        inside = (b1 >= 0) & (b1 < bins) & (b2 >= 0) & (b2 < bins)
-        b1, b2 = b1[inside], b2[inside]
-        histogram += np.bincount(np.concatenate([b1 * bins + b2, b2 * bins + b1]), minlength=bins * bins)
-        asymmetry = np.abs(r2 - r1) / (r2 + r1)
-        all_asymmetry.append(asymmetry)
-        if asymmetry.size:
-            frame_pld.append(asymmetry.mean())
-    asymmetry = np.concatenate(all_asymmetry)
-    if asymmetry.size == 0:
-        raise ValueError(
-            f"no bond pairs with angle above {angle_min:g}° within {r_max:g} Å; "
-            "use a larger cutoff or a smaller angle_min"
-        )
-    if len(frame_pld) >= 2:
-        pld_error = float(np.std(frame_pld, ddof=1) / np.sqrt(len(frame_pld)))
-    else:
-        pld_error = float(asymmetry.std() / np.sqrt(asymmetry.size))
-    n_atoms = len(frames) * len(frames[0])
-    width = 1.0 / scale
-    return ALTBC(
-        r=r_min + (np.arange(bins) + 0.5) * width,
-        histogram=histogram.reshape(bins, bins) / (n_atoms * width * width),
-        pld=float(asymmetry.mean()),
-        pld_error=pld_error,
-        pairs_per_atom=float(asymmetry.size / n_atoms),
-        angle_min_deg=float(angle_min),
-        cutoff=r_max,
-        n_frames=len(frames),
+    accumulator = BondAccumulator(
+        species,
+        species_codes(frames[0], species),
+        cutoffs,
+        altbc_angle_min_deg=angle_min,
+        altbc_r_min_A=r_min,
+        altbc_bins=altbc_bins(r_min, r_max, bin_width),
     )
+    for batch, _ in batches(frames):
+        accumulator.add(batch)
+    return altbc_from(accumulator)

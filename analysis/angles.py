@@ -1,10 +1,10 @@
 """Bond-angle distribution (ADF), total and per central species, averaged over frames.
 
-A bond is a neighbour pair closer than its cutoff (one distance, or one per species pair).
-Every unordered pair of bonds sharing a central atom gives one angle, counted once (matscipy's
-``angle_distribution`` counts each twice). Bond pairs come from the full neighbour list sorted
-by centre (CSR): bond k of a centre with n bonds is paired with the n − 1 − k bonds after it,
-all generated with ``np.repeat`` — no Python loop over atoms.
+A bond is a neighbour pair closer than its cutoff (the shared specification of
+``phasefire.analysis.bonds``). Every unordered pair of bonds sharing a central atom gives one
+angle, counted once (matscipy's ``angle_distribution`` counts each twice). A per-centre kernel
+(``phasefire.analysis.cells``) gathers each atom's bonds from the cell list and histograms
+their angles at once: no neighbour list, no array of bond pairs, memory linear in N.
 
 The weight near 60° (the paper's signature of three-membered rings / close-packed motifs in
 the high-density amorphous phase, Fig. 3b) is the fraction of angles between 50° and 70°.
@@ -18,85 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 
-from phasefire.analysis.frames import as_frames, pair_label, species_codes, species_order
-from phasefire.analysis.neighbors import Neighbors, neighbor_list
+from phasefire.analysis.bonds import BondAccumulator, BondCutoff
+from phasefire.analysis.frames import as_frames, species_codes, species_order
+from phasefire.analysis.rdf import batches
+from phasefire.workflows.errors import PhasefireError
 
 #: window (degrees) of the "weight near 60°"
 NEAR_60_WINDOW_DEG = (50.0, 70.0)
-
-Cutoff = float | dict[str, float]
-
-
-@dataclass(frozen=True)
-class Bonds:
-    """Bonds of one frame sorted by centre: centre atom index, bond vector (Å), length (Å)."""
-
-    center: np.ndarray
-    vector: np.ndarray
-    length: np.ndarray
-
-
-@dataclass(frozen=True)
-class BondPairs:
-    """Pairs of bonds (indices into Bonds) around the same centre and the angle between them (°)."""
-
-    first: np.ndarray
-    second: np.ndarray
-    angle: np.ndarray
-
-
-def pair_cutoffs(species: tuple[str, ...], cutoff: Cutoff) -> np.ndarray:
-    """Species × species matrix of bond cutoffs (Å) from one value or an "A-B" dict.
-
-    A dict needs every pair in either order ("Sb-Se" also covers "Se-Sb").
-    """
-    if not isinstance(cutoff, dict):
-        return np.full((len(species), len(species)), float(cutoff))
-    matrix = np.empty((len(species), len(species)))
-    for a, sa in enumerate(species):
-        for b, sb in enumerate(species):
-            value = cutoff.get(pair_label(sa, sb), cutoff.get(pair_label(sb, sa)))
-            if value is None:
-                raise ValueError(f"no cutoff given for the {pair_label(sa, sb)} pair; give one per species pair")
-            matrix[a, b] = float(value)
-    if np.any(~np.isfinite(matrix) | (matrix <= 0)):
-        raise ValueError("cutoffs must be positive distances in Å")
-    return matrix
-
-
-def argsort_by_center(center: np.ndarray) -> np.ndarray:
-    """Stable argsort of atom indices (< 2³²) by two LSD radix passes on 16-bit digits
-    (numpy radix-sorts 16-bit keys, ~15x faster than its int64 sort at 10⁵ bonds)."""
-    order = np.argsort((center & 0xFFFF).astype(np.uint16), kind="stable")
-    if center.size and center.max() > 0xFFFF:
-        high = (center[order] >> 16).astype(np.uint16)
-        order = order[np.argsort(high, kind="stable")]
-    return order
-
-
-def bonds(atoms: Atoms, cutoffs: np.ndarray, codes: np.ndarray) -> Bonds:
-    """Bonds shorter than the species-pair cutoffs, sorted by centre (cell already checked)."""
-    neighbors: Neighbors = neighbor_list(atoms, float(cutoffs.max()), check=False)
-    i, vector, length = neighbors.i, neighbors.vector, neighbors.distance
-    if np.ptp(cutoffs) > 0:
-        keep = length < cutoffs[codes[i], codes[neighbors.j]]
-        i, vector, length = i[keep], vector[keep], length[keep]
-    order = argsort_by_center(i)
-    return Bonds(center=i[order], vector=vector[order], length=length[order])
-
-
-def bond_pairs(bonds_: Bonds, n_atoms: int) -> BondPairs:
-    """Every unordered pair of bonds around the same centre, with its angle (degrees)."""
-    counts = np.bincount(bonds_.center, minlength=n_atoms)
-    starts = np.cumsum(counts) - counts
-    rank = np.arange(len(bonds_.center)) - starts[bonds_.center]  # position of the bond within its centre
-    partners = counts[bonds_.center] - 1 - rank
-    first = np.repeat(np.arange(len(bonds_.center)), partners)
-    offset = np.arange(len(first)) - np.repeat(np.cumsum(partners) - partners, partners)
-    second = first + 1 + offset
-    unit = bonds_.vector / bonds_.length[:, None]
-    cosine = np.einsum("ij,ij->i", unit[first], unit[second])
-    return BondPairs(first=first, second=second, angle=np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
 
 
 @dataclass(frozen=True)
@@ -138,32 +66,13 @@ def _density(counts: np.ndarray, bin_width: float) -> np.ndarray:
     return counts / (total * bin_width) if total else np.zeros(len(counts))
 
 
-def bond_angle_distribution(
-    atoms_or_frames: Atoms | Iterable[Atoms], cutoff: Cutoff = 3.2, bins: int = 180
-) -> AngleDistribution:
-    """ADF of bonds shorter than ``cutoff`` (Å; one value or an "A-B" dict) over 0–180° in ``bins`` bins.
-
-    Raises ValueError for bad cells, cutoffs beyond half the shortest cell height, or when no
-    atom has two bonds (empty neighbour shells).
-    """
-    frames = as_frames(atoms_or_frames)
-    species = species_order(frames[0])
-    cutoffs = pair_cutoffs(species, cutoff)
-    as_frames(frames, cutoff=float(cutoffs.max()))
-    codes = species_codes(frames[0], species)
-    n_species = len(species)
-    counts = np.zeros(n_species * bins, dtype=np.int64)
-    for atoms in frames:
-        frame_bonds = bonds(atoms, cutoffs, codes)
-        pairs = bond_pairs(frame_bonds, len(atoms))
-        angle_bin = np.minimum((pairs.angle * (bins / 180.0)).astype(np.intp), bins - 1)
-        center_code = codes[frame_bonds.center[pairs.first]]
-        counts += np.bincount(center_code * bins + angle_bin, minlength=n_species * bins)
-    counts = counts.reshape(n_species, bins)
+def angles_from(accumulator: BondAccumulator) -> AngleDistribution:
+    """ADF from the bond angles counted by ``accumulator`` (which needs angle_bins)."""
+    species, counts, bins = accumulator.species, accumulator.adf, accumulator.angle_bins
     total_counts = counts.sum(axis=0)
     if total_counts.sum() == 0:
-        raise ValueError(
-            f"no bond angles: no atom has two neighbours within the cutoff ({cutoffs.max():g} Å); "
+        raise PhasefireError(
+            f"no bond angles: no atom has two neighbours within the cutoff ({accumulator.cutoffs.max():g} Å); "
             "use a larger cutoff"
         )
     bin_width = 180.0 / bins
@@ -178,14 +87,35 @@ def bond_angle_distribution(
         total=_density(total_counts, bin_width),
         counts=total_counts,
         by_center={s: _density(counts[k], bin_width) for k, s in enumerate(species)},
-        angles_per_atom=float(total_counts.sum() / (len(frames) * len(frames[0]))),
+        angles_per_atom=float(total_counts.sum() / (accumulator.n_frames * len(accumulator.codes))),
         weight_near_60=near_60(total_counts),
         weight_near_60_by_center={s: near_60(counts[k]) for k, s in enumerate(species)},
         cutoffs={
-            pair_label(a, b): float(cutoffs[i, j])
+            f"{a}-{b}": float(accumulator.cutoffs[i, j])
             for i, a in enumerate(species)
             for j, b in enumerate(species)
             if i <= j
         },
-        n_frames=len(frames),
+        n_frames=accumulator.n_frames,
     )
+
+
+def bond_angle_distribution(
+    atoms_or_frames: Atoms | Iterable[Atoms], cutoff=None, bins: int = 180
+) -> AngleDistribution:
+    """ADF of bonds shorter than ``cutoff`` (``BondCutoff`` or what ``BondCutoff.of`` takes;
+    default 3.2 Å) over 0–180° in ``bins`` bins.
+
+    Raises PhasefireError for bad cells, cutoffs beyond half the shortest cell height, or when
+    no atom has two bonds (empty neighbour shells).
+    """
+    if bins < 1:
+        raise PhasefireError(f"angle bins must be at least 1, got {bins}")
+    frames = as_frames(atoms_or_frames)
+    species = species_order(frames[0])
+    cutoffs = BondCutoff.of(cutoff).with_first_minima(frames).matrix(species)
+    as_frames(frames, cutoff=float(cutoffs.max()))
+    accumulator = BondAccumulator(species, species_codes(frames[0], species), cutoffs, angle_bins=bins)
+    for batch, _ in batches(frames):
+        accumulator.add(batch)
+    return angles_from(accumulator)

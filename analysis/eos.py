@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq, curve_fit
 
+from phasefire.workflows.errors import PhasefireError
+
 #: ASE stress (eV/Å³) → GPa
 EV_PER_A3_IN_GPA = 160.21766208
 
@@ -40,8 +42,8 @@ class BirchMurnaghanFit:
     v0_error: float
     b0_error: float
     b0_prime_error: float
-    rms_residual_gpa: float
-    pressure_range_gpa: tuple[float, float]
+    rms_residual_GPa: float
+    pressure_range_GPa: tuple[float, float]
 
     def pressure(self, volume):
         """P (GPa) at volume (Å³/atom)."""
@@ -57,44 +59,44 @@ class BirchMurnaghanFit:
         excess = self.pressure(grid) - pressure
         falling_crossings = np.flatnonzero((excess[:-1] * excess[1:] <= 0) & (excess[1:] < excess[:-1]))
         if not len(falling_crossings):
-            raise ValueError(f"pressure {pressure:g} GPa is outside the fitted equation of state's reach")
+            raise PhasefireError(f"pressure {pressure:g} GPa is outside the fitted equation of state's reach")
         k = falling_crossings[0]
         return float(brentq(lambda v: self.pressure(v) - pressure, grid[k], grid[k + 1], xtol=1e-10))
 
     def to_dict(self) -> dict:
         return {
-            "V0_A3_per_atom": self.v0,
+            "V0_per_atom_A3": self.v0,
             "B0_GPa": self.b0,
             "B0_prime": self.b0_prime,
-            "V0_error": self.v0_error,
-            "B0_error": self.b0_error,
+            "V0_per_atom_error_A3": self.v0_error,
+            "B0_error_GPa": self.b0_error,
             "B0_prime_error": self.b0_prime_error,
-            "rms_residual_GPa": self.rms_residual_gpa,
-            "pressure_range_GPa": list(self.pressure_range_gpa),
+            "rms_residual_GPa": self.rms_residual_GPa,
+            "pressure_range_GPa": list(self.pressure_range_GPa),
         }
 
 
-def fit_birch_murnaghan(pressure_gpa, volume) -> BirchMurnaghanFit:
+def fit_birch_murnaghan(pressure_GPa, volume) -> BirchMurnaghanFit:
     """Fit P(V) (GPa, Å³/atom); needs at least 4 points with distinct volumes."""
-    pressure_gpa = np.asarray(pressure_gpa, dtype=float)
+    pressure_GPa = np.asarray(pressure_GPa, dtype=float)
     volume = np.asarray(volume, dtype=float)
-    if pressure_gpa.shape != volume.shape or pressure_gpa.ndim != 1:
-        raise ValueError("pressure and volume must be equal-length 1D series")
+    if pressure_GPa.shape != volume.shape or pressure_GPa.ndim != 1:
+        raise PhasefireError("pressure and volume must be equal-length 1D series")
     if len(np.unique(volume)) < 4:
-        raise ValueError(f"a Birch–Murnaghan fit needs at least 4 distinct volumes, got {len(np.unique(volume))}")
-    if np.any(~np.isfinite(volume) | (volume <= 0)) or np.any(~np.isfinite(pressure_gpa)):
-        raise ValueError("volumes must be positive and pressures finite")
+        raise PhasefireError(f"a Birch–Murnaghan fit needs at least 4 distinct volumes, got {len(np.unique(volume))}")
+    if np.any(~np.isfinite(volume) | (volume <= 0)) or np.any(~np.isfinite(pressure_GPa)):
+        raise PhasefireError("volumes must be positive and pressures finite")
     # start: V0 from a linear P(V) extrapolated to P = 0, B0 from its slope, B0' = 4
-    slope, intercept = np.polyfit(volume, pressure_gpa, 1)
+    slope, intercept = np.polyfit(volume, pressure_GPa, 1)
     v0_guess = -intercept / slope if slope < 0 else volume.max()
     b0_guess = max(-slope * v0_guess, 1.0)
     try:
         params, cov = curve_fit(
-            birch_murnaghan_pressure, volume, pressure_gpa, p0=(v0_guess, b0_guess, 4.0), maxfev=20000
+            birch_murnaghan_pressure, volume, pressure_GPa, p0=(v0_guess, b0_guess, 4.0), maxfev=20000
         )
     except RuntimeError as exc:
-        raise ValueError(f"Birch–Murnaghan fit did not converge: {exc}") from None
-    residual = pressure_gpa - birch_murnaghan_pressure(volume, *params)
+        raise PhasefireError(f"Birch–Murnaghan fit did not converge: {exc}") from None
+    residual = pressure_GPa - birch_murnaghan_pressure(volume, *params)
     errors = np.sqrt(np.clip(np.diag(cov), 0.0, None)) if np.all(np.isfinite(cov)) else np.full(3, np.nan)
     return BirchMurnaghanFit(
         v0=float(params[0]),
@@ -103,29 +105,29 @@ def fit_birch_murnaghan(pressure_gpa, volume) -> BirchMurnaghanFit:
         v0_error=float(errors[0]),
         b0_error=float(errors[1]),
         b0_prime_error=float(errors[2]),
-        rms_residual_gpa=float(np.sqrt(np.mean(residual**2))),
-        pressure_range_gpa=(float(pressure_gpa.min()), float(pressure_gpa.max())),
+        rms_residual_GPa=float(np.sqrt(np.mean(residual**2))),
+        pressure_range_GPa=(float(pressure_GPa.min()), float(pressure_GPa.max())),
     )
 
 
 def density_crossover(
     amorphous: BirchMurnaghanFit,
     crystal: BirchMurnaghanFit,
-    pressure_range_gpa: tuple[float, float] | None = None,
+    pressure_range_GPa: tuple[float, float] | None = None,
     samples: int = 400,
 ) -> float:
     """Pressure (GPa) where the amorphous volume per atom falls to the crystal's.
 
-    Searched within ``pressure_range_gpa`` (default: the range both fits' data cover).
-    Raises ValueError when V_am − V_cr keeps one sign over the range, saying which is denser.
+    Searched within ``pressure_range_GPa`` (default: the range both fits' data cover).
+    Raises PhasefireError when V_am − V_cr keeps one sign over the range, saying which is denser.
     """
-    if pressure_range_gpa is None:
-        low = max(amorphous.pressure_range_gpa[0], crystal.pressure_range_gpa[0])
-        high = min(amorphous.pressure_range_gpa[1], crystal.pressure_range_gpa[1])
+    if pressure_range_GPa is None:
+        low = max(amorphous.pressure_range_GPa[0], crystal.pressure_range_GPa[0])
+        high = min(amorphous.pressure_range_GPa[1], crystal.pressure_range_GPa[1])
     else:
-        low, high = pressure_range_gpa
+        low, high = pressure_range_GPa
     if not high > low:
-        raise ValueError(
+        raise PhasefireError(
             f"the amorphous and crystal pressure ranges do not overlap ({low:g} to {high:g} GPa); "
             "give data over a common range"
         )
@@ -140,7 +142,7 @@ def density_crossover(
         return float(grid[0])
     if change.size == 0:
         denser = "crystal" if values[0] > 0 else "amorphous phase"
-        raise ValueError(
+        raise PhasefireError(
             f"amorphous and crystal volumes do not cross between {low:g} and {high:g} GPa "
             f"(the {denser} is denser throughout)"
         )

@@ -13,36 +13,43 @@ from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
 from phasefire.analysis.neighbors import check_periodic_cell
+from phasefire.workflows.errors import PhasefireError
+
+
+def check_frame(index: int, frame, reference: Atoms | None, cutoff: float | None = None) -> None:
+    """Raise PhasefireError unless ``frame`` (number ``index``) is a periodic Atoms of the
+    same system as ``reference`` (frame 0) and, when given, cutoff (Å) ≤ half its cell height."""
+    if not isinstance(frame, Atoms):
+        raise PhasefireError(f"frame {index} is a {type(frame).__name__}, not an ase.Atoms")
+    if len(frame) == 0:
+        raise PhasefireError(f"frame {index} has no atoms")
+    if reference is not None and frame is not reference:
+        if len(frame) != len(reference):
+            raise PhasefireError(
+                f"frame {index} has {len(frame)} atoms but frame 0 has {len(reference)}; "
+                "all frames of a trajectory must describe the same system"
+            )
+        if not np.array_equal(frame.numbers, reference.numbers):
+            raise PhasefireError(
+                f"frame {index} has different species (or species order) than frame 0; "
+                "all frames of a trajectory must describe the same system"
+            )
+    try:
+        check_periodic_cell(frame, cutoff)
+    except PhasefireError as exc:
+        raise PhasefireError(f"frame {index}: {exc}") from None
 
 
 def as_frames(atoms_or_sequence: Atoms | Iterable[Atoms], cutoff: float | None = None) -> list[Atoms]:
-    """Return frames as a list, raising ValueError on the first inconsistent one.
+    """Return frames as a list, raising PhasefireError on the first inconsistent one.
 
     cutoff (Å), when given, is checked against half the shortest cell height of every frame.
     """
     frames = [atoms_or_sequence] if isinstance(atoms_or_sequence, Atoms) else list(atoms_or_sequence)
     if not frames:
-        raise ValueError("no frames given; pass at least one periodic structure")
-    reference = frames[0]
+        raise PhasefireError("no frames given; pass at least one periodic structure")
     for index, frame in enumerate(frames):
-        if not isinstance(frame, Atoms):
-            raise ValueError(f"frame {index} is a {type(frame).__name__}, not an ase.Atoms")
-        if len(frame) == 0:
-            raise ValueError(f"frame {index} has no atoms")
-        if len(frame) != len(reference):
-            raise ValueError(
-                f"frame {index} has {len(frame)} atoms but frame 0 has {len(reference)}; "
-                "all frames of a trajectory must describe the same system"
-            )
-        if not np.array_equal(frame.numbers, reference.numbers):
-            raise ValueError(
-                f"frame {index} has different species (or species order) than frame 0; "
-                "all frames of a trajectory must describe the same system"
-            )
-        try:
-            check_periodic_cell(frame, cutoff)
-        except ValueError as exc:
-            raise ValueError(f"frame {index}: {exc}") from None
+        check_frame(index, frame, frames[0], cutoff)
     return frames
 
 

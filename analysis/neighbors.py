@@ -13,6 +13,8 @@ import numpy as np
 from ase import Atoms
 from vesin import NeighborList
 
+from phasefire.workflows.errors import PhasefireError
+
 
 @dataclass(frozen=True)
 class Neighbors:
@@ -36,21 +38,21 @@ def shortest_cell_height(cell: np.ndarray) -> float:
 
 
 def check_periodic_cell(atoms: Atoms, cutoff: float | None = None) -> None:
-    """Raise ValueError unless atoms is fully periodic with a finite volume and, when a
+    """Raise PhasefireError unless atoms is fully periodic with a finite volume and, when a
     cutoff (Å) is given, it is below half the shortest cell height (minimum image)."""
     if not all(atoms.pbc):
-        raise ValueError(
+        raise PhasefireError(
             "structure is not periodic in all three directions; analysis needs a bulk cell "
             "(set pbc=True and a cell, e.g. read a POSCAR or extxyz with a Lattice)"
         )
     if abs(atoms.cell.volume) < 1e-6:
-        raise ValueError("structure has a zero-volume cell; give the simulation box (lattice vectors)")
+        raise PhasefireError("structure has a zero-volume cell; give the simulation box (lattice vectors)")
     if cutoff is not None:
         if not np.isfinite(cutoff) or cutoff <= 0:
-            raise ValueError(f"cutoff must be a positive distance in Å, got {cutoff}")
+            raise PhasefireError(f"cutoff must be a positive distance in Å, got {cutoff}")
         half = 0.5 * shortest_cell_height(atoms.cell.array)
         if cutoff > half:
-            raise ValueError(
+            raise PhasefireError(
                 f"cutoff {cutoff:.3g} Å exceeds half the shortest cell height ({half:.3g} Å); "
                 "use a smaller cutoff or a larger supercell"
             )

@@ -9,8 +9,9 @@ shell [r, r + dr), so g_ab = g_ba, g(r) = Σ_ab c_a c_b g_ab(r) and g → 1 at l
 (to within 1/N_a for like pairs). Every frame is normalised with its own volume, then
 frames are averaged with equal weight.
 
-One half neighbour list per frame (vesin's cell list) feeds a single ``np.bincount`` over
-(pair type × radial bin), so all partials cost the same as the total.
+Pairs are histogrammed by (pair type × radial bin) straight from a cell list
+(``phasefire.analysis.cells``), without a pair array, so all partials cost the same as the
+total; a batch of frames is one parallel launch.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from vesin import NeighborList
 
+from phasefire.analysis import cells
 from phasefire.analysis.frames import as_frames, pair_label, species_codes, species_order
+from phasefire.workflows.errors import PhasefireError
 
 #: points of the first peak used in its fit: the contiguous region with g ≥ this fraction of its maximum
 PEAK_FIT_FRACTION = 0.7
@@ -96,39 +98,105 @@ def pair_keys(species: tuple[str, ...]) -> list[str]:
     return [pair_label(a, b) for k, a in enumerate(species) for b in species[k:]]
 
 
-def _half_pair_distances(atoms: Atoms, r_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each pair closer than r_max (Å) once: (i, j, distance)."""
-    calculator = NeighborList(cutoff=float(r_max), full_list=False)
-    i, j, d = calculator.compute(points=atoms.positions, box=atoms.cell.array, periodic=True, quantities="ijd")
-    return i, j, d
-
-
-def _frame_partials(atoms: Atoms, species: tuple[str, ...], edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's partial g (pairs × bins, in ``pair_keys`` order) and total g (bins)."""
-    n_species, bins = len(species), len(edges) - 1
-    codes = species_codes(atoms, species)
-    pair_index = np.full((n_species, n_species), -1)
+def pair_index_matrix(n_species: int) -> np.ndarray:
+    """Species × species index of the unordered pair type, in ``pair_keys`` order."""
+    index = np.full((n_species, n_species), -1, dtype=np.int64)
     k = 0
     for a in range(n_species):
         for b in range(a, n_species):
-            pair_index[a, b] = pair_index[b, a] = k
+            index[a, b] = index[b, a] = k
             k += 1
-    i, j, d = _half_pair_distances(atoms, edges[-1])
-    radial_bin = (d * (bins / edges[-1])).astype(np.intp)
-    keep = radial_bin < bins
-    flat = pair_index[codes[i[keep]], codes[j[keep]]] * bins + radial_bin[keep]
-    counts = np.bincount(flat, minlength=k * bins).reshape(k, bins).astype(float)
+    return index
 
-    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    volume = atoms.cell.volume
-    n_of = np.bincount(codes, minlength=n_species).astype(float)
-    partial = np.empty_like(counts)
-    for a in range(n_species):
-        for b in range(a, n_species):
-            ordered = counts[pair_index[a, b]] * (2.0 if a == b else 1.0)
-            partial[pair_index[a, b]] = volume * ordered / (n_of[a] * n_of[b] * shell)
-    total = volume * 2.0 * counts.sum(axis=0) / (len(atoms) ** 2 * shell)
-    return partial, total
+
+class RdfAccumulator:
+    """Frame-by-frame partial and total g(r) from 0 to r_max (Å), for one or more bin counts.
+
+    Pairs are histogrammed once at the least common multiple of the bin counts (when it is
+    at most LCM_BINS_MAX, else once per bin count) and summed into coarser bins, so g(r)
+    and S(q) share one pass over the pairs. Every frame is normalised with its own volume.
+    """
+
+    LCM_BINS_MAX = 20000
+
+    def __init__(self, species: tuple[str, ...], codes: np.ndarray, r_max: float, bins: tuple[int, ...]):
+        for value in bins:
+            if value < 2:
+                raise PhasefireError(f"bins must be at least 2, got {value}")
+        self.species, self.codes, self.r_max = species, np.asarray(codes, dtype=np.int64), float(r_max)
+        self.bins = tuple(dict.fromkeys(int(b) for b in bins))
+        lcm = int(np.lcm.reduce(self.bins))
+        self.fine = (lcm,) if lcm <= self.LCM_BINS_MAX else self.bins
+        self.pair_index = pair_index_matrix(len(species))
+        n_pairs = len(species) * (len(species) + 1) // 2
+        self.n_of = np.bincount(self.codes, minlength=len(species)).astype(float)
+        self.sum_partial = {b: np.zeros((n_pairs, b)) for b in self.bins}
+        self.frame_totals: dict[int, list[np.ndarray]] = {b: [] for b in self.bins}
+        self.densities: list[float] = []
+
+    def add(self, batch: cells.Batch, volumes: np.ndarray) -> None:
+        """Add the frames of a prepared batch with their cell volumes (Å³)."""
+        n_atoms = len(self.codes)
+        for fine in self.fine:
+            counts = cells.pair_histogram(batch, self.codes, self.pair_index, self.r_max, fine).astype(float)
+            for bins in self.bins:
+                if fine % bins:
+                    continue
+                coarse = counts.reshape(counts.shape[0], counts.shape[1], bins, fine // bins).sum(axis=3)
+                edges = np.linspace(0.0, self.r_max, bins + 1)
+                shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+                for a in range(len(self.species)):
+                    for b in range(a, len(self.species)):
+                        k = self.pair_index[a, b]
+                        ordered = coarse[:, k] * (2.0 if a == b else 1.0)
+                        self.sum_partial[bins][k] += (
+                            volumes[:, None] * ordered / (self.n_of[a] * self.n_of[b] * shell)
+                        ).sum(axis=0)
+                total = volumes[:, None] * 2.0 * coarse.sum(axis=1) / (n_atoms**2 * shell)
+                self.frame_totals[bins].extend(total)
+        self.densities.extend(n_atoms / volumes)
+
+    def result(self, bins: int | None = None) -> RadialDistribution:
+        """g(r) averaged over the frames added, with ``bins`` bins (default: the first)."""
+        bins = self.bins[0] if bins is None else bins
+        frame_totals = np.array(self.frame_totals[bins])
+        n_frames = len(frame_totals)
+        if n_frames == 0:
+            raise PhasefireError("no frames given; pass at least one periodic structure")
+        total = frame_totals.mean(axis=0)
+        if not np.any(total > 0):
+            raise PhasefireError(f"no atom pairs closer than r_max = {self.r_max:g} Å; use a larger r_max")
+        partial = self.sum_partial[bins] / n_frames
+        edges = np.linspace(0.0, self.r_max, bins + 1)
+        r = 0.5 * (edges[1:] + edges[:-1])
+        keys = pair_keys(self.species)
+        fractions = self.n_of / self.n_of.sum()
+        return RadialDistribution(
+            r=r,
+            total=total,
+            partial=dict(zip(keys, partial)),
+            species=self.species,
+            concentrations={s: float(fractions[k]) for k, s in enumerate(self.species)},
+            number_density=float(np.mean(self.densities)),
+            n_frames=n_frames,
+            first_peak=first_peak(r, total, frame_totals),
+            first_minimum={key: first_minimum(r, g) for key, g in zip(keys, partial)},
+        )
+
+
+def batches(frames: list[Atoms], atoms_per_batch: int = 60_000):
+    """Consecutive frames of one system as prepared kernel batches, with their volumes (Å³)."""
+    size = max(1, atoms_per_batch // len(frames[0]))
+    for start in range(0, len(frames), size):
+        chunk = frames[start : start + size]
+        yield prepare_batch(chunk)
+
+
+def prepare_batch(frames: list[Atoms]) -> tuple[cells.Batch, np.ndarray]:
+    """Kernel batch of frames of one system and their volumes (Å³)."""
+    cell = np.array([a.cell.array for a in frames])
+    batch = cells.prepare(np.array([a.positions for a in frames]), cell)
+    return batch, np.abs(np.linalg.det(cell))
 
 
 def radial_distribution(
@@ -136,35 +204,17 @@ def radial_distribution(
 ) -> RadialDistribution:
     """Total and partial g(r) from 0 to r_max (Å) in ``bins`` bins, averaged over frames.
 
-    Raises ValueError for non-periodic or zero-volume cells, r_max beyond half the shortest
+    Raises PhasefireError for non-periodic or zero-volume cells, r_max beyond half the shortest
     cell height, inconsistent frames, or no pair closer than r_max.
     """
     if bins < 2:
-        raise ValueError(f"bins must be at least 2, got {bins}")
+        raise PhasefireError(f"bins must be at least 2, got {bins}")
     frames = as_frames(atoms_or_frames, cutoff=r_max)
     species = species_order(frames[0])
-    edges = np.linspace(0.0, r_max, bins + 1)
-    per_frame = [_frame_partials(atoms, species, edges) for atoms in frames]
-    partial = np.mean([p for p, _ in per_frame], axis=0)
-    frame_totals = np.array([t for _, t in per_frame])
-    total = frame_totals.mean(axis=0)
-    if not np.any(total > 0):
-        raise ValueError(f"no atom pairs closer than r_max = {r_max:g} Å; use a larger r_max")
-
-    r = 0.5 * (edges[1:] + edges[:-1])
-    keys = pair_keys(species)
-    symbols = frames[0].get_chemical_symbols()
-    return RadialDistribution(
-        r=r,
-        total=total,
-        partial=dict(zip(keys, partial)),
-        species=species,
-        concentrations={s: symbols.count(s) / len(symbols) for s in species},
-        number_density=float(np.mean([len(a) / a.cell.volume for a in frames])),
-        n_frames=len(frames),
-        first_peak=first_peak(r, total, frame_totals),
-        first_minimum={key: first_minimum(r, g) for key, g in zip(keys, partial)},
-    )
+    accumulator = RdfAccumulator(species, species_codes(frames[0], species), r_max, (bins,))
+    for batch, volumes in batches(frames):
+        accumulator.add(batch, volumes)
+    return accumulator.result()
 
 
 def _smoothing_half_width(bin_width: float) -> int:

@@ -39,7 +39,7 @@ Rings are matched across roots by a 128-bit hash of their canonical form.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,7 +49,12 @@ from ase import Atoms
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-from phasefire.analysis.neighbors import check_periodic_cell, neighbor_list
+from phasefire.analysis import cells
+from phasefire.analysis.bonds import BondCutoff
+from phasefire.analysis.frames import as_frames, pair_label, species_codes, species_order
+from phasefire.analysis.neighbors import check_periodic_cell
+from phasefire.analysis.rdf import batches, prepare_batch
+from phasefire.workflows.errors import PhasefireError
 
 CRITERIA = ("shortest-path", "king", "guttman")
 _CRITERION_CODE = {"shortest-path": 0, "king": 1, "guttman": 2}
@@ -63,7 +68,8 @@ class RingStatistics:
     ring_size_counts: mean number of rings per frame for each size 3..max_size (atoms
     per ring), zeros included; rings_per_atom: the same divided by the atom count;
     fraction: each size's share of all rings up to max_size, the "relative ratio of
-    local structure units" of Fig. 3d of the a-Sb2Se3 paper; cutoff in Å (or per pair).
+    local structure units" of Fig. 3d of the a-Sb2Se3 paper; cutoffs: "A-B" → bond
+    cutoff (Å, 0 = not bonded).
     """
 
     ring_size_counts: dict[int, float]
@@ -73,7 +79,7 @@ class RingStatistics:
     n_frames: int
     criterion: str
     max_size: int
-    cutoff: float | dict[str, float]
+    cutoffs: dict[str, float]
 
     def to_dict(self) -> dict:
         """JSON-serialisable form; ring sizes become string keys."""
@@ -86,76 +92,118 @@ class RingStatistics:
             "n_frames": self.n_frames,
             "criterion": self.criterion,
             "max_size": self.max_size,
-            "cutoff": self.cutoff,
+            "cutoffs_A": self.cutoffs,
         }
+
+
+class RingAccumulator:
+    """Ring counts frame by frame; frames are searched in parallel threads (the search
+    kernel releases the GIL) when ``workers`` > 1."""
+
+    def __init__(self, species: tuple[str, ...], codes: np.ndarray, cutoffs: np.ndarray, max_size: int = 10,
+                 criterion: str = "shortest-path", workers: int = 1):  # fmt: skip
+        _check_options(max_size, criterion)
+        self.species, self.codes, self.cutoffs = species, np.asarray(codes, dtype=np.int64), cutoffs
+        self.max_size, self.criterion = max_size, criterion
+        self.total = np.zeros(max_size + 1)
+        self.n_frames = 0
+        self._pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        self._pending = []
+
+    def _count(self, batch: cells.Batch) -> np.ndarray:
+        # atoms in cell-list order: bonded atoms sit close in memory, as after a Cuthill–McKee relabelling
+        indptr, neighbor, shift, order = cells.bond_graph(batch, self.codes, self.cutoffs)
+        if len(neighbor) == 0:
+            raise PhasefireError(
+                f"no bonds shorter than the cutoff ({self.cutoffs.max():g} Å; every neighbour shell is empty); "
+                "use a larger cutoff, e.g. the first minimum of g(r)"
+            )
+        sizes, _ = _search_csr(indptr, neighbor, shift, order, self.max_size, self.criterion, False,
+                               threads=self._pool is None)  # fmt: skip
+        return np.bincount(sizes, minlength=self.max_size + 1).astype(float)
+
+    def add(self, batch: cells.Batch) -> None:
+        for b in range(batch.wrapped.shape[0]):
+            frame = cells.Batch(batch.wrapped[b : b + 1], batch.wrap[b : b + 1], batch.cells[b : b + 1],
+                                batch.fractional[b : b + 1])  # fmt: skip
+            self.n_frames += 1
+            if self._pool is None:
+                self.total += self._count(frame)
+            else:
+                self._pending.append(self._pool.submit(self._count, frame))
+                if len(self._pending) > 64:
+                    self.total += self._pending.pop(0).result()
+
+    def close(self) -> None:
+        """Stop the frame threads (after an error elsewhere in the pass)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def result(self) -> RingStatistics:
+        for future in self._pending:
+            self.total += future.result()
+        self._pending = []
+        self.close()
+        if self.n_frames == 0:
+            raise PhasefireError("no frames given; pass an ase.Atoms or a non-empty list of them")
+        mean = self.total / self.n_frames
+        sizes = range(3, self.max_size + 1)
+        all_rings = mean[3:].sum()
+        n_atoms = len(self.codes)
+        return RingStatistics(
+            ring_size_counts={n: float(mean[n]) for n in sizes},
+            rings_per_atom={n: float(mean[n] / n_atoms) for n in sizes},
+            fraction={n: float(mean[n] / all_rings) if all_rings else 0.0 for n in sizes},
+            n_atoms=n_atoms,
+            n_frames=self.n_frames,
+            criterion=self.criterion,
+            max_size=self.max_size,
+            cutoffs={
+                pair_label(a, b): float(self.cutoffs[i, j])
+                for i, a in enumerate(self.species)
+                for j, b in enumerate(self.species)
+                if i <= j
+            },
+        )
 
 
 def ring_statistics(
     frames: Atoms | Sequence[Atoms],
-    cutoff: float | Mapping[str, float],
+    cutoff=None,
     max_size: int = 10,
     criterion: str = "shortest-path",
 ) -> RingStatistics:
     """Rings of 3..max_size atoms in the bond network of each frame, averaged over frames.
 
-    cutoff: bond length in Å, or per species pair such as {"Sb-Se": 3.2} (unlisted
-    pairs are not bonded). criterion: "shortest-path" (Franzblau), "king" or "guttman".
+    cutoff: ``BondCutoff`` or what ``BondCutoff.of`` takes (Å, e.g. {"Sb-Se": 3.2} per pair
+    with unlisted pairs not bonded, "auto"; default 3.2 Å). criterion: "shortest-path"
+    (Franzblau), "king" or "guttman".
     """
-    frames = [frames] if isinstance(frames, Atoms) else list(frames)
-    if not frames:
-        raise ValueError("no frames given; pass an ase.Atoms or a non-empty list of them")
     _check_options(max_size, criterion)
-    species = frames[0].get_chemical_symbols()
-    total = np.zeros(max_size + 1)
-    for index, atoms in enumerate(frames):
-        if atoms.get_chemical_symbols() != species:
-            raise ValueError(
-                f"frame {index} has {len(atoms)} atoms or species that differ from frame 0; "
-                "ring statistics average only frames of the same system"
-            )
-        i, j, shifts = bond_graph(atoms, cutoff)
-        total += count_rings(len(atoms), i, j, shifts, max_size, criterion)
-    mean = total / len(frames)
-    sizes = range(3, max_size + 1)
-    all_rings = mean[3:].sum()
-    n_atoms = len(frames[0])
-    if isinstance(cutoff, Mapping):
-        cutoff = {str(k): float(v) for k, v in cutoff.items()}
-    else:
-        cutoff = float(cutoff)
-    return RingStatistics(
-        ring_size_counts={n: float(mean[n]) for n in sizes},
-        rings_per_atom={n: float(mean[n] / n_atoms) for n in sizes},
-        fraction={n: float(mean[n] / all_rings) if all_rings else 0.0 for n in sizes},
-        n_atoms=n_atoms,
-        n_frames=len(frames),
-        criterion=criterion,
-        max_size=max_size,
-        cutoff=cutoff,
-    )
+    frames = as_frames(frames)
+    species = species_order(frames[0])
+    cutoffs = BondCutoff.of(cutoff).with_first_minima(frames).matrix(species)
+    as_frames(frames, cutoff=float(cutoffs.max()))
+    accumulator = RingAccumulator(species, species_codes(frames[0], species), cutoffs, max_size, criterion)
+    for batch, _ in batches(frames):
+        accumulator.add(batch)
+    return accumulator.result()
 
 
-def bond_graph(atoms: Atoms, cutoff: float | Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bond_graph(atoms: Atoms, cutoff=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bonds (both directions) of a periodic frame: i, j and the integer lattice image
-    shift S of j, so that the bond vector is r_j + S @ cell - r_i."""
-    pair_cutoff = _pair_cutoffs(cutoff) if isinstance(cutoff, Mapping) else None
-    largest = max(pair_cutoff.values()) if pair_cutoff else cutoff
-    check_periodic_cell(atoms, largest)
-    pairs = neighbor_list(atoms, largest, check=False)
-    i, j, vector = pairs.i, pairs.j, pairs.vector
-    if pair_cutoff:
-        symbols = np.array(atoms.get_chemical_symbols())
-        limit = np.array([pair_cutoff.get(frozenset((a, b)), 0.0) for a, b in zip(symbols[i], symbols[j])])
-        keep = pairs.distance < limit
-        i, j, vector = i[keep], j[keep], vector[keep]
-    if len(i) == 0:
-        raise ValueError(
-            f"no bonds shorter than the cutoff {cutoff} Å (every neighbour shell is empty); "
+    shift S of j, so that the bond vector is r_j + S @ cell - r_i (grouped by i, in cell-list order)."""
+    species = species_order(atoms)
+    cutoffs = BondCutoff.of(cutoff).matrix(species)
+    check_periodic_cell(atoms, float(cutoffs.max()))
+    batch, _ = prepare_batch([atoms])
+    indptr, neighbor, shift, order = cells.bond_graph(batch, species_codes(atoms, species), cutoffs)
+    if len(neighbor) == 0:
+        raise PhasefireError(
+            f"no bonds shorter than the cutoff ({cutoffs.max():g} Å; every neighbour shell is empty); "
             "use a larger cutoff, e.g. the first minimum of g(r)"
         )
-    positions = atoms.positions
-    fractional = (vector - positions[j] + positions[i]) @ np.linalg.inv(atoms.cell.array)
-    return i, j, np.rint(fractional).astype(np.int32)
+    return order[np.repeat(np.arange(len(atoms)), np.diff(indptr))], order[neighbor], shift
 
 
 def count_rings(
@@ -191,24 +239,14 @@ def find_rings(
 
 def _check_options(max_size: int, criterion: str) -> None:
     if criterion not in CRITERIA:
-        raise ValueError(f"unknown ring criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
+        raise PhasefireError(f"unknown ring criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
     if int(max_size) != max_size or not 3 <= max_size <= 2 * _MAX_IMAGE:
-        raise ValueError(f"max_size must be an integer from 3 up (atoms per ring), got {max_size}")
+        raise PhasefireError(f"max_size must be an integer from 3 up (atoms per ring), got {max_size}")
 
 
-def _pair_cutoffs(cutoff: Mapping[str, float]) -> dict[frozenset, float]:
-    table = {}
-    for pair, value in cutoff.items():
-        elements = str(pair).split("-")
-        if len(elements) != 2 or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"per-pair cutoff must look like {{'Sb-Se': 3.2}} (Å), got {pair!r}: {value!r}")
-        table[frozenset(elements)] = float(value)
-    return table
-
-
-def _search(n_atoms, i, j, shifts, max_size, criterion, store):
-    """Run the numba search. Returns the size of every distinct ring and, when store is
-    set, the rings as sorted atom-index tuples (else None)."""
+def _search(n_atoms, i, j, shifts, max_size, criterion, store, threads=True):
+    """Run the numba search on a bond list. Returns the size of every distinct ring and, when
+    store is set, the rings as sorted atom-index tuples (else None)."""
     _check_options(max_size, criterion)
     i = np.asarray(i, dtype=np.int64)
     j = np.asarray(j, dtype=np.int64)
@@ -225,9 +263,15 @@ def _search(n_atoms, i, j, shifts, max_size, criterion, store):
     indptr = np.zeros(n_atoms + 1, dtype=np.int64)
     np.cumsum(np.bincount(i, minlength=n_atoms), out=indptr[1:])
     neighbor, neighbor_shift = j[order], np.ascontiguousarray(shifts[order])
+    return _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion, store, threads)
+
+
+def _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion, store, threads=True):
+    """The search on a CSR bond graph whose atom k is atom old_label[k] of the frame."""
+    n_atoms = len(indptr) - 1
     code = _CRITERION_CODE[criterion]
     # roots are split into blocks searched by parallel threads (the kernel drops the GIL)
-    n_blocks = max(1, min(len(os.sched_getaffinity(0)), n_atoms // 1000))
+    n_blocks = max(1, min(len(os.sched_getaffinity(0)), n_atoms // 1000)) if threads else 1
     bounds = np.linspace(0, n_atoms, n_blocks + 1).astype(np.int64)
 
     def search_block(block):
@@ -244,8 +288,11 @@ def _search(n_atoms, i, j, shifts, max_size, criterion, store):
                 return hashes[:n_found], sizes[:n_found], stored_hash[:n_stored], stored[:n_stored]
             capacity[status - 1] *= 4
 
-    with ThreadPoolExecutor(n_blocks) as pool:
-        blocks = list(pool.map(search_block, range(n_blocks)))
+    if n_blocks == 1:
+        blocks = [search_block(0)]
+    else:
+        with ThreadPoolExecutor(n_blocks) as pool:
+            blocks = list(pool.map(search_block, range(n_blocks)))
     hashes, sizes, stored_hash, stored = (np.concatenate(parts) for parts in zip(*blocks))
     n_found = len(sizes)
     order = np.argsort(hashes[:, 0])

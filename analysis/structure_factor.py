@@ -31,6 +31,7 @@ import numpy as np
 
 from phasefire.analysis.frames import pair_label
 from phasefire.analysis.rdf import RadialDistribution
+from phasefire.workflows.errors import PhasefireError
 
 #: Waasmaier–Kirfel (1995) coefficients: (a1..a5, b1..b5, c), b in Å².
 FORM_FACTOR_COEFFICIENTS: dict[str, tuple[tuple[float, ...], tuple[float, ...], float]] = {
@@ -134,7 +135,7 @@ class StructureFactor:
 def form_factor(symbol: str, q: np.ndarray) -> np.ndarray:
     """Free-atom X-ray form factor f(q) (electrons) at q (Å⁻¹)."""
     if symbol not in FORM_FACTOR_COEFFICIENTS:
-        raise ValueError(
+        raise PhasefireError(
             f"no X-ray form factor tabulated for species {symbol!r}; known: "
             + ", ".join(sorted(FORM_FACTOR_COEFFICIENTS))
         )
@@ -154,7 +155,7 @@ def partial_structure_factors(rdf: RadialDistribution, q: np.ndarray, lorch: boo
 def xray_structure_factor(rdf: RadialDistribution, q: np.ndarray | None = None, lorch: bool = True) -> StructureFactor:
     """Faber–Ziman X-ray S(q) from the partials of ``rdf``.
 
-    q defaults to 0.3–12 Å⁻¹ in steps of 0.01 Å⁻¹. Raises ValueError for a species
+    q defaults to 0.3–12 Å⁻¹ in steps of 0.01 Å⁻¹. Raises PhasefireError for a species
     without tabulated form factor.
     """
     q = np.arange(0.3, 12.0 + 1e-9, 0.01) if q is None else np.asarray(q, dtype=float)

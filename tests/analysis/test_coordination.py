@@ -8,14 +8,15 @@ from ase.build import bulk
 
 from benchmarks._standins import rsa_frame
 from phasefire.analysis.coordination import coordination_numbers
+from phasefire.workflows.errors import PhasefireError
 
 
 @pytest.mark.parametrize(
     "name, structure, a, expected",
     [("Cu", "fcc", 3.6, 12.0), ("Fe", "bcc", 2.87, 8.0), ("Si", "diamond", 5.43, 4.0)],
 )
-def test_lattices_with_default_cutoffs(name, structure, a, expected):
-    result = coordination_numbers(bulk(name, structure, a=a, cubic=True) * (5, 5, 5))
+def test_lattices_with_auto_cutoffs(name, structure, a, expected):
+    result = coordination_numbers(bulk(name, structure, a=a, cubic=True) * (5, 5, 5), cutoff="auto")
     assert result.cn == {f"{name}-{name}": expected}
     assert result.source == "g(r) first minimum"
 
@@ -46,9 +47,14 @@ def test_matches_brute_force_minimum_image_count():
 
 def test_bad_input():
     atoms = rsa_frame(300, seed=0)
-    with pytest.raises(ValueError, match="empty neighbour shells"):
+    with pytest.raises(PhasefireError, match="empty neighbour shells"):
         coordination_numbers(atoms, 2.0)
-    with pytest.raises(ValueError, match="no cutoff given for the Se-Se pair"):
-        coordination_numbers(atoms, {"Sb-Sb": 3.0, "Sb-Se": 3.0})
-    with pytest.raises(ValueError, match="half the shortest cell height"):
+    with pytest.raises(PhasefireError, match="names Te, not in this structure"):
+        coordination_numbers(atoms, {"Sb-Te": 3.0, "Sb-Se": 3.0})
+    # a pair left out of a per-pair cutoff is not bonded
+    partial = coordination_numbers(atoms, {"Sb-Sb": 3.2, "Sb-Se": 3.2})
+    full = coordination_numbers(atoms, 3.2)
+    assert partial.cn["Se-Se"] == 0.0 and partial.cn["Sb-Se"] == full.cn["Sb-Se"] > 0
+    assert partial.cutoffs["Se-Se"] == 0.0
+    with pytest.raises(PhasefireError, match="half the shortest cell height"):
         coordination_numbers(atoms, 30.0)

@@ -7,6 +7,7 @@ import pytest
 from scipy.optimize import brentq
 
 from phasefire.analysis.eos import birch_murnaghan_pressure, density_crossover, fit_birch_murnaghan
+from phasefire.workflows.errors import PhasefireError
 
 
 def test_recovers_known_parameters():
@@ -40,12 +41,12 @@ def test_errors():
     v = np.linspace(22, 33, 8)
     crystal = fit_birch_murnaghan(birch_murnaghan_pressure(v, 33.5, 35.0, 4.5), v)
     stiffer = fit_birch_murnaghan(birch_murnaghan_pressure(v, 36.0, 40.0, 4.5), v)
-    with pytest.raises(ValueError, match="do not cross .* crystal is denser throughout"):
+    with pytest.raises(PhasefireError, match="do not cross .* crystal is denser throughout"):
         density_crossover(stiffer, crystal)
-    with pytest.raises(ValueError, match="at least 4 distinct volumes"):
+    with pytest.raises(PhasefireError, match="at least 4 distinct volumes"):
         fit_birch_murnaghan([1.0, 2.0, 3.0], [30.0, 29.0, 28.0])
-    with pytest.raises(ValueError, match="do not overlap"):
-        density_crossover(stiffer, crystal, pressure_range_gpa=(5.0, 5.0))
+    with pytest.raises(PhasefireError, match="do not overlap"):
+        density_crossover(stiffer, crystal, pressure_range_GPa=(5.0, 5.0))
 
 
 def test_volume_inverts_pressure_on_the_falling_branch_even_for_unusual_b0_prime():

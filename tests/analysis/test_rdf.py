@@ -11,6 +11,7 @@ from ase.geometry.rdf import get_rdf
 from benchmarks._standins import rsa_frame
 from phasefire.analysis.frames import as_frames
 from phasefire.analysis.rdf import first_minimum, first_peak, radial_distribution
+from phasefire.workflows.errors import PhasefireError
 
 
 @pytest.mark.parametrize(
@@ -88,23 +89,23 @@ def test_bad_input():
     atoms = rsa_frame(300, seed=0)
     open_cell = atoms.copy()
     open_cell.pbc = False
-    with pytest.raises(ValueError, match="not periodic"):
+    with pytest.raises(PhasefireError, match="not periodic"):
         radial_distribution(open_cell, r_max=3.0)
     flat = atoms.copy()
     flat.cell[2] = 0.0
-    with pytest.raises(ValueError, match="zero-volume"):
+    with pytest.raises(PhasefireError, match="zero-volume"):
         radial_distribution(flat, r_max=3.0)
-    with pytest.raises(ValueError, match="half the shortest cell height"):
+    with pytest.raises(PhasefireError, match="half the shortest cell height"):
         radial_distribution(atoms, r_max=20.0)
-    with pytest.raises(ValueError, match="no atom pairs"):
+    with pytest.raises(PhasefireError, match="no atom pairs"):
         radial_distribution(atoms, r_max=1.0, bins=10)
-    with pytest.raises(ValueError, match="frame 1 has 299 atoms"):
+    with pytest.raises(PhasefireError, match="frame 1 has 299 atoms"):
         radial_distribution([atoms, atoms[:-1]], r_max=3.0)
     swapped = atoms.copy()
     swapped.symbols[0] = "Se" if swapped.symbols[0] == "Sb" else "Sb"
-    with pytest.raises(ValueError, match="frame 1 has different species"):
+    with pytest.raises(PhasefireError, match="frame 1 has different species"):
         as_frames([atoms, swapped])
-    with pytest.raises(ValueError, match="no frames"):
+    with pytest.raises(PhasefireError, match="no frames"):
         as_frames([])
-    with pytest.raises(ValueError, match="no atoms"):
+    with pytest.raises(PhasefireError, match="no atoms"):
         as_frames(Atoms(cell=[5, 5, 5], pbc=True))

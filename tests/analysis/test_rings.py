@@ -13,6 +13,7 @@ from ase.build import bulk, graphene
 
 from benchmarks._standins import rsa_frame
 from phasefire.analysis.rings import bond_graph, count_rings, find_rings, ring_statistics
+from phasefire.workflows.errors import PhasefireError
 
 # ----------------------------------------------------------------------------- reference
 # A literal, slow implementation of the three definitions on the infinite periodic graph
@@ -215,7 +216,7 @@ def test_statistics_average_frames_and_serialise():
     assert sum(stats.fraction.values()) == pytest.approx(1.0)
     data = json.loads(json.dumps(stats.to_dict()))
     assert sorted(data["ring_size_counts"], key=int) == [str(n) for n in range(3, 11)]
-    assert data["criterion"] == "shortest-path" and data["cutoff"] == 3.2
+    assert data["criterion"] == "shortest-path" and list(data["cutoffs_A"].values()) == [3.2, 3.2, 3.2]
 
 
 def test_per_pair_cutoff():
@@ -240,16 +241,16 @@ def test_per_pair_cutoff():
     ],
 )
 def test_bad_input_gives_one_clear_line(frame, cutoff, message):
-    with pytest.raises(ValueError, match=message) as error:
+    with pytest.raises(PhasefireError, match=message) as error:
         ring_statistics(frame, cutoff)
     assert "\n" not in str(error.value)
 
 
 def test_bad_options_and_mismatched_frames():
     frame = rsa_frame(100, seed=0)
-    with pytest.raises(ValueError, match="frame 1"):
+    with pytest.raises(PhasefireError, match="frame 1"):
         ring_statistics([frame, frame[:-1]], 3.2)
-    with pytest.raises(ValueError, match="unknown ring criterion"):
+    with pytest.raises(PhasefireError, match="unknown ring criterion"):
         ring_statistics(frame, 3.2, criterion="primitive")
-    with pytest.raises(ValueError, match="max_size"):
+    with pytest.raises(PhasefireError, match="max_size"):
         ring_statistics(frame, 3.2, max_size=2)

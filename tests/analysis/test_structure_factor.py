@@ -12,6 +12,7 @@ from ase.utils.xrdebye import waasmaier
 from benchmarks._standins import rsa_frame
 from phasefire.analysis.rdf import radial_distribution
 from phasefire.analysis.structure_factor import FORM_FACTOR_COEFFICIENTS, form_factor, xray_structure_factor
+from phasefire.workflows.errors import PhasefireError
 
 
 def test_form_factors_start_at_z_and_match_ase_table():
@@ -77,5 +78,5 @@ def test_faber_ziman_weights_reduce_to_partials():
 
 def test_unknown_species_is_named():
     crystal = bulk("Fe", "bcc", a=2.87, cubic=True) * (4, 4, 4)
-    with pytest.raises(ValueError, match="'Fe'"):
+    with pytest.raises(PhasefireError, match="'Fe'"):
         xray_structure_factor(radial_distribution(crystal, r_max=5.0, bins=50))

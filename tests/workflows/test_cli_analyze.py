@@ -68,7 +68,7 @@ def test_every_analysis_prints_json_and_plots(capsys, tmp_path, fcc, amorphous):
 
 
 def test_eos_from_csv_and_from_structures_with_stress(capsys, tmp_path):
-    rows = ["series,pressure_GPa,volume_A3_per_atom"]
+    rows = ["series,pressure_GPa,volume_per_atom_A3"]
     for name, (v0, b0, b0p), volumes in [
         ("amorphous", (39.0, 12.0, 6.0), np.linspace(22, 38, 10)),
         ("crystal", (33.5, 35.0, 4.5), np.linspace(22, 33, 10)),
@@ -95,7 +95,7 @@ def test_eos_from_csv_and_from_structures_with_stress(capsys, tmp_path):
     code, out, err = run(capsys, "eos", *tokens, "--json")
     assert code == 0, err
     fit = json.loads(out)["fits"]["crystal"]
-    assert (fit["V0_A3_per_atom"], fit["B0_GPa"]) == pytest.approx((11.66, 140.0), rel=1e-4)
+    assert (fit["V0_per_atom_A3"], fit["B0_GPa"]) == pytest.approx((11.66, 140.0), rel=1e-4)
 
 
 def _assert_one_line_error(capsys, argv, fragment):
@@ -125,14 +125,56 @@ def test_bad_input(capsys, tmp_path, fcc, amorphous):
             {
                 "amorphous": {
                     "pressure_GPa": list(birch_murnaghan_pressure(volumes, 36.0, 40.0, 4.5)),
-                    "volume_A3_per_atom": list(volumes),
+                    "volume_per_atom_A3": list(volumes),
                 },
                 "crystal": {
                     "pressure_GPa": list(birch_murnaghan_pressure(volumes, 33.5, 35.0, 4.5)),
-                    "volume_A3_per_atom": list(volumes),
+                    "volume_per_atom_A3": list(volumes),
                 },
             }
         )
     )
     _assert_one_line_error(capsys, ["eos", str(crossing)], "do not cross")
     _assert_one_line_error(capsys, ["eos", fcc], "has no stress")
+
+
+def test_all_in_one_pass_equals_the_single_commands(capsys, tmp_path, amorphous):
+    code, out, err = run(capsys, "all", amorphous, "--max-size", "6", "--json", "--plot", str(tmp_path / "all.png"))
+    assert code == 0, err
+    together = json.loads(out)
+    assert list(together) == ["rdf", "sq", "cn", "adf", "rings", "altbc"]
+    assert (tmp_path / "all.png").read_bytes()[:4] == b"\x89PNG"
+    for name, extra in [
+        ("rdf", []),
+        ("sq", []),
+        ("cn", []),
+        ("adf", []),
+        ("rings", ["--max-size", "6"]),
+        ("altbc", []),
+    ]:
+        code, out, err = run(capsys, name, amorphous, *extra, "--json")
+        assert code == 0, err
+        assert json.loads(out) == together[name], name
+    assert together["cn"]["n_frames"] == 2 and list(together["cn"]["cutoffs_A"].values()) == [3.2, 3.2, 3.2]
+    code, table, _ = run(capsys, "all", amorphous, "--only", "cn,adf")
+    assert code == 0 and "[cn]" in table and "[adf]" in table and "[rdf]" not in table
+
+
+def test_shared_cutoff_option(capsys, amorphous):
+    code, out, _ = run(capsys, "all", amorphous, "--only", "rdf,cn", "--cutoff", "auto", "--rmax", "6", "--bins", "300")
+    assert code == 0
+    code, out, _ = run(capsys, "all", amorphous, "--only", "cn", "--cutoff", "auto", "--json")
+    cn = json.loads(out)["cn"]
+    code, out, _ = run(capsys, "rdf", amorphous, "--rmax", "6", "--bins", "300", "--json")
+    minima = json.loads(out)["first_minimum_A"]
+    assert cn["cutoff_source"] == "g(r) first minimum" and cn["cutoffs_A"] == pytest.approx(minima)
+    code, out, _ = run(capsys, "rings", amorphous, "--cutoff", "Sb-Se=3.2", "--max-size", "6", "--json")
+    assert json.loads(out)["cutoffs_A"] == {"Se-Se": 0.0, "Se-Sb": 3.2, "Sb-Sb": 0.0}  # species in order of appearance
+
+
+def test_all_bad_input(capsys, amorphous):
+    _assert_one_line_error(capsys, ["all", amorphous, "--only", "rdf,elf"], "unknown analysis elf")
+    with pytest.raises(SystemExit) as usage:  # argparse usage error
+        run(capsys, "adf", amorphous, "--cutoff", "Sb-Se:3")
+    assert usage.value.code == 2 and "neither a distance in Å" in capsys.readouterr().err
+    _assert_one_line_error(capsys, ["cn", amorphous, "--cutoff", "Sb-Te=3.0"], "names Te, not in this structure")

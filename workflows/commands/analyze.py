@@ -2,7 +2,9 @@
 
 Every subcommand takes FILE... (all frames of all files, in order, are one trajectory and
 are time-averaged), prints a readable summary or, with ``--json``, the result as JSON, and
-with ``--plot PNG`` writes a figure. User errors raise ValueError (one line, exit 1).
+with ``--plot PNG`` writes a figure. Frames are streamed (read once, never all in memory);
+``all`` runs g(r), S(q), CN, ADF, rings and ALTBC in one pass. User errors raise
+PhasefireError (one line, exit 1).
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ import argparse
 import csv
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from phasefire.analysis.bonds import add_bond_cutoff_option
 from phasefire.workflows.commands import analyze_elf
 from phasefire.workflows.commands.analyze_neb import register_neb
+from phasefire.workflows.errors import PhasefireError
 
 EOS_HELP = """\
 FILE is one of:
   CSV   header with a pressure column (GPa) and a volume column (Å³/atom), e.g.
-        series,pressure_GPa,volume_A3_per_atom; the optional "series" column names the
+        series,pressure_GPa,volume_per_atom_A3; the optional "series" column names the
         data set (default "amorphous").
-  JSON  {"SERIES": {"pressure_GPa": [...], "volume_A3_per_atom": [...]}, ...}
+  JSON  {"SERIES": {"pressure_GPa": [...], "volume_per_atom_A3": [...]}, ...}
   [SERIES=]STRUCTURE  any ASE-readable structure/trajectory with stress (e.g. an extxyz
         or .traj of an NPT run or a relaxation under pressure): one point per file, the
         frame-averaged pressure -tr(σ)/3 and volume per atom; SERIES defaults to "amorphous".
@@ -63,36 +68,68 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.set_defaults(handler=handler)
         return parser
 
-    rdf = add("rdf", "g(r), total and partial, first-peak r1 and first minima", _rdf)
-    rdf.add_argument("--rmax", type=float, help="largest r in Å (default 10, or half the cell height if smaller)")
-    rdf.add_argument("--bins", type=int, default=200, help="number of r bins (default 200)")
+    def rdf_options(parser: argparse.ArgumentParser, bins: int, what: str = "g(r)") -> None:
+        parser.add_argument(
+            "--rmax", type=float, help=f"{what} range in Å (default 10, or just below half the cell height if smaller)"
+        )
+        parser.add_argument("--bins", type=int, default=bins, help=f"number of r bins (default {bins})")
+
+    def sq_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--qmax", type=float, default=12.0, help="largest q in 1/Å (default 12)")
+        parser.add_argument("--no-lorch", action="store_true", help="no Lorch window in the Fourier transform")
+
+    def ring_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--max-size", type=int, default=10, help="largest ring size (default 10)")
+        parser.add_argument("--criterion", default="shortest-path", choices=("shortest-path", "king", "guttman"))
+
+    def altbc_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--angle-min", type=float, default=155.0, help="smallest bond angle in degrees (default 155)"
+        )
+        parser.add_argument("--rmin", type=float, default=2.0, help="ALTBC histogram start in Å (default 2.0)")
+
+    rdf_options(add("rdf", "g(r), total and partial, first-peak r1 and first minima", _rdf), 200)
 
     sq = add("sq", "X-ray S(q) (Faber–Ziman, Waasmaier–Kirfel form factors) from partial g(r)", _sq)
-    sq.add_argument("--rmax", type=float, help="g(r) range in Å (default 10, or half the cell height if smaller)")
-    sq.add_argument("--bins", type=int, default=500, help="g(r) bins (default 500)")
-    sq.add_argument("--qmax", type=float, default=12.0, help="largest q in 1/Å (default 12)")
-    sq.add_argument("--no-lorch", action="store_true", help="no Lorch window in the Fourier transform")
+    rdf_options(sq, 500)
+    sq_options(sq)
 
     cn = add("cn", "partial coordination numbers ('A-B': mean B neighbours of an A atom)", _cn)
-    cn.add_argument(
-        "--cutoff",
-        type=_cutoff,
-        help="Å, or per pair 'Sb-Se=3.2,Sb-Sb=3.4,Se-Se=3.0' " "(default: first minimum of each partial g(r))",
-    )
+    add_bond_cutoff_option(cn)
 
     adf = add("adf", "bond-angle distribution, total and per central species; weight near 60°", _adf)
-    adf.add_argument("--cutoff", type=_cutoff, default=3.2, help="bond cutoff in Å or per pair (default 3.2)")
+    add_bond_cutoff_option(adf)
     adf.add_argument("--bins", type=int, default=180, help="angle bins over 0–180° (default 180)")
 
     rings = add("rings", "ring statistics of the bond network", _rings)
-    rings.add_argument("--cutoff", type=_cutoff, default=3.2, help="bond cutoff in Å or per pair (default 3.2)")
-    rings.add_argument("--max-size", type=int, default=10, help="largest ring size (default 10)")
-    rings.add_argument("--criterion", default="shortest-path", choices=("shortest-path", "king", "guttman"))
+    add_bond_cutoff_option(rings)
+    ring_options(rings)
 
     altbc = add("altbc", "angular-limited three-body correlation and Peierls-like distortion", _altbc)
-    altbc.add_argument("--cutoff", type=_cutoff, default=4.0, help="bond cutoff in Å or per pair (default 4.0)")
-    altbc.add_argument("--angle-min", type=float, default=155.0, help="smallest bond angle in degrees (default 155)")
-    altbc.add_argument("--rmin", type=float, default=2.0, help="histogram start in Å (default 2.0)")
+    add_bond_cutoff_option(altbc)
+    altbc_options(altbc)
+
+    every = add(
+        "all",
+        "g(r), S(q), CN, ADF, rings and ALTBC in one pass over the frames",
+        _all,
+        description="g(r), S(q), CN, ADF, rings and ALTBC in one streaming pass over the frames (frame means).\n"
+        'JSON: {"rdf": ..., "sq": ..., "cn": ..., "adf": ..., "rings": ..., "altbc": ...}, each '
+        "with the keys of the single command.",
+    )
+    add_bond_cutoff_option(every)
+    every.add_argument(
+        "--rmax", type=float, help="g(r) and S(q) range in Å (default 10, or below half the cell height)"
+    )
+    every.add_argument("--bins", type=int, default=200, help="g(r) bins (default 200)")
+    every.add_argument("--sq-bins", type=int, default=500, help="g(r) bins behind S(q) (default 500)")
+    sq_options(every)
+    every.add_argument("--angle-bins", type=int, default=180, help="ADF bins over 0–180° (default 180)")
+    ring_options(every)
+    altbc_options(every)
+    every.add_argument(
+        "--only", metavar="LIST", help="comma-separated subset of rdf,sq,cn,adf,rings,altbc (default: all)"
+    )
 
     eos = add(
         "eos",
@@ -108,36 +145,69 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------- input
 
 
-def _cutoff(text: str) -> float | dict[str, float]:
-    """'3.2' → 3.2; 'Sb-Se=3.2,Se-Se=3.0' → {'Sb-Se': 3.2, 'Se-Se': 3.0}."""
-    try:
-        if "=" not in text:
-            return float(text)
-        pairs = (item.split("=") for item in text.split(",") if item.strip())
-        return {key.strip(): float(value) for key, value in pairs}
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"cutoff {text!r} is neither a distance in Å nor a list like 'Sb-Se=3.2,Se-Se=3.0'"
-        ) from None
+def _open_error(path: str, exc: Exception) -> PhasefireError:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return PhasefireError(f"cannot read structure file {path}: {reason}; give a POSCAR/CIF/extxyz/ASE .traj")
+
+
+def iter_frames(paths: list[str]):
+    """Every frame of every file, in order, read one at a time (``ase.io.iread``)."""
+    from ase.io import iread
+
+    for path in paths:
+        if not Path(path).is_file():
+            raise PhasefireError(f"cannot read structure file {path}: no such file; give a POSCAR/CIF/extxyz/ASE .traj")
+        frames = iread(path, index=":")
+        count = 0
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except Exception as exc:  # ASE raises many types for unreadable files
+                raise _open_error(path, exc) from None
+            count += 1
+            yield frame
+        if count == 0:
+            raise PhasefireError(f"cannot read structure file {path}: no frames; give a POSCAR/CIF/extxyz/ASE .traj")
 
 
 def read_frames(paths: list[str]) -> list:
-    """All frames of all files, in order."""
-    from ase.io import read
+    """All frames of all files, in order (in memory; for the small inputs of ``eos``)."""
+    return list(iter_frames(paths))
 
-    frames = []
-    for path in paths:
-        try:
-            images = read(path, index=":")
-        except Exception as exc:  # ASE raises many types for unreadable files
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ValueError(
-                f"cannot read structure file {path}: {reason}; give a POSCAR/CIF/extxyz/ASE .traj"
-            ) from None
-        if not images:
-            raise ValueError(f"cannot read structure file {path}: no frames; give a POSCAR/CIF/extxyz/ASE .traj")
-        frames.extend(images)
+
+def frame_source(paths: list[str]):
+    """A function returning a fresh stream of the frames, with a progress bar on stderr when it
+    is a terminal (tqdm)."""
+    from tqdm import tqdm
+
+    def frames():
+        return tqdm(iter_frames(paths), unit=" frames", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
     return frames
+
+
+def run_pass(args, analyses: tuple[str, ...]) -> dict:
+    """The analyses over the FILEs in one streaming pass, with the command's options."""
+    from phasefire.analysis.bonds import BondCutoff
+    from phasefire.analysis.trajectory import PassSettings, analyze_trajectory
+
+    options = vars(args)
+    settings = PassSettings(
+        cutoff=BondCutoff.of(options.get("cutoff")),
+        r_max_A=options.get("rmax"),
+        rdf_bins=options["bins"] if args.analysis in ("rdf", "all") else 200,
+        sq_bins=options["bins"] if args.analysis == "sq" else options.get("sq_bins", 500),
+        q_max_inv_A=options.get("qmax", 12.0),
+        lorch=not options.get("no_lorch", False),
+        angle_bins=options["bins"] if args.analysis == "adf" else options.get("angle_bins", 180),
+        ring_max_size=options.get("max_size", 10),
+        ring_criterion=options.get("criterion", "shortest-path"),
+        altbc_angle_min_deg=options.get("angle_min", 155.0),
+        altbc_r_min_A=options.get("rmin", 2.0),
+    )
+    return analyze_trajectory(frame_source(args.files), analyses, settings)
 
 
 # ---------------------------------------------------------------- output
@@ -166,135 +236,189 @@ def _save(plt, fig, path: str) -> None:
 # ---------------------------------------------------------------- handlers
 
 
-def _default_rmax(frames, rmax: float | None) -> float:
-    """The requested r_max, else 10 Å capped just below half the smallest cell height."""
-    from phasefire.analysis.neighbors import shortest_cell_height
-
-    if rmax is not None:
-        return rmax
-    return min(10.0, 0.999 * 0.5 * min(shortest_cell_height(frame.cell.array) for frame in frames))
-
-
 def _rdf(args) -> int:
-    from phasefire.analysis.rdf import radial_distribution
-
-    frames = read_frames(args.files)
-    result = radial_distribution(frames, r_max=_default_rmax(frames, args.rmax), bins=args.bins)
+    result = run_pass(args, ("rdf",))["rdf"]
     if args.plot:
         plt, fig, ax = _figure()
-        ax.plot(result.r, result.total, "k", label="total")
-        for key, g in result.partial.items():
-            ax.plot(result.r, g, lw=1, label=key)
-        ax.axhline(1.0, color="grey", lw=0.5)
-        ax.set(xlabel="r (Å)", ylabel="g(r)")
-        ax.legend()
+        _plot_rdf(ax, result)
         _save(plt, fig, args.plot)
+    return _emit(args, result.to_dict(), _rdf_lines(result))
+
+
+def _plot_rdf(ax, result) -> None:
+    ax.plot(result.r, result.total, "k", label="total")
+    for key, g in result.partial.items():
+        ax.plot(result.r, g, lw=1, label=key)
+    ax.axhline(1.0, color="grey", lw=0.5)
+    ax.set(xlabel="r (Å)", ylabel="g(r)")
+    ax.legend()
+
+
+def _rdf_lines(result) -> list[str]:
     peak = result.first_peak
-    lines = [
+    return [
         f"frames {result.n_frames}, species {' '.join(result.species)}, "
         f"density {result.number_density:.5f} atoms/Å³",
         f"first peak r1 = {peak.r1:.4f} ± {peak.r1_error:.4f} Å ({peak.method})",
         "first minima (default CN cutoffs):",
         *(f"  {key:>8}  {value:.3f} Å" for key, value in result.first_minimum.items()),
     ]
-    return _emit(args, result.to_dict(), lines)
 
 
 def _sq(args) -> int:
-    from phasefire.analysis.rdf import radial_distribution
-    from phasefire.analysis.structure_factor import xray_structure_factor
-
-    frames = read_frames(args.files)
-    rdf = radial_distribution(frames, r_max=_default_rmax(frames, args.rmax), bins=args.bins)
-    q = np.arange(0.3, args.qmax + 1e-9, 0.01)
-    result = xray_structure_factor(rdf, q=q, lorch=not args.no_lorch)
+    result = run_pass(args, ("sq",))["sq"]
     if args.plot:
         plt, fig, ax = _figure()
-        ax.plot(result.q, result.total, "k")
-        ax.axhline(1.0, color="grey", lw=0.5)
-        ax.set(xlabel="q (1/Å)", ylabel="S(q), X-ray Faber–Ziman")
+        _plot_sq(ax, result)
         _save(plt, fig, args.plot)
+    return _emit(args, result.to_dict(), _sq_lines(result))
+
+
+def _plot_sq(ax, result) -> None:
+    ax.plot(result.q, result.total, "k")
+    ax.axhline(1.0, color="grey", lw=0.5)
+    ax.set(xlabel="q (1/Å)", ylabel="S(q), X-ray Faber–Ziman")
+
+
+def _sq_lines(result) -> list[str]:
     step = max(1, int(round(0.5 / 0.01)))
-    lines = [
+    return [
         f"principal peak q1 = {result.q1:.3f} 1/Å (Lorch window {'on' if result.lorch else 'off'})",
         "   q (1/Å)    S(q)",
         *(f"  {qv:8.2f}  {sv:7.3f}" for qv, sv in zip(result.q[::step], result.total[::step])),
     ]
-    return _emit(args, result.to_dict(), lines)
 
 
 def _cn(args) -> int:
-    from phasefire.analysis.coordination import coordination_numbers
-
-    result = coordination_numbers(read_frames(args.files), cutoff=args.cutoff)
+    result = run_pass(args, ("cn",))["cn"]
     if args.plot:
         plt, fig, ax = _figure()
-        ax.bar(list(result.cn), list(result.cn.values()))
-        ax.set(ylabel="coordination number")
+        _plot_cn(ax, result)
         _save(plt, fig, args.plot)
-    lines = [
+    return _emit(args, result.to_dict(), _cn_lines(result))
+
+
+def _plot_cn(ax, result) -> None:
+    ax.bar(list(result.cn), list(result.cn.values()))
+    ax.set(ylabel="coordination number")
+
+
+def _cn_lines(result) -> list[str]:
+    return [
         f"cutoffs ({result.source}): " + ", ".join(f"{k} {v:.3f} Å" for k, v in result.cutoffs.items()),
         *(f"  {key:>8}  {value:.3f}" for key, value in result.cn.items()),
         *(f"  {key:>8}  {value:.3f} (all neighbours)" for key, value in result.by_species.items()),
         f"  {'mean':>8}  {result.mean:.3f}",
     ]
-    return _emit(args, result.to_dict(), lines)
 
 
 def _adf(args) -> int:
-    from phasefire.analysis.angles import bond_angle_distribution
-
-    result = bond_angle_distribution(read_frames(args.files), cutoff=args.cutoff, bins=args.bins)
+    result = run_pass(args, ("adf",))["adf"]
     if args.plot:
         plt, fig, ax = _figure()
-        ax.plot(result.angle, result.total, "k", label="total")
-        for key, values in result.by_center.items():
-            ax.plot(result.angle, values, lw=1, label=f"centre {key}")
-        ax.set(xlabel="bond angle (degrees)", ylabel="ADF (1/degree)")
-        ax.legend()
+        _plot_adf(ax, result)
         _save(plt, fig, args.plot)
-    lines = [
+    return _emit(args, result.to_dict(), _adf_lines(result))
+
+
+def _plot_adf(ax, result) -> None:
+    ax.plot(result.angle, result.total, "k", label="total")
+    for key, values in result.by_center.items():
+        ax.plot(result.angle, values, lw=1, label=f"centre {key}")
+    ax.set(xlabel="bond angle (degrees)", ylabel="ADF (1/degree)")
+    ax.legend()
+
+
+def _adf_lines(result) -> list[str]:
+    return [
         f"{result.angles_per_atom:.3f} bond angles per atom",
         f"weight near 60° (50–70°): {result.weight_near_60:.4f}",
         *(f"  centre {key}: {value:.4f}" for key, value in result.weight_near_60_by_center.items()),
         f"most frequent angle: {result.angle[np.argmax(result.total)]:.1f}°",
     ]
-    return _emit(args, result.to_dict(), lines)
 
 
 def _rings(args) -> int:
-    from phasefire.analysis.rings import ring_statistics
-
-    result = ring_statistics(read_frames(args.files), args.cutoff, max_size=args.max_size, criterion=args.criterion)
-    data = result.to_dict()
+    result = run_pass(args, ("rings",))["rings"]
     if args.plot:
         plt, fig, ax = _figure()
-        ax.bar([int(k) for k in data["fraction"]], list(data["fraction"].values()))
-        ax.set(xlabel="ring size", ylabel="fraction of rings")
+        _plot_rings(ax, result)
         _save(plt, fig, args.plot)
-    lines = [
-        f"{args.criterion} rings up to {args.max_size}, mean per frame:",
-        *(f"  {size:>3}  {count:10.2f}" for size, count in data["ring_size_counts"].items()),
+    return _emit(args, result.to_dict(), _rings_lines(result))
+
+
+def _plot_rings(ax, result) -> None:
+    ax.bar(list(result.fraction), list(result.fraction.values()))
+    ax.set(xlabel="ring size", ylabel="fraction of rings")
+
+
+def _rings_lines(result) -> list[str]:
+    return [
+        f"{result.criterion} rings up to {result.max_size}, mean per frame:",
+        *(f"  {size:>3}  {count:10.2f}" for size, count in result.ring_size_counts.items()),
     ]
-    return _emit(args, data, lines)
 
 
 def _altbc(args) -> int:
-    from phasefire.analysis.altbc import altbc
-
-    result = altbc(read_frames(args.files), cutoff=args.cutoff, angle_min=args.angle_min, r_min=args.rmin)
+    result = run_pass(args, ("altbc",))["altbc"]
     if args.plot:
         plt, fig, ax = _figure()
-        edges = (result.r[0] - 0.5 * (result.r[1] - result.r[0]), result.r[-1] + 0.5 * (result.r[1] - result.r[0]))
-        image = ax.imshow(result.histogram, origin="lower", extent=(*edges, *edges), cmap="viridis")
-        fig.colorbar(image, label="pairs per atom per Å²")
-        ax.set(xlabel="r1 (Å)", ylabel="r2 (Å)", title=f"ALTBC, angle > {result.angle_min_deg:g}°")
+        _plot_altbc(fig, ax, result)
         _save(plt, fig, args.plot)
-    lines = [
+    return _emit(args, result.to_dict(), _altbc_lines(result))
+
+
+def _plot_altbc(fig, ax, result) -> None:
+    half = 0.5 * (result.r[1] - result.r[0]) if len(result.r) > 1 else 0.01
+    edges = (result.r[0] - half, result.r[-1] + half)
+    image = ax.imshow(result.histogram, origin="lower", extent=(*edges, *edges), cmap="viridis")
+    fig.colorbar(image, ax=ax, label="pairs per atom per Å²")
+    ax.set(xlabel="r1 (Å)", ylabel="r2 (Å)", title=f"ALTBC, angle > {result.angle_min_deg:g}°")
+
+
+def _altbc_lines(result) -> list[str]:
+    return [
         f"collinear (> {result.angle_min_deg:g}°) bond pairs per atom: {result.pairs_per_atom:.3f}",
         f"PLD <(r_long - r_short)/(r_long + r_short)> = {result.pld:.4f} ± {result.pld_error:.4f}",
     ]
-    return _emit(args, result.to_dict(), lines)
+
+
+def _all(args) -> int:
+    from phasefire.analysis.trajectory import ANALYSES
+
+    analyses = ANALYSES
+    if args.only:
+        analyses = tuple(name.strip() for name in args.only.split(",") if name.strip())
+    results = run_pass(args, analyses)
+    lines = {
+        "rdf": _rdf_lines,
+        "sq": _sq_lines,
+        "cn": _cn_lines,
+        "adf": _adf_lines,
+        "rings": _rings_lines,
+        "altbc": _altbc_lines,
+    }
+    if args.plot:
+        plt, fig, axes = _figure()
+        plt.close(fig)
+        fig, axes = plt.subplots(2, 3, figsize=(13, 7), dpi=110)
+        plotters = {
+            "rdf": lambda ax, r: _plot_rdf(ax, r),
+            "sq": lambda ax, r: _plot_sq(ax, r),
+            "cn": lambda ax, r: _plot_cn(ax, r),
+            "adf": lambda ax, r: _plot_adf(ax, r),
+            "rings": lambda ax, r: _plot_rings(ax, r),
+            "altbc": lambda ax, r: _plot_altbc(fig, ax, r),
+        }
+        for ax, (name, result) in zip(axes.flat, results.items()):
+            plotters[name](ax, result)
+        for ax in list(axes.flat)[len(results) :]:
+            ax.set_axis_off()
+        _save(plt, fig, args.plot)
+    text = []
+    for name, result in results.items():
+        text += [f"[{name}]", *lines[name](result)]
+    return _emit(args, {name: result.to_dict() for name, result in results.items()}, text)
 
 
 # ---------------------------------------------------------------- eos
@@ -304,7 +428,7 @@ def _column(header: list[str], stem: str, path: str) -> str:
     for name in header:
         if name.strip().lower().startswith(stem):
             return name
-    raise ValueError(f"{path} has no {stem} column; expected columns series,pressure_GPa,volume_A3_per_atom")
+    raise PhasefireError(f"{path} has no {stem} column; expected columns series,pressure_GPa,volume_per_atom_A3")
 
 
 def _read_eos_points(token: str) -> dict[str, list[tuple[float, float]]]:
@@ -313,7 +437,7 @@ def _read_eos_points(token: str) -> dict[str, list[tuple[float, float]]]:
     series, path = (match.group(1), match.group(2)) if match and not Path(token).exists() else ("amorphous", token)
     suffix = Path(path).suffix.lower()
     if suffix in (".csv", ".json") and not Path(path).is_file():
-        raise ValueError(f"cannot read equation-of-state file {path}: no such file")
+        raise PhasefireError(f"cannot read equation-of-state file {path}: no such file")
     points: dict[str, list[tuple[float, float]]] = {}
     try:
         if suffix == ".csv":
@@ -328,14 +452,14 @@ def _read_eos_points(token: str) -> dict[str, list[tuple[float, float]]]:
         elif suffix == ".json":
             data = json.loads(Path(path).read_text())
             for name, values in data.items():
-                pressures, volumes = values["pressure_GPa"], values["volume_A3_per_atom"]
+                pressures, volumes = values["pressure_GPa"], values["volume_per_atom_A3"]
                 if len(pressures) != len(volumes):
-                    raise ValueError(f"series {name} has {len(pressures)} pressures but {len(volumes)} volumes")
+                    raise PhasefireError(f"series {name} has {len(pressures)} pressures but {len(volumes)} volumes")
                 points[name] = [(float(p), float(v)) for p, v in zip(pressures, volumes)]
         else:
             return {series: [_structure_point(path)]}
-    except (KeyError, TypeError, AttributeError, json.JSONDecodeError, ValueError) as exc:
-        raise ValueError(f"cannot read equation-of-state file {path}: {exc}") from None
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError, ValueError, PhasefireError) as exc:
+        raise PhasefireError(f"cannot read equation-of-state file {path}: {exc}") from None
     return points
 
 
@@ -349,7 +473,7 @@ def _structure_point(path: str) -> tuple[float, float]:
         try:
             stress = atoms.get_stress(voigt=True)
         except Exception:
-            raise ValueError(f"{path} has no stress; the eos command needs the stress of each frame") from None
+            raise PhasefireError(f"{path} has no stress; the eos command needs the stress of each frame") from None
         pressures.append(-stress[:3].mean() * EV_PER_A3_IN_GPA)
     volume = float(np.mean([a.cell.volume / len(a) for a in frames]))
     return float(np.mean(pressures)), volume
@@ -367,18 +491,18 @@ def _eos(args) -> int:
         pressures, volumes = np.array(points).T
         try:
             fits[name] = fit_birch_murnaghan(pressures, volumes)
-        except ValueError as exc:
-            raise ValueError(f"series {name}: {exc}") from None
+        except (ValueError, PhasefireError) as exc:
+            raise PhasefireError(f"series {name}: {exc}") from None
     result: dict = {
         "fits": {name: fit.to_dict() for name, fit in fits.items()},
         "data": {
-            name: {"pressure_GPa": [p for p, _ in pts], "volume_A3_per_atom": [v for _, v in pts]}
+            name: {"pressure_GPa": [p for p, _ in pts], "volume_per_atom_A3": [v for _, v in pts]}
             for name, pts in series.items()
         },
     }
     lines = [
         f"{name:>12}: V0 = {fit.v0:.3f} ± {fit.v0_error:.3f} Å³/atom, B0 = {fit.b0:.2f} ± {fit.b0_error:.2f} GPa, "
-        f"B0' = {fit.b0_prime:.2f} ± {fit.b0_prime_error:.2f}, rms {fit.rms_residual_gpa:.3f} GPa"
+        f"B0' = {fit.b0_prime:.2f} ± {fit.b0_prime_error:.2f}, rms {fit.rms_residual_GPa:.3f} GPa"
         for name, fit in fits.items()
     ]
     if args.amorphous in fits and args.crystal in fits:

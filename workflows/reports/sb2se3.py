@@ -20,6 +20,7 @@ from phasefire.analysis.eos import birch_murnaghan_pressure, density_crossover, 
 from phasefire.analysis.neighbors import shortest_cell_height  # noqa: E402
 from phasefire.analysis.rdf import radial_distribution  # noqa: E402
 from phasefire.analysis.rings import ring_statistics  # noqa: E402
+from phasefire.workflows.errors import PhasefireError  # noqa: E402
 
 #: the paper's simulated/measured landmarks (GPa)
 PAPER = {
@@ -95,7 +96,7 @@ def compare_with_paper(stages: list[dict[str, Any]], crystal: list[dict[str, flo
         results["eos"] = {"amorphous": amorphous.to_dict(), "crystal": solid.to_dict()}
         results["density_crossover_GPa"] = {"value": density_crossover(amorphous, solid),
                                             "how": "V_am(P) = V_Pnma(P) on Birch-Murnaghan fits"}  # fmt: skip
-    except ValueError as exc:
+    except (ValueError, PhasefireError) as exc:
         results["density_crossover_GPa"] = {"value": linear_crossover(stages, crystal),
                                             "how": f"linear interpolation of V_am - V_Pnma between ladder points (Birch-Murnaghan route: {exc})"}  # fmt: skip
 
@@ -194,7 +195,7 @@ def plot_figures(
                 min(q["volume_per_atom_A3"] for q in points), max(q["volume_per_atom_A3"] for q in points), 100
             )
             axis.plot(
-                birch_murnaghan_pressure(volumes, fit["V0_A3_per_atom"], fit["B0_GPa"], fit["B0_prime"]),
+                birch_murnaghan_pressure(volumes, fit["V0_per_atom_A3"], fit["B0_GPa"], fit["B0_prime"]),
                 volumes,
                 style,
                 linewidth=1,

@@ -1,0 +1,482 @@
+"""Cell-list kernels (numba) behind every pair and bond analysis in this package.
+
+Written by hand because no trusted library fuses the neighbour search with the histograms:
+vesin and matscipy return pair arrays that then need sorting and, for bond angles, arrays of
+all pairs of bonds (OVITO does the fusion internally in C++). Here every work item (a block
+of atoms of one frame) walks its cells and histograms as it goes, keeping only its own
+accumulators: memory is linear in N and no pair array is built. A batch of frames is split
+into (frame, block) work items shared among threads (the kernels release the GIL), so both
+cores work on one large frame as on a trajectory of small ones, and the next frames can be
+read while a batch runs.
+
+Geometry: positions are wrapped into the cell, which is split into n_c bins along each
+lattice vector, each no thinner than cutoff / SUBDIVISION along its normal, and an atom
+looks at the (2 k_c + 1)³ bins around its own, k_c = ceil(cutoff n_c / h_c) (h_c: cell
+height), each with the lattice shift of its wrapped bin. Every periodic image within the
+cutoff is found once; callers check cutoff ≤ half the shortest cell height, so an atom
+never meets its own image and no pair has two images in range.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+#: bins per cutoff along each cell direction for long cutoffs (g(r)); 1 for bonds
+SUBDIVISION_LONG = 2
+#: atoms per work item in large frames
+BLOCK_ATOMS = 512
+#: atoms (summed over frames) per thread below which a job runs in the calling thread
+MIN_ATOMS_PER_THREAD = 2000
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Frames of one system prepared for the kernels (all arrays C-contiguous).
+
+    wrapped: (B, N, 3) positions wrapped into the cell (Å); wrap: (B, N, 3) integer lattice
+    translations that wrapped them (wrapped = positions + wrap @ cell); cells: (B, 3, 3) rows
+    = lattice vectors (Å); fractional: (B, N, 3) fractional coordinates in [0, 1).
+    """
+
+    wrapped: np.ndarray
+    wrap: np.ndarray
+    cells: np.ndarray
+    fractional: np.ndarray
+
+
+def prepare(positions: np.ndarray, cells: np.ndarray) -> Batch:
+    """Wrap (B, N, 3) positions (Å) into their (B, 3, 3) cells."""
+    positions = np.ascontiguousarray(positions, dtype=float)
+    cells = np.ascontiguousarray(cells, dtype=float)
+    fractional = np.matmul(positions, np.linalg.inv(cells))
+    floor = np.floor(fractional)
+    fractional = fractional - floor
+    fractional[fractional >= 1.0] = 0.0  # -1e-17 wraps to 1.0 in floating point
+    wrapped = np.matmul(fractional, cells)
+    return Batch(wrapped=wrapped, wrap=(-floor).astype(np.int64), cells=cells, fractional=fractional)
+
+
+def heights(cells: np.ndarray) -> np.ndarray:
+    """(B, 3) distances between opposite faces (Å) of (B, 3, 3) cells."""
+    volume = np.abs(np.linalg.det(cells))
+    areas = np.linalg.norm(np.cross(cells[:, [1, 2, 0]], cells[:, [2, 0, 1]]), axis=2)
+    return volume[:, None] / areas
+
+
+def grid(cells: np.ndarray, n_atoms: int, cutoff: float, subdivision: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bins per direction (B, 3) and stencil reach (B, 3) for a cutoff (Å); at most ~2 bins per atom."""
+    h = heights(cells)
+    n = np.maximum(1, np.floor(h * subdivision / cutoff)).astype(np.int64)
+    cap = max(1, int(round((2.0 * n_atoms) ** (1.0 / 3.0))))
+    n = np.minimum(n, cap)
+    reach = np.ceil(cutoff * n / h).astype(np.int64)
+    return n, reach
+
+
+def threads() -> int:
+    """Threads for the kernels: the CPUs this process may use (``PHASEFIRE_THREADS`` overrides)."""
+    return max(1, int(os.environ.get("PHASEFIRE_THREADS", 0)) or len(os.sched_getaffinity(0)))
+
+
+def blocks_per_frame(n_atoms: int, n_frames: int) -> int:
+    """Work items per frame: enough blocks to occupy every thread, one per frame for small frames."""
+    if n_frames >= 2 * threads():
+        return 1
+    return max(1, min(4 * threads(), -(-n_atoms // BLOCK_ATOMS)))
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
+    """Run ``kernel(*args, first, last)`` over work items split among threads (the kernels release
+    the GIL; plain threads rather than an OpenMP team, which stalls at every barrier when other
+    processes load the machine) and sum the per-frame outputs. Small jobs run inline."""
+    global _POOL
+    n_threads = min(threads(), n_items)
+    if n_threads == 1 or n_atoms_total < MIN_ATOMS_PER_THREAD * 2:
+        return kernel(*args, 0, n_items)
+    if _POOL is None or _POOL._max_workers < n_threads:
+        _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
+    bounds = np.linspace(0, n_items, n_threads + 1).astype(int)
+    futures = [_POOL.submit(kernel, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
+    parts = [future.result() for future in futures]
+    if isinstance(parts[0], tuple):
+        return tuple(sum(values[1:], values[0]) for values in zip(*parts))
+    return sum(parts[1:], parts[0])
+
+
+# ----------------------------------------------------------------------------- kernels
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sort_frame(fractional, wrapped, codes, n_bins, order, start, atom_bin, spos, scode):
+    """Counting sort of one frame's atoms by bin: order (atoms by bin), start (bin offsets),
+    atom_bin (bin of every atom, original order), spos/scode (positions/species by bin)."""
+    nx, ny, nz = n_bins[0], n_bins[1], n_bins[2]
+    n_cells = nx * ny * nz
+    start[: n_cells + 1] = 0
+    for a in range(fractional.shape[0]):
+        cx = min(int(fractional[a, 0] * nx), nx - 1)
+        cy = min(int(fractional[a, 1] * ny), ny - 1)
+        cz = min(int(fractional[a, 2] * nz), nz - 1)
+        atom_bin[a] = (cx * ny + cy) * nz + cz
+        start[atom_bin[a] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = start[:n_cells].copy()
+    for a in range(fractional.shape[0]):
+        s = fill[atom_bin[a]]
+        order[s] = a
+        spos[s, 0], spos[s, 1], spos[s, 2] = wrapped[a, 0], wrapped[a, 1], wrapped[a, 2]
+        scode[s] = codes[a]
+        fill[atom_bin[a]] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_batch(fractional, wrapped, codes, n_bins, max_cells):
+    n_frames, n_atoms = fractional.shape[0], fractional.shape[1]
+    order = np.empty((n_frames, n_atoms), np.int64)
+    start = np.empty((n_frames, max_cells + 1), np.int64)
+    atom_bin = np.empty((n_frames, n_atoms), np.int64)
+    spos = np.empty((n_frames, n_atoms, 3))
+    scode = np.empty((n_frames, n_atoms), np.int64)
+    for b in range(n_frames):
+        _sort_frame(fractional[b], wrapped[b], codes, n_bins[b], order[b], start[b], atom_bin[b], spos[b], scode[b])
+    return order, start, atom_bin, spos, scode
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stencil(cell, n_bins, reach, cells, start, half, sten_range, sten_shift):
+    """Neighbour bins of ``cell``: atom ranges (sorted order) and lattice shifts (Å);
+    half: only offsets lexicographically ≥ 0 (the zero offset first). Returns their number."""
+    nx, ny, nz = n_bins[0], n_bins[1], n_bins[2]
+    kx, ky, kz = reach[0], reach[1], reach[2]
+    cx = cell // (ny * nz)
+    cy = (cell // nz) % ny
+    cz = cell % nz
+    n = 0
+    for dx in range(0 if half else -kx, kx + 1):
+        sx = (cx + dx) // nx
+        wx = cx + dx - sx * nx
+        for dy in range(0 if half and dx == 0 else -ky, ky + 1):
+            sy = (cy + dy) // ny
+            wy = cy + dy - sy * ny
+            for dz in range(0 if half and dx == 0 and dy == 0 else -kz, kz + 1):
+                sz = (cz + dz) // nz
+                wz = cz + dz - sz * nz
+                target = (wx * ny + wy) * nz + wz
+                t0, t1 = start[target], start[target + 1]
+                if t0 == t1:
+                    continue
+                sten_range[n, 0], sten_range[n, 1] = t0, t1
+                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
+                for c in range(3):
+                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
+                n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins, reach, start, n_blocks, first, last):
+    """Unordered pairs closer than r_max per (frame, pair type × radial bin), (B, n_pairs * bins),
+    from work items first..last-1 (item = frame * n_blocks + block of bins).
+
+    Each bin meets the bins of a half stencil; within its own bin only later atoms."""
+    n_frames = spos.shape[0]
+    out = np.zeros((n_frames, n_pairs * bins), np.int64)
+    r2_max = r_max * r_max
+    scale = bins / r_max
+    for item in range(first, last):
+        b = item // n_blocks
+        block = item % n_blocks
+        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+        size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
+        sten_range = np.empty((size, 5), np.int64)
+        sten_shift = np.empty((size, 3))
+        row = out[b]
+        for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
+            a0, a1 = start[b, cell], start[b, cell + 1]
+            if a0 == a1:
+                continue
+            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], True, sten_range, sten_shift)
+            for e in range(n_sten):
+                t0, t1 = sten_range[e, 0], sten_range[e, 1]
+                px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
+                same = e == 0 and sten_range[0, 0] == a0 and px == 0.0 and py == 0.0 and pz == 0.0
+                for s in range(a0, a1):
+                    xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
+                    base = pair_index[scode[b, s]]
+                    for t in range(s + 1 if same else t0, t1):
+                        ux = spos[b, t, 0] - xa
+                        uy = spos[b, t, 1] - ya
+                        uz = spos[b, t, 2] - za
+                        d2 = ux * ux + uy * uy + uz * uz
+                        if d2 < r2_max:
+                            k = int(math.sqrt(d2) * scale)
+                            if k < bins:
+                                row[base[scode[b, t]] * bins + k] += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr):
+    """Bonds of sorted atom s of frame b into buf (vector x y z, length) and nbr (sorted
+    neighbour, stencil entry); returns their number, or -(needed) when buf is too small."""
+    xa, ya, za = spos[b, s, 0], spos[b, s, 1], spos[b, s, 2]
+    row = cutoff2[scode[b, s]]
+    n = 0
+    for e in range(n_sten):
+        px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
+        for t in range(sten_range[e, 0], sten_range[e, 1]):
+            ux = spos[b, t, 0] + px
+            uy = spos[b, t, 1] + py
+            uz = spos[b, t, 2] + pz
+            d2 = ux * ux + uy * uy + uz * uz
+            if d2 < largest2 and d2 < row[scode[b, t]] and (t != s or d2 > 0.0):
+                if n < buf.shape[0]:
+                    buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = ux, uy, uz, math.sqrt(d2)
+                    nbr[n, 0], nbr[n, 1] = t, e
+                n += 1
+    return n if n <= buf.shape[0] else -n
+
+
+@numba.njit(cache=True, nogil=True)
+def _bond_histograms(
+    spos, scode, cells, n_species, cutoff2, largest, n_bins, reach, start, n_blocks,
+    angle_bins, do_angles, altbc_angle_min, r_min, altbc_bins, do_altbc, first, last,
+):  # fmt: skip
+    """Per frame: bonds per (centre species, neighbour species) (B, S*S); bond angles per
+    (centre species, angle bin over 0–180°) (B, S*angle_bins), each angle once; and, for
+    bond pairs with angle > altbc_angle_min (degrees), the symmetric (r1, r2) histogram from
+    r_min to largest (B, altbc_bins²) with the sum, sum of squares and number of
+    |r1 − r2| / (r1 + r2) (B, 3); from work items first..last-1 (frame * n_blocks + block)."""
+    n_frames = spos.shape[0]
+    cn = np.zeros((n_frames, n_species * n_species), np.int64)
+    adf = np.zeros((n_frames, n_species * angle_bins if do_angles else 1), np.int64)
+    alt = np.zeros((n_frames, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
+    moments = np.zeros((n_frames, 3))
+    largest2 = largest * largest
+    angle_scale = angle_bins / 180.0
+    r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
+    deg = 180.0 / math.pi
+    for item in range(first, last):
+        b = item // n_blocks
+        block = item % n_blocks
+        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+        size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
+        sten_range = np.empty((size, 5), np.int64)
+        sten_shift = np.empty((size, 3))
+        buf = np.empty((64, 4))
+        nbr = np.empty((64, 2), np.int64)
+        my_cn = cn[b]
+        my_adf = adf[b]
+        my_alt = alt[b]
+        m0, m1, m2 = 0.0, 0.0, 0.0
+        for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
+            a0, a1 = start[b, cell], start[b, cell + 1]
+            if a0 == a1:
+                continue
+            if not (do_angles or do_altbc):
+                # bond counts only: each pair once over a half stencil, counted for both ends
+                n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], True, sten_range, sten_shift)
+                for e in range(n_sten):
+                    px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
+                    for s in range(a0, a1):
+                        xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
+                        ca = scode[b, s]
+                        for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
+                            ux = spos[b, t, 0] - xa
+                            uy = spos[b, t, 1] - ya
+                            uz = spos[b, t, 2] - za
+                            d2 = ux * ux + uy * uy + uz * uz
+                            ct = scode[b, t]
+                            if d2 < largest2 and d2 < cutoff2[ca, ct]:
+                                my_cn[ca * n_species + ct] += 1
+                                my_cn[ct * n_species + ca] += 1
+                continue
+            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], False, sten_range, sten_shift)
+            for s in range(a0, a1):
+                n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+                if n < 0:
+                    buf = np.empty((2 * -n, 4))
+                    nbr = np.empty((2 * -n, 2), np.int64)
+                    n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+                ca = scode[b, s]
+                for p in range(n):
+                    my_cn[ca * n_species + scode[b, nbr[p, 0]]] += 1
+                if not (do_angles or do_altbc):
+                    continue
+                for p in range(n):
+                    buf[p, 0] /= buf[p, 3]
+                    buf[p, 1] /= buf[p, 3]
+                    buf[p, 2] /= buf[p, 3]
+                for p in range(n):
+                    for q in range(p + 1, n):
+                        c = buf[p, 0] * buf[q, 0] + buf[p, 1] * buf[q, 1] + buf[p, 2] * buf[q, 2]
+                        angle = math.acos(min(1.0, max(-1.0, c))) * deg
+                        if do_angles:
+                            my_adf[ca * angle_bins + min(int(angle * angle_scale), angle_bins - 1)] += 1
+                        if do_altbc and angle > altbc_angle_min:
+                            r1, r2 = buf[p, 3], buf[q, 3]
+                            x = abs(r2 - r1) / (r2 + r1)
+                            m0 += x
+                            m1 += x * x
+                            m2 += 1.0
+                            b1 = math.floor((r1 - r_min) * r_scale)
+                            b2 = math.floor((r2 - r_min) * r_scale)
+                            if 0 <= b1 < altbc_bins and 0 <= b2 < altbc_bins:
+                                my_alt[int(b1) * altbc_bins + int(b2)] += 1
+                                my_alt[int(b2) * altbc_bins + int(b1)] += 1
+        moments[b, 0] += m0
+        moments[b, 1] += m1
+        moments[b, 2] += m2
+    return cn, adf, alt, moments
+
+
+@numba.njit(cache=True, nogil=True)
+def _bond_graph(spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, atom_bin, first, last):
+    """Bonds of frame 0 from atoms first..last-1 in cell-list order (atom k is order[0, k]), in
+    both directions: bonds per centre, neighbour (cell-list order) and the lattice shift S of
+    the neighbour such that the bond is r_j + S @ cell − r_i (frame positions)."""
+    largest2 = largest * largest
+    size = (2 * reach[0, 0] + 1) * (2 * reach[0, 1] + 1) * (2 * reach[0, 2] + 1)
+    sten_range = np.empty((size, 5), np.int64)
+    sten_shift = np.empty((size, 3))
+    buf = np.empty((64, 4))
+    nbr = np.empty((64, 2), np.int64)
+    counts = np.zeros(last - first, np.int64)
+    cap = 8 * (last - first) + 64
+    neighbor = np.empty(cap, np.int64)
+    shift = np.empty((cap, 3), np.int32)
+    total = 0
+    n_sten = 0
+    last_cell = -1
+    for k in range(first, last):
+        a = order[0, k]
+        if atom_bin[0, a] != last_cell:
+            last_cell = atom_bin[0, a]
+            n_sten = _stencil(last_cell, n_bins[0], reach[0], cells[0], start[0], False, sten_range, sten_shift)
+        n = _gather(0, k, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+        if n < 0:
+            buf = np.empty((2 * -n, 4))
+            nbr = np.empty((2 * -n, 2), np.int64)
+            n = _gather(0, k, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+        if total + n > cap:
+            cap = 2 * (total + n)
+            grown = np.empty(cap, np.int64)
+            grown[:total] = neighbor[:total]
+            neighbor = grown
+            grown_shift = np.empty((cap, 3), np.int32)
+            grown_shift[:total] = shift[:total]
+            shift = grown_shift
+        for p in range(n):
+            t = nbr[p, 0]
+            m = order[0, t]
+            neighbor[total] = t
+            for c in range(3):
+                shift[total, c] = wrap[0, m, c] - wrap[0, a, c] + sten_range[nbr[p, 1], 2 + c]
+            total += 1
+        counts[k - first] = n
+    return counts, neighbor[:total], shift[:total]
+
+
+# ----------------------------------------------------------------------------- drivers
+
+
+def _sorted(batch: Batch, codes: np.ndarray, cutoff: float, subdivision: int):
+    n_bins, reach = grid(batch.cells, batch.wrapped.shape[1], cutoff, subdivision)
+    max_cells = int(np.prod(n_bins, axis=1).max())
+    order, start, atom_bin, spos, scode = _sort_batch(batch.fractional, batch.wrapped, codes, n_bins, max_cells)
+    return n_bins, reach, order, start, atom_bin, spos, scode
+
+
+def pair_histogram(batch: Batch, codes: np.ndarray, pair_index: np.ndarray, r_max: float, bins: int) -> np.ndarray:
+    """Unordered pairs closer than r_max (Å) per frame, pair type (``pair_index[a, b]``) and
+    radial bin of width r_max / bins: (B, n_pair_types, bins) int64."""
+    n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, r_max, SUBDIVISION_LONG)
+    n_pairs = int(pair_index.max()) + 1
+    n_frames, n_atoms = batch.wrapped.shape[:2]
+    n_blocks = blocks_per_frame(n_atoms, n_frames)
+    args = (spos, scode, batch.cells, pair_index, n_pairs, float(r_max), int(bins), n_bins, reach, start, n_blocks)
+    counts = run_items(_pair_histogram, args, n_frames * n_blocks, n_frames * n_atoms)
+    return counts.reshape(n_frames, n_pairs, bins)
+
+
+@dataclass(frozen=True)
+class BondCounts:
+    """Per-frame bond histograms (see ``bond_histograms``)."""
+
+    cn: np.ndarray
+    adf: np.ndarray | None
+    altbc: np.ndarray | None
+    altbc_moments: np.ndarray | None
+
+
+def bond_histograms(
+    batch: Batch,
+    codes: np.ndarray,
+    cutoffs: np.ndarray,
+    angle_bins: int | None = None,
+    altbc_angle_min_deg: float | None = None,
+    altbc_r_min: float = 0.0,
+    altbc_bins: int = 1,
+) -> BondCounts:
+    """Bonds shorter than ``cutoffs[species_a, species_b]`` (Å; 0 = never bonded), per frame:
+
+    cn (B, S, S) bonds from centres of species a to neighbours of species b; adf (B, S,
+    angle_bins) bond angles by centre species over 0–180° (each angle once); altbc (B,
+    altbc_bins, altbc_bins) symmetric (r1, r2) counts from altbc_r_min to the largest cutoff
+    of bond pairs wider than altbc_angle_min_deg, with altbc_moments (B, 3): sum and sum of
+    squares of |r1 − r2| / (r1 + r2) and the number of such pairs.
+    """
+    n_frames, n_atoms = batch.wrapped.shape[:2]
+    n_species = cutoffs.shape[0]
+    largest = float(cutoffs.max())
+    n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, largest, 1)
+    n_blocks = blocks_per_frame(n_atoms, n_frames)
+    do_altbc = altbc_angle_min_deg is not None
+    args = (
+        spos, scode, batch.cells, n_species, np.ascontiguousarray(cutoffs**2), largest,
+        n_bins, reach, start, n_blocks,
+        int(angle_bins or 1), angle_bins is not None, float(altbc_angle_min_deg or 180.0), float(altbc_r_min), int(altbc_bins), do_altbc,
+    )  # fmt: skip
+    cn, adf, alt, moments = run_items(_bond_histograms, args, n_frames * n_blocks, n_frames * n_atoms)
+    return BondCounts(
+        cn=cn.reshape(n_frames, n_species, n_species),
+        adf=adf.reshape(n_frames, n_species, -1) if angle_bins is not None else None,
+        altbc=alt.reshape(n_frames, altbc_bins, altbc_bins) if do_altbc else None,
+        altbc_moments=moments if do_altbc else None,
+    )
+
+
+def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
+    """Bonds of the batch's first frame in both directions, sorted by centre, atoms numbered in
+    cell-list order (bonded atoms close together): (indptr, neighbour, shift, order), the bond
+    of k to neighbor being r_j + shift @ cell − r_i with i = order[k], j = order[neighbor]."""
+    first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
+    largest = float(cutoffs.max())
+    n_bins, reach, order, start, atom_bin, spos, scode = _sorted(first, codes, largest, 1)
+    n_atoms = spos.shape[1]
+    args = (spos, scode, first.wrap, order, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach,
+            start, atom_bin)  # fmt: skip
+    n_threads = min(threads(), max(1, n_atoms // (2 * MIN_ATOMS_PER_THREAD)))
+    bounds = np.linspace(0, n_atoms, n_threads + 1).astype(int)
+    if n_threads == 1:
+        parts = [_bond_graph(*args, 0, n_atoms)]
+    else:
+        global _POOL
+        if _POOL is None or _POOL._max_workers < n_threads:
+            _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
+        parts = [
+            f.result() for f in [_POOL.submit(_bond_graph, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
+        ]
+    indptr = np.zeros(n_atoms + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([p[0] for p in parts]), out=indptr[1:])
+    return indptr, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), order[0]
