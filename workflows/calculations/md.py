@@ -28,14 +28,13 @@ from ase.md.langevinbaoab import LangevinBAOAB
 from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from pydantic import Field, model_validator
 
-from phasefire.workflows.calculations.base import CalcResult, Calculation, Settings, TaskContext
-from phasefire.workflows.calculations.relax import (
+from phasefire.workflows.calculations.base import CalcResult, Settings, TaskContext
+from phasefire.workflows.calculations.structures import (
+    StructureCalculation,
     StructureInput,
     StructureOutput,
-    structure_document_fields,
     structure_output,
 )
-from phasefire.workflows.calculations.structures import structure_input
 from phasefire.workflows.documents import TaskDocument
 from phasefire.workflows.errors import PhasefireError
 
@@ -240,23 +239,21 @@ def langevin_md(atoms: Atoms, calculator: Calculator, workdir: Path, settings: M
 MD_STATISTICS = tuple(name for name in MDOutput.model_fields if name not in StructureOutput.model_fields)
 
 
-class MolecularDynamics(Calculation):
+class MolecularDynamics(StructureCalculation):
     task_type = "md"
     settings_type = MDSettings
-
-    def inputs(self, task: dict[str, Any], fw_spec: dict[str, Any]) -> Atoms:
-        return structure_input(task, fw_spec)
+    document_type = MDDocument
 
     def run_with_calculator(self, engine, inputs: Atoms, workdir: Path, settings: MDSettings) -> CalcResult:
         return langevin_md(inputs, engine.calculator(), workdir, settings)
 
-    def document(self, context: TaskContext, inputs: Atoms, result: CalcResult, settings: MDSettings) -> MDDocument:
-        fields = structure_document_fields(context, inputs, result, settings)
+    def output(self, result: CalcResult, settings: MDSettings, context: TaskContext) -> dict[str, Any]:
+        """The final structure plus the frame statistics; the MD rate from the task's wall time."""
         statistics = {key: result.details[key] for key in MD_STATISTICS if key in result.details}
         engine_details = {key: value for key, value in result.details.items() if key not in MD_STATISTICS}
         output = {**structure_output(result), **statistics, "engine_details": engine_details}
         output["md_steps_per_s"] = settings.steps / context.wall_time_s if context.wall_time_s > 0 else None
-        return MDDocument(**fields, output=output)
+        return output
 
     def publish(self, document: TaskDocument, slot: str | None) -> dict[str, Any]:
         """Children continue from the final structure and velocities (the trajectory's last frame)."""

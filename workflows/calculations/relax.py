@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from ase import Atoms
@@ -19,18 +19,11 @@ from ase.filters import FrechetCellFilter
 from ase.io import Trajectory
 from ase.optimize import BFGS
 from ase.units import GPa
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from phasefire.workflows.calculations.base import CalcResult, Calculation, Settings, TaskContext
-from phasefire.workflows.calculations.structures import structure_input
-from phasefire.workflows.documents import (
-    Lattice,
-    TaskDocument,
-    composition_fields,
-    plain,
-    structure_dict,
-    structure_summary,
-)
+from phasefire.workflows.calculations.base import CalcResult, Settings
+from phasefire.workflows.calculations.structures import StructureCalculation, StructureInput, StructureOutput
+from phasefire.workflows.documents import TaskDocument
 
 
 class RelaxSettings(Settings):
@@ -44,65 +37,6 @@ class RelaxSettings(Settings):
     max_steps: int = Field(300, ge=1)
     pressure_GPa: float = 0.0
     keep_symmetry: bool = True
-
-
-class StructureOutput(BaseModel):
-    """Final structure and its energy, forces and stress."""
-
-    structure: dict[str, Any]
-    lattice: Lattice
-    energy_eV: float
-    energy_per_atom_eV: float
-    max_force_eV_per_A: float
-    stress_GPa: list[list[float]] | None
-    pressure_GPa: float | None
-    engine_details: dict[str, Any] = Field(default_factory=dict)
-
-
-class StructureInput(BaseModel):
-    structure: dict[str, Any]
-    lattice: Lattice
-    settings: dict[str, Any]
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-def structure_output(result: CalcResult) -> dict[str, Any]:
-    final = result.atoms
-    stress = None if result.stress_GPa is None else np.asarray(result.stress_GPa, dtype=float)
-    return {
-        "structure": structure_dict(final),
-        "lattice": structure_summary(final),
-        "energy_eV": result.energy_eV,
-        "energy_per_atom_eV": result.energy_eV / len(final),
-        "max_force_eV_per_A": result.max_force_eV_per_A,
-        "stress_GPa": None if stress is None else stress.tolist(),
-        "pressure_GPa": None if stress is None else float(-np.trace(stress) / 3),
-        "engine_details": plain(result.details),
-    }
-
-
-def structure_document_fields(context: TaskContext, initial: Atoms, result: CalcResult, settings: Settings) -> dict:
-    """Header and input fields shared by the single-structure calculation types."""
-    return {
-        "label": context.label,
-        "workflow": context.workflow,
-        "fw_id": context.fw_id,
-        "launch_id": context.launch_id,
-        "engine": context.engine_spec,
-        "versions": context.versions,
-        "wall_time_s": context.wall_time_s,
-        "run_dir": context.run_dir,
-        **composition_fields(result.atoms),
-        "converged": result.converged,
-        "n_steps": result.n_steps,
-        "files": dict(result.files),
-        "input": {
-            "structure": structure_dict(initial),
-            "lattice": structure_summary(initial),
-            "settings": settings.model_dump(),
-            "metadata": context.metadata,
-        },
-    }
 
 
 class RelaxDocument(TaskDocument):
@@ -146,16 +80,10 @@ def relax_with_calculator(atoms: Atoms, calculator, workdir: Path, settings: Rel
     )
 
 
-class Relax(Calculation):
+class Relax(StructureCalculation):
     task_type = "relax"
     settings_type = RelaxSettings
-
-    def inputs(self, task: dict[str, Any], fw_spec: dict[str, Any]) -> Atoms:
-        return structure_input(task, fw_spec)
+    document_type = RelaxDocument
 
     def run_with_calculator(self, engine, inputs: Atoms, workdir: Path, settings: RelaxSettings) -> CalcResult:
         return relax_with_calculator(inputs, engine.calculator(), workdir, settings)
-
-    def document(self, context: TaskContext, inputs: Atoms, result: CalcResult, settings: Settings) -> RelaxDocument:
-        fields = structure_document_fields(context, inputs, result, settings)
-        return RelaxDocument(**fields, output=structure_output(result))

@@ -10,20 +10,14 @@ an engine for one it cannot produce (an ML potential has no electrons) fails at 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from ase import Atoms
 from ase.units import GPa
 
-from phasefire.workflows.calculations.base import CalcResult, Calculation, Settings, TaskContext
-from phasefire.workflows.calculations.relax import (
-    StructureInput,
-    StructureOutput,
-    structure_document_fields,
-    structure_output,
-)
-from phasefire.workflows.calculations.structures import structure_input
+from phasefire.workflows.calculations.base import CalcResult, Settings
+from phasefire.workflows.calculations.structures import StructureCalculation, StructureInput, StructureOutput
 from phasefire.workflows.documents import TaskDocument
 from phasefire.workflows.errors import PhasefireError
 
@@ -57,9 +51,10 @@ class StaticDocument(TaskDocument):
         return f"E {self.output.energy_per_atom_eV:.4f} eV/atom, P {'-' if pressure is None else f'{pressure:.3g}'} GPa"
 
 
-class Static(Calculation):
+class Static(StructureCalculation):
     task_type = "static"
     settings_type = StaticSettings
+    document_type = StaticDocument
 
     def check(self, engine, settings: StaticSettings) -> None:
         missing = settings.volumetric_outputs() - set(engine.volumetric_outputs)
@@ -68,9 +63,6 @@ class Static(Calculation):
                 f"engine {engine.name} cannot write {', '.join(sorted(missing))}; "
                 "use an electronic-structure engine (--engine vasp) for volumetric outputs"
             )
-
-    def inputs(self, task: dict[str, Any], fw_spec: dict[str, Any]) -> Atoms:
-        return structure_input(task, fw_spec)
 
     def run_with_calculator(self, engine, inputs: Atoms, workdir: Path, settings: StaticSettings) -> CalcResult:
         self.check(engine, settings)
@@ -81,7 +73,3 @@ class Static(Calculation):
         stress = atoms.get_stress(voigt=False) / GPa if atoms.cell.rank == 3 else None
         files = engine.write_volumetric(atoms, settings.volumetric_outputs(), Path(workdir))
         return CalcResult(atoms, energy, forces, stress, converged=True, n_steps=0, files=files)
-
-    def document(self, context: TaskContext, inputs: Atoms, result: CalcResult, settings: Settings) -> StaticDocument:
-        fields = structure_document_fields(context, inputs, result, settings)
-        return StaticDocument(**fields, output=structure_output(result))
