@@ -117,4 +117,4 @@ def test_status_and_run_on_an_empty_store(store, capsys):
     assert main(["status"]) == 0
     assert "no workflows yet" in capsys.readouterr().out
     assert main(["run"]) == 0
-    assert "nothing to run" in capsys.readouterr().out
+    assert "nothing to run" in capsys.readouterr().err

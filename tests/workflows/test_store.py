@@ -393,7 +393,7 @@ def test_run_names_a_lost_firework_and_exits_nonzero(store, tmp_path, capsys):
     worker.wait()
     capsys.readouterr()
     assert main(["run"]) == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # run reports on stderr
     assert "firework 1 (doomed) is lost" in out and "phasefire run --rerun-lost" in out
 
 
