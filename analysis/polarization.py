@@ -110,7 +110,7 @@ def species_displacements_pm(reference: Atoms, final: Atoms, direction=None) -> 
         mine = u[symbols == species]
         entry = {"mean_displacement_pm": float(np.linalg.norm(mine, axis=1).mean())}
         if unit is not None:
-            entry["mean_displacement_along_field_pm"] = float((mine @ unit).mean())
+            entry["mean_displacement_along_direction_pm"] = float((mine @ unit).mean())
         summary[str(species)] = entry
     return summary
 

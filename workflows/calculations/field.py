@@ -140,7 +140,7 @@ class FieldDocument(TaskDocument):
     def summary(self) -> str:
         response = self.output.field_response
         moves = ", ".join(
-            f"{k} {v['mean_displacement_along_field_pm']:+.2f}" for k, v in response.displacements_pm.items()
+            f"{k} {v['mean_displacement_along_direction_pm']:+.2f}" for k, v in response.displacements_pm.items()
         )
         return (
             f"E {response.field_V_per_A:+g} V/A: u_parallel {moves} pm, "
@@ -157,7 +157,7 @@ def field_response(initial: Atoms, result: CalcResult, settings: FieldSettings, 
         "field_vector_V_per_A": vector.tolist(),
         "route": settings.route,
         "born_source": source,
-        "displacements_pm": species_displacements_pm(initial, result.atoms, vector),
+        "displacements_pm": species_displacements_pm(initial, result.atoms, settings.field_direction),
         "induced_polarization_uC_cm2": polarization.tolist(),
         "induced_polarization_along_field_uC_cm2": float(polarization @ vector / np.linalg.norm(vector)),
         "strain": strain_tensor(initial, result.atoms).tolist() if settings.relax_cell else None,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress, voigt_6_to_full_3x3_stress
 
 from phasefire.analysis.polarization import born_charges_array
 from phasefire.workflows.errors import PhasefireError
@@ -68,5 +69,6 @@ class FieldCalculator(Calculator):
         if "stress" in inner:
             virial = self.field_forces_eV_per_A.T @ u
             stress = -0.5 * (virial + virial.T) / self.atoms.get_volume()
-            voigt = np.array([stress[0, 0], stress[1, 1], stress[2, 2], stress[1, 2], stress[0, 2], stress[0, 1]])
-            self.results["stress"] = np.asarray(inner["stress"]) + voigt
+            model = np.asarray(inner["stress"], dtype=float)  # Voigt 6 or 3x3, depending on the model
+            full = (voigt_6_to_full_3x3_stress(model) if model.shape == (6,) else model) + stress
+            self.results["stress"] = full_3x3_to_voigt_6_stress(full)
