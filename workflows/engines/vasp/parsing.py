@@ -227,7 +227,8 @@ def parse_vasp_born(workdir: Path):
         outcar.read_lepsilon()
     except Exception:
         outcar.born = []
-    born = np.asarray(outcar.born, dtype=float) if len(getattr(outcar, "born", []) or []) else None
+    born = np.asarray(getattr(outcar, "born", []), dtype=float)
+    born = born if born.size else None
     if born is None:
         notes.append(f"{path.name} holds no Born effective charges (LEPSILON/LCALCEPS output)")
     ionic = None
