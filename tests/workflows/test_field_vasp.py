@@ -177,3 +177,39 @@ def test_field_handler_group_survives_an_outcar_with_field_lines(tmp_path):
                 handler.check(str(tmp_path))
             except FileNotFoundError:
                 pass  # handlers that need vasp.out / vasprun.xml, absent here
+
+
+class SeriesStore:
+    """The results database the series step reads: the recorded BaTiO3 points as documents."""
+
+    def __init__(self, folders):
+        self.documents = {k: {"task_id": k, "run_dir": str(folder)} for k, folder in enumerate(folders)}
+        self.updates = {}
+
+    def get(self, task_id):
+        return self.documents[task_id]
+
+    def update_output(self, task_id, fields):
+        self.updates[task_id] = fields
+
+
+def test_berry_workflow_and_its_series_step_on_the_recorded_batio3_points(monkeypatch):
+    import phasefire.workflows.field as field_module
+    from phasefire.workflows.field import BerrySeriesTask, berry_slot, berry_workflow, interpolate_series
+    from tests.analysis.test_polarization import SERIES
+
+    nonpolar, polar = read(SERIES[0] / "POSCAR"), read(SERIES[-1] / "POSCAR")
+    workflow = berry_workflow(nonpolar, polar, "bto", load_engine({"name": "vasp"}).spec(), n_images=8)
+    assert len(workflow.fws) == 11 and workflow.fws[-1].name == "berry series bto"
+    # pymatgen's interpolation reproduces the recorded images (interpolation_8 is the first image)
+    images = interpolate_series(nonpolar, polar, 8)
+    assert np.allclose(images[1].get_scaled_positions(), read(SERIES[1] / "POSCAR").get_scaled_positions(), atol=1e-4)
+    maker = CalculationMaker("berry", {"point_index": 3})
+    incar = load_engine({"name": "vasp"}).input_set(maker.calculation, images[3], maker.settings).incar
+    assert incar["LCALCPOL"] is True and incar["NSW"] == 0 and incar["ISYM"] == 0
+    store = SeriesStore(SERIES)
+    monkeypatch.setattr(field_module, "results_db", lambda spec, launchpad=None: store)
+    spec = {berry_slot(k): {"task_id": k} for k in range(len(SERIES))}
+    BerrySeriesTask(n_points=len(SERIES)).run_task(spec)
+    series = store.updates[len(SERIES) - 1]["series"]
+    assert series["delta_polarization_norm_uC_cm2"] == pytest.approx(46.2888, abs=1e-3)
