@@ -213,3 +213,29 @@ def test_berry_workflow_and_its_series_step_on_the_recorded_batio3_points(monkey
     BerrySeriesTask(n_points=len(SERIES)).run_task(spec)
     series = store.updates[len(SERIES) - 1]["series"]
     assert series["delta_polarization_norm_uC_cm2"] == pytest.approx(46.2888, abs=1e-3)
+
+
+@pytest.mark.parametrize("min_gap_eV", [0.1, 5.0])
+def test_pead_workflow_reads_the_static_gap_then_runs_or_refuses(store, potcars, min_gap_eV):
+    # both folders get the recorded Zn3(PS4)2 outputs (PBE gap ~2.6 eV); with a 5 eV threshold the
+    # same gap counts as "metallic" and the field firework must stop in one line before VASP runs
+    atoms = read(ZPS / "POSCAR")
+    potcars([{"reference": str(ZPS), "expect_incar": {"ENCUT": 600}, "expect_poscar": str(ZPS / "POSCAR")}])
+    engine = load_engine({"name": "vasp", "polling_time_step_s": 0.05, "require_output_files": False}).spec()
+    workflow = field_workflow(atoms, "zps", engine, [0.01], {"min_band_gap_eV": min_gap_eV, "max_steps": 5})
+    open_launchpad().add_wf(workflow)
+    run_all(store)
+    launchpad = open_launchpad()
+    states = {fw["name"]: fw["state"] for fw in launchpad.fireworks.find({}, {"name": 1, "state": 1})}
+    field_name = "field zps E=+0.01V_per_A"
+    assert states["static zps gap"] == "COMPLETED"
+    if min_gap_eV < 1:
+        assert states[field_name] == "COMPLETED"
+        (doc,) = ResultsDB(launchpad).query(task_type="field")
+        assert doc["output"]["field_response"]["field_vector_V_per_A"] == pytest.approx([0, 0, 0.01])
+        assert "nominal oxidation-state charges" in doc["notes"][0]
+    else:
+        assert states[field_name] == "FIZZLED"
+        launch = launchpad.launches.find_one({"state": "FIZZLED"})
+        message = launch["action"]["stored_data"]["_exception"]["_stacktrace"].strip().splitlines()[-1]
+        assert "Zn3(PS4)2 is metallic at this level of theory (band gap 2." in message
