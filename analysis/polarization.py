@@ -222,7 +222,7 @@ def read_berry_folders(folders) -> BerrySeries:
     """``berry_phase_series`` of run folders in path order, each with OUTCAR(.gz) and CONTCAR/POSCAR(.gz)."""
     from pymatgen.io.vasp import Poscar
 
-    outcars, structures = [], []
+    paths, structures = [], []
     for folder in map(Path, folders):
         outcar = _first_file(folder, ("OUTCAR",))
         structure_file = _first_file(folder, ("CONTCAR", "POSCAR"))
@@ -230,9 +230,10 @@ def read_berry_folders(folders) -> BerrySeries:
             raise PhasefireError(
                 f"{folder} needs an OUTCAR(.gz) and a CONTCAR or POSCAR(.gz); give finished run folders"
             )
-        outcars.append(read_berry_outcar(outcar))
+        paths.append(outcar)
         structures.append(Poscar.from_file(str(structure_file)).structure)
-    return berry_phase_series(outcars, structures)
+    check_series_order(structures)  # before the slow OUTCAR reads
+    return berry_phase_series([read_berry_outcar(path) for path in paths], structures)
 
 
 def _first_file(folder: Path, names) -> Path | None:

@@ -1,6 +1,6 @@
 """Overhead of the MLIP field wrapper (``FieldCalculator``) against the bare engine, same run.
 
-    python benchmarks/bench_field.py [--repeat 2,2,2] [--relax-steps 20] [--md-steps 20] [--repeats 3]
+    python benchmarks/bench_field.py [--repeat 2,2,2] [--relax-steps 20] [--md-steps 20] [--repeats 3] [--threads 1]
 
 Structure: rocksalt NaCl, cubic cell repeated (--repeat; 64 atoms by default), rattled 0.05 Å
 (seed 0). Timed (medians of --repeats, alternating bare and wrapped runs so machine load hits
@@ -55,7 +55,11 @@ def main() -> None:
     parser.add_argument("--relax-steps", type=int, default=20)
     parser.add_argument("--md-steps", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     atoms = bulk("NaCl", "rocksalt", a=5.64, cubic=True).repeat(tuple(int(x) for x in args.repeat.split(",")))
     atoms.rattle(0.05, seed=0)
     bare = MLIPEngine().calculator()

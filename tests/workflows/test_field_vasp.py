@@ -215,7 +215,7 @@ def test_berry_workflow_and_its_series_step_on_the_recorded_batio3_points(monkey
     assert series["delta_polarization_norm_uC_cm2"] == pytest.approx(46.2888, abs=1e-3)
 
 
-@pytest.mark.parametrize("min_gap_eV", [0.1, 5.0])
+@pytest.mark.parametrize("min_gap_eV", [pytest.param(0.1, marks=pytest.mark.slow), 5.0])
 def test_pead_workflow_reads_the_static_gap_then_runs_or_refuses(store, potcars, min_gap_eV):
     # both folders get the recorded Zn3(PS4)2 outputs (PBE gap ~2.6 eV); with a 5 eV threshold the
     # same gap counts as "metallic" and the field firework must stop in one line before VASP runs
