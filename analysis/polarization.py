@@ -65,15 +65,16 @@ def acoustic_sum_rule(born: np.ndarray, tolerance_e: float = ASR_TOLERANCE_E) ->
 
 
 def minimum_image_displacements_A(reference: Atoms, displaced: Atoms) -> np.ndarray:
-    """u_i = r_i(displaced) - r_i(reference) (Å), wrapped to the nearest image in the reference cell."""
+    """u_i (Å): the change of fractional position, wrapped to the nearest image, in the displaced
+    structure's cell (a homogeneous strain moves no atom: the field driver's convention)."""
     if len(reference) != len(displaced) or list(reference.numbers) != list(displaced.numbers):
         raise PhasefireError(
             f"structures differ in atoms ({reference.get_chemical_formula()} with {len(reference)} atoms vs "
             f"{displaced.get_chemical_formula()} with {len(displaced)}); give two structures of the same atoms in the same order"
         )
-    fractional = reference.cell.scaled_positions(displaced.positions) - reference.get_scaled_positions(wrap=False)
+    fractional = displaced.get_scaled_positions(wrap=False) - reference.get_scaled_positions(wrap=False)
     fractional -= np.round(fractional)
-    return fractional @ reference.cell.array
+    return fractional @ displaced.cell.array
 
 
 def born_polarization_uC_cm2(reference: Atoms, displaced: Atoms, born) -> np.ndarray:

@@ -36,7 +36,7 @@ def field_values(
     chosen = list(values or [])
     if ladder is not None:
         top, count = float(ladder[0]), int(ladder[1])
-        if count < 1:
+        if count < 1 or count != ladder[1]:
             raise PhasefireError(f"a field ladder needs at least 1 step, got {count}; e.g. --field-ladder 0.02,4")
         chosen += [top * (k + 1) / count for k in range(count)]
     if not chosen:

@@ -99,3 +99,35 @@ def test_bad_fields_and_slab_planes_are_refused():
     slab = build_slab(atoms, (0, 0, 1), 8.0, 10.0)
     assert slab.cell.lengths()[2] > 18.0
     assert np.dot(np.cross(slab.cell[0], slab.cell[1]), slab.cell[2]) > 0
+
+
+def test_cell_relaxation_under_field_reports_strain(tmp_path):
+    from ase.calculators.emt import EMT
+    from ase.spacegroup import crystal
+
+    from phasefire.workflows.calculations.base import TaskContext
+    from phasefire.workflows.calculations.field import FieldInputs, FieldRelax
+
+    class EMTEngine:  # an ASE-calculator engine reduced to what the field driver asks of it
+        name = "emt"
+
+        def calculator(self):
+            return EMT()
+
+    atoms = crystal(["Au", "Cu"], [(0, 0, 0), (0, 0.5, 0.5)], spacegroup=221, cellpar=[3.75, 3.75, 3.75, 90, 90, 90])
+    born = [(np.eye(3) * (-1.5 if s == "Au" else 0.5)).tolist() for s in atoms.get_chemical_symbols()]
+    calculation = FieldRelax()
+    settings = calculation.settings({"field_V_per_A": 0.2, "relax_cell": True, "born_charges_e": born,
+                                     "fmax_eV_per_A": 0.002})  # fmt: skip
+    result = calculation.run_with_calculator(EMTEngine(), FieldInputs(atoms), tmp_path, settings)
+    context = TaskContext("aucu3", None, {"name": "emt"}, {}, str(tmp_path), 0.0)
+    document = calculation.document(context, FieldInputs(atoms), result, settings)
+    response = document.output.field_response
+    assert response.born_source == "user" and document.notes == []
+    assert response.displacements_pm["Cu"]["mean_displacement_along_direction_pm"] > 0
+    assert response.displacements_pm["Au"]["mean_displacement_along_direction_pm"] < 0
+    strain = np.array(response.strain)
+    assert strain.shape == (3, 3) and np.abs(strain).max() > 0
+    # independent: the strain of the relaxed cell from the two cells directly, E = (FᵀF - 1)/2
+    deformation = np.linalg.solve(atoms.cell.array, result.atoms.cell.array).T
+    assert strain == pytest.approx(0.5 * (deformation.T @ deformation - np.eye(3)), abs=1e-10)
