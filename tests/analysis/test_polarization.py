@@ -1,6 +1,6 @@
 """Polarization analysis on real VASP outputs: the BaTiO3 Berry-phase series (pymatgen-core test
 files) through ``phasefire analyze polarization``, checked against VASP's own dipoles reduced by
-the quantum; Born-charge polarization and the acoustic sum rule on the recorded SiC DFPT charges."""
+the quantum; Born-charge polarization (the sum rule on the recorded SiC DFPT charges: test_field_vasp.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from pymatgen.io.vasp import Outcar, Poscar
 
 from phasefire.analysis.polarization import (
     E_PER_A2_IN_UC_CM2,
-    acoustic_sum_rule,
     born_polarization_uC_cm2,
     nominal_born_charges,
 )
@@ -92,17 +91,6 @@ def test_outcar_without_berry_phase_is_refused(capsys, tmp_path):
     shutil.copy(SIC, folder / "OUTCAR.gz")
     shutil.copy(SERIES[-1] / "POSCAR", folder / "POSCAR")
     assert "has no Berry-phase polarization; run VASP with LCALCPOL" in error_line(capsys, SERIES[0], folder)
-
-
-def test_sum_rule_on_the_recorded_sic_charges():
-    outcar = Outcar(str(SIC))
-    outcar.read_lepsilon()
-    born = np.array(outcar.born)
-    assert born[0, 0, 0] == pytest.approx(2.5499, abs=1e-4)
-    rule = acoustic_sum_rule(born)
-    assert rule.enforced and rule.max_violation_e == pytest.approx(0.1954, abs=1e-3)
-    assert np.abs(rule.born_charges.sum(axis=0)).max() < 1e-12
-    assert acoustic_sum_rule(rule.born_charges).enforced is False
 
 
 def test_born_polarization_equals_the_dipole_change_of_point_charges():
