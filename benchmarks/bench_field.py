@@ -1,8 +1,8 @@
 """Overhead of the MLIP field wrapper (``FieldCalculator``) against the bare engine, same run.
 
-    python benchmarks/bench_field.py [--repeat 2,2,2] [--relax-steps 20] [--md-steps 20] [--repeats 3] [--threads 1]
+    python benchmarks/bench_field.py [--repeat 1,1,1] [--relax-steps 10] [--md-steps 10] [--repeats 5] [--threads 1]
 
-Structure: rocksalt NaCl, cubic cell repeated (--repeat; 64 atoms by default), rattled 0.05 Å
+Structure: rocksalt NaCl, cubic cell repeated (--repeat; 8 atoms by default), rattled 0.05 Å
 (seed 0). Timed (medians of --repeats, alternating bare and wrapped runs so machine load hits
 both alike): ``--relax-steps`` BFGS steps (positions, fmax 1e-6 so none stops early) and
 ``--md-steps`` velocity-Verlet steps (1 fs, 300 K start) on CHGNet (the embedded default),
@@ -51,10 +51,10 @@ def md(atoms, calculator, steps):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", default="2,2,2")
-    parser.add_argument("--relax-steps", type=int, default=20)
-    parser.add_argument("--md-steps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeat", default="1,1,1")
+    parser.add_argument("--relax-steps", type=int, default=10)
+    parser.add_argument("--md-steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
     args = parser.parse_args()
     import torch
