@@ -12,6 +12,9 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter
 
 from phasefire.workflows.calculations.base import CalcResult, Calculation, NEBResult, Settings, TaskContext
+from phasefire.workflows.calculations.berry import BerryDocument, BerryPoint
+from phasefire.workflows.calculations.born import BornCharges, BornDocument
+from phasefire.workflows.calculations.field import FieldDocument, FieldRelax
 from phasefire.workflows.calculations.md import MDDocument, MolecularDynamics
 from phasefire.workflows.calculations.neb import NEBDocument, NudgedElasticBand
 from phasefire.workflows.calculations.relax import Relax, RelaxDocument
@@ -20,10 +23,14 @@ from phasefire.workflows.documents import upgrade_document
 from phasefire.workflows.errors import PhasefireError
 
 CALCULATIONS: dict[str, Calculation] = {
-    c.task_type: c for c in (Relax(), Static(), MolecularDynamics(), NudgedElasticBand())
+    c.task_type: c
+    for c in (Relax(), Static(), MolecularDynamics(), NudgedElasticBand(), BornCharges(), BerryPoint(), FieldRelax())
 }
 
-TaskDocumentAny = Annotated[RelaxDocument | StaticDocument | MDDocument | NEBDocument, Field(discriminator="task_type")]
+TaskDocumentAny = Annotated[
+    RelaxDocument | StaticDocument | MDDocument | NEBDocument | BornDocument | BerryDocument | FieldDocument,
+    Field(discriminator="task_type"),
+]
 _DOCUMENT = TypeAdapter(TaskDocumentAny)
 
 

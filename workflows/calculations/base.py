@@ -115,6 +115,8 @@ class Calculation(ABC):
 
     task_type: ClassVar[str]
     settings_type: ClassVar[type[Settings]]
+    #: whether ``run_with_calculator`` exists (False: only engines with a recipe, e.g. DFPT on VASP)
+    has_ase_driver: ClassVar[bool] = True
 
     def settings(self, values: dict[str, Any] | None = None) -> Settings:
         return validated(self.settings_type, dict(values or {}), f"{self.task_type} settings")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from phasefire.analysis.bonds import add_bond_cutoff_option
-from phasefire.workflows.commands import analyze_elf
+from phasefire.workflows.commands import analyze_elf, analyze_polarization
 from phasefire.workflows.commands.analyze_neb import register_neb
 from phasefire.workflows.errors import PhasefireError
 
@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = group.add_subparsers(dest="analysis", required=True, metavar="ANALYSIS")
     register_neb(commands)
     analyze_elf.register(commands)
+    analyze_polarization.register(commands)
 
     def add(
         name: str,

@@ -13,7 +13,11 @@ from phasefire.workflows.errors import PhasefireError
 
 #: modules adding one workflow kind each with ``register(kinds)``; this module adds the
 #: single-structure calculation types below
-WORKFLOW_MODULES = ("phasefire.workflows.commands.submit_amorphous", "phasefire.workflows.commands.submit_neb")
+WORKFLOW_MODULES = (
+    "phasefire.workflows.commands.submit_amorphous",
+    "phasefire.workflows.commands.submit_neb",
+    "phasefire.workflows.commands.submit_polarization",
+)
 
 #: single-structure calculation types submitted directly, with their help lines
 SINGLE_STRUCTURE_TYPES = {

@@ -37,6 +37,8 @@ class Engine(BaseModel, ABC):
     worker_fields: ClassVar[tuple[str, ...]] = ()
     #: volumetric outputs a static calculation can ask of this engine ('elf', 'charge_density', ...)
     volumetric_outputs: ClassVar[frozenset[str]] = frozenset()
+    #: whether calculations run through their ASE drivers on this engine's calculator
+    runs_ase_drivers: ClassVar[bool] = False
 
     def __init__(self, **parameters: Any) -> None:
         try:
@@ -94,6 +96,16 @@ class Engine(BaseModel, ABC):
 
 class CalculatorEngine(Engine):
     """An engine that is an ASE calculator: every calculation type's ASE driver runs on it."""
+
+    runs_ase_drivers: ClassVar[bool] = True
+
+    def check(self, calculation: Calculation, settings: Settings) -> None:
+        if not calculation.has_ase_driver:
+            raise PhasefireError(
+                f"{calculation.task_type} calculations need an electronic-structure recipe: engine {self.name} "
+                "cannot run them; use --engine vasp"
+            )
+        super().check(calculation, settings)
 
     @abstractmethod
     def calculator(self) -> Calculator:

@@ -69,6 +69,21 @@ def _neb_images(engine: VaspEngine, endpoints: Endpoints, settings, workdir: Pat
     vasp_inputs.write_image_folders(images, workdir)
 
 
+def _born_set(engine: VaspEngine, atoms, settings):
+    incar = {**vasp_inputs.born_incar(atoms, settings), **engine.incar}
+    return vasp_inputs.relax_set(atoms, incar, engine.reciprocal_density, engine.potcar_functional)
+
+
+def _berry_set(engine: VaspEngine, atoms, settings):
+    incar = {**vasp_inputs.berry_incar(atoms, settings), **engine.incar}
+    return vasp_inputs.relax_set(atoms, incar, engine.reciprocal_density, engine.potcar_functional)
+
+
+def _field_set(engine: VaspEngine, inputs, settings):
+    incar = {**vasp_inputs.field_incar(inputs.atoms, settings), **engine.incar}
+    return vasp_inputs.relax_set(inputs.atoms, incar, engine.reciprocal_density, engine.potcar_functional)
+
+
 RECIPES: dict[str, VaspRecipe] = {
     "relax": VaspRecipe(_relax_set, running.relax_handlers, lambda workdir, atoms, settings: parsing.parse_vasp_run(workdir)),
     "static": VaspRecipe(_static_set, running.static_handlers, lambda workdir, atoms, settings: parsing.parse_vasp_run(workdir)),
@@ -84,6 +99,9 @@ RECIPES: dict[str, VaspRecipe] = {
         prepare=_neb_images,
         neb_layout=True,
     ),
+    "born": VaspRecipe(_born_set, running.born_handlers, lambda workdir, atoms, settings: parsing.parse_vasp_born(workdir)),
+    "berry": VaspRecipe(_berry_set, running.berry_handlers, lambda workdir, atoms, settings: parsing.parse_vasp_berry(workdir)),
+    "field": VaspRecipe(_field_set, running.field_handlers, lambda workdir, inputs, settings: parsing.parse_vasp_run(workdir)),
 }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ase import Atoms
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Poscar
@@ -194,3 +195,40 @@ def write_image_folders(images: list[Atoms], workdir: Path) -> None:
         folder = Path(workdir) / f"{k:0{width}d}"
         folder.mkdir(parents=True, exist_ok=True)
         Poscar(AseAtomsAdaptor.get_structure(image)).write_file(str(folder / "POSCAR"))
+
+
+def born_incar(atoms: Atoms, settings) -> dict[str, Any]:
+    """Born charges and dielectric tensors: LEPSILON (DFPT) or LCALCEPS (finite field); IBRION 8 / 6
+    displaces the ions for ε0 (else -1, electronic response only); tight EDIFF; no symmetry
+    reduction of the perturbations is needed beyond VASP's own."""
+    dfpt = settings.method == "dfpt"
+    incar = {**PAPER_INCAR, "EDIFF": min(paper_ediff(atoms), 1e-6), "EDIFFG": None, "ISIF": None, "NSW": 1 if settings.ionic else 0,
+             "LEPSILON": dfpt, "LCALCEPS": not dfpt, "LRPA": False}  # fmt: skip
+    incar["IBRION"] = (8 if dfpt else 6) if settings.ionic else -1
+    if settings.ionic and not dfpt:
+        incar["POTIM"] = 0.015  # finite displacements (Å) of IBRION = 6
+    return incar
+
+
+def berry_incar(atoms: Atoms, settings) -> dict[str, Any]:
+    """One Berry-phase point: a single point with LCALCPOL (ISYM = 0: the images break symmetry
+    differently, the phases must be computed on the same k-mesh for every point)."""
+    return {**PAPER_INCAR, "EDIFF": paper_ediff(atoms), "NSW": 0, "IBRION": -1, "EDIFFG": None, "ISIF": None,
+            "LCALCPOL": True, "ISYM": 0, "LWAVE": False, "LCHARG": False}  # fmt: skip
+
+
+def field_incar(atoms: Atoms, settings) -> dict[str, Any]:
+    """Relaxation under a field. bulk: EFIELD_PEAD (eV/Å, Cartesian) with LCALCPOL; slab: the
+    sawtooth EFIELD (eV/Å) along the third lattice vector (the slab normal) with the dipole
+    correction (LDIPOL, IDIPOL = 3, DIPOL at the slab centre). No symmetry (the field breaks it)."""
+    incar = {**PAPER_INCAR, "EDIFF": paper_ediff(atoms), "EDIFFG": -settings.fmax_eV_per_A, "NSW": settings.max_steps,
+             "ISIF": 3 if settings.relax_cell else 2, "ISYM": 0}  # fmt: skip
+    if settings.route == "bulk":
+        return incar | {"EFIELD_PEAD": [round(float(x), 8) for x in settings.field_vector()], "LCALCPOL": True}
+    centre = float(np.mean(atoms.get_scaled_positions()[:, 2]))
+    return incar | {
+        "EFIELD": settings.field_V_per_A,
+        "LDIPOL": True,
+        "IDIPOL": 3,
+        "DIPOL": [0.5, 0.5, round(centre, 6)],
+    }

@@ -217,3 +217,83 @@ def root_vasprun_problem(workdir: Path) -> str | None:
     except Exception as exc:
         return f"{path.name} is malformed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
     return None
+
+
+def _outcar_path(workdir: Path) -> Path:
+    path = _first(Path(workdir), "OUTCAR")
+    if path is None:
+        raise PhasefireError(f"{workdir} has no OUTCAR; the VASP run did not finish: rerun it")
+    return path
+
+
+def band_gap_eV(workdir: Path) -> float | None:
+    """The band gap (eV) from vasprun.xml's eigenvalues and occupations (pymatgen's
+    ``eigenvalue_band_properties``), None when vasprun.xml holds no eigenvalues."""
+    from pymatgen.io.vasp import Vasprun
+
+    path = _first(Path(workdir), "vasprun.xml")
+    if path is None:
+        return None
+    try:
+        vasprun = Vasprun(str(path), parse_dos=False, parse_eigen=True, parse_potcar_file=False)
+        return float(vasprun.eigenvalue_band_properties[0])
+    except Exception:
+        return None
+
+
+def parse_vasp_born(workdir: Path):
+    """Born charges (e), ε∞ and the ionic dielectric part from OUTCAR (pymatgen's
+    ``read_lepsilon`` / ``read_lepsilon_ionic``), the structure and energy from vasprun.xml, the
+    band gap from its eigenvalues."""
+    from phasefire.workflows.calculations.born import BornResult
+
+    base = parse_vasp_run(workdir)
+    path = _outcar_path(workdir)
+    outcar = Outcar(str(path))
+    notes = []
+    try:
+        outcar.read_lepsilon()
+    except Exception:
+        outcar.born = []
+    born = np.asarray(getattr(outcar, "born", []), dtype=float)
+    born = born if born.size else None
+    if born is None:
+        notes.append(f"{path.name} holds no Born effective charges (LEPSILON/LCALCEPS output)")
+    ionic = None
+    if int(outcar.run_stats.get("IBRION", 0) or 0) in (5, 6, 7, 8) or "IONIC CONTRIBUTION" in _text(path):
+        try:
+            outcar.read_lepsilon_ionic()
+            ionic = np.asarray(outcar.dielectric_ionic_tensor, dtype=float)
+        except Exception:
+            ionic = None
+    electronic = getattr(outcar, "dielectric_tensor", None)
+    return BornResult(
+        **{k: getattr(base, k) for k in base.__dataclass_fields__},
+        born_charges_e=born,
+        dielectric_electronic=None if electronic is None or not len(electronic) else np.asarray(electronic, float),
+        dielectric_ionic=ionic,
+        band_gap_eV=band_gap_eV(workdir),
+        notes=notes,
+    )
+
+
+def _text(path: Path) -> str:
+    with zopen(str(path), "rt") as handle:
+        return handle.read()
+
+
+def read_dipoles_eA(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(p_elec, p_ion) in e·Å from an LCALCPOL OUTCAR, or a one-line error when it has none."""
+    from phasefire.analysis.polarization import read_berry_outcar
+
+    outcar = read_berry_outcar(path)
+    return np.asarray(outcar.p_elec, dtype=float), np.asarray(outcar.p_ion, dtype=float)
+
+
+def parse_vasp_berry(workdir: Path):
+    """A Berry-phase point: vasprun.xml's structure and energy, OUTCAR's dipoles (e·Å)."""
+    from phasefire.workflows.calculations.berry import BerryResult
+
+    base = parse_vasp_run(workdir)
+    p_elec, p_ion = read_dipoles_eA(_outcar_path(workdir))
+    return BerryResult(**{k: getattr(base, k) for k in base.__dataclass_fields__}, p_elec_eA=p_elec, p_ion_eA=p_ion)

@@ -142,3 +142,24 @@ def run_custodian(workdir: Path, job, handlers: list, validators: list, max_erro
             f"VASP run in {workdir} failed under custodian ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
             "see custodian.json and vasp.out there"
         ) from None
+
+
+def born_handlers() -> list:
+    """DFPT / finite-field runs: the static group (the ionic steps of IBRION 6/8 are displacements,
+    not a relaxation custodian could correct)."""
+    return static_handlers()
+
+
+def berry_handlers() -> list:
+    """LCALCPOL single points: the static group."""
+    return static_handlers()
+
+
+def field_handlers() -> list:
+    """Relaxation under a field: the relaxation group plus LargeSigmaHandler, which reads the OUTCAR's
+    electronic iterations; custodian >= 2025 parses the per-direction iterations a field run prints
+    (custodian issue #360, fixed by PR #361; tests/workflows/test_field_vasp.py checks it on an OUTCAR
+    carrying field lines)."""
+    from custodian.vasp.handlers import LargeSigmaHandler
+
+    return [*relax_handlers(), LargeSigmaHandler()]
