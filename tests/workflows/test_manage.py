@@ -82,7 +82,10 @@ def _blocking_workflow(tmp_path: Path) -> tuple[Workflow, Path, Path]:
     """'blocker' (runs first: priority) signals it started and waits for a release file; 'next' touches a file."""
     started, release = tmp_path / "started", tmp_path / "release"
     blocker = Firework(
-        ScriptTask.from_str(f"touch {started}; while [ ! -f {release} ]; do sleep 0.1; done"),
+        ScriptTask.from_str(
+            f"echo 'BFGS:    7 06:00:00   -12.345678    0.123456' > relax.log; touch {started}; "
+            f"while [ ! -f {release} ]; do sleep 0.1; done"
+        ),
         name="blocker", spec={"_priority": 10, "_launch_dir": f"${RUNS_DIR_VARIABLE}/blocker"},
     )  # fmt: skip
     return Workflow([blocker, _touch(tmp_path / "next-ran", "next")], name="ctrl-c"), started, release
@@ -97,11 +100,13 @@ def _start_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     return process, log
 
 
-def test_first_ctrl_c_stops_launching_and_lets_the_running_firework_finish(store, tmp_path):
+def test_first_ctrl_c_stops_launching_and_lets_the_running_firework_finish(store, tmp_path, capsys):
     workflow, started, release = _blocking_workflow(tmp_path)
     open_launchpad(store).add_wf(workflow)
     process, log = _start_run(tmp_path)
     _wait_for(started.exists, "the first firework to start")
+    assert main(["status"]) == 0  # steps inside the running firework, from its driver's log
+    assert "RUNNING (blocker): relax.log: BFGS: 7 06:00:00 -12.345678 0.123456" in capsys.readouterr().out
     process.send_signal(signal.SIGINT)
     _wait_for(lambda: "stopping" in log.read_text(), "the run to acknowledge Ctrl-C")
     release.touch()

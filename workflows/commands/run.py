@@ -190,7 +190,7 @@ def run_fireworks(args: argparse.Namespace) -> int:
 
     from phasefire.workflows.config import load_settings
     from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.worker import PENDING_STATES, WorkerPool
+    from phasefire.workflows.worker import PENDING_STATES, WorkerPool, running_fireworks
 
     if args.workers < 1:
         raise PhasefireError(f"--workers must be at least 1, got {args.workers}")
@@ -246,7 +246,12 @@ def run_fireworks(args: argparse.Namespace) -> int:
                             continue
                         states = firework_states(launchpad, fw_ids)
                         bar.n = min(todo, states["COMPLETED"] + states["FIZZLED"] - finished_before)
-                        bar.set_postfix(running=states["RUNNING"], fizzled=states["FIZZLED"] - start_states["FIZZLED"])
+                        postfix = {"running": states["RUNNING"], "fizzled": states["FIZZLED"] - start_states["FIZZLED"]}
+                        if not bar.disable and states["RUNNING"]:  # steps inside a firework, where its driver logs them
+                            steps = [r["progress"] for r in running_fireworks(launchpad, fw_ids) if r["progress"]]
+                            if steps:
+                                postfix["now"] = steps[0][:60]
+                        bar.set_postfix(postfix)
                         bar.refresh()
                         if args.rerun_lost and states["RUNNING"]:
                             _rerun_lost(launchpad, scoped_lost())
