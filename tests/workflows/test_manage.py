@@ -221,6 +221,10 @@ def test_rerun_fizzled_and_cancel(store, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("phasefire: error: firework") and "COMPLETED" in err and "\n" not in err
     assert main(["rerun"]) == 1
+    lonely_id = launchpad.fireworks.find_one({"name": "lonely"})["fw_id"]
+    assert main(["rerun", str(lonely_id)]) == 0  # undoes the cancel
+    run_all(store)
+    assert _states(store)["lonely"] == "COMPLETED"
 
 
 def test_lpad_runs_fireworks_lpad_on_the_store(store, capsys):
