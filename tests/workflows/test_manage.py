@@ -110,11 +110,11 @@ def test_first_ctrl_c_stops_launching_and_lets_the_running_firework_finish(store
     process.send_signal(signal.SIGINT)
     _wait_for(lambda: "stopping" in log.read_text(), "the run to acknowledge Ctrl-C")
     release.touch()
-    assert process.wait(timeout=120) == 130
+    assert process.wait(timeout=120) == 130, log.read_text()
     err = log.read_text()
-    assert _states(store) == {"blocker": "COMPLETED", "next": "READY"}
+    assert _states(store) == {"blocker": "COMPLETED", "next": "READY"}, err
     assert not (tmp_path / "next-ran").exists()
-    assert "resume with: phasefire run" in err and "Traceback" not in err
+    assert "resume with: phasefire run" in err and "Traceback" not in err, err
     assert main(["run"]) == 0 and _states(store) == {"blocker": "COMPLETED", "next": "COMPLETED"}
 
 
@@ -126,10 +126,10 @@ def test_second_ctrl_c_ends_at_once_and_leaves_the_firework_rerunnable(store, tm
     process.send_signal(signal.SIGINT)
     _wait_for(lambda: "stopping:" in log.read_text(), "the run to acknowledge the first Ctrl-C")
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130
+    assert process.wait(timeout=60) == 130, log.read_text()
     err = log.read_text()
-    assert "Traceback" not in err and "phasefire run --rerun-lost" in err
-    assert _states(store) == {"blocker": "RUNNING", "next": "READY"}  # not FIZZLED: the worker is gone
+    assert "Traceback" not in err and "phasefire run --rerun-lost" in err, err
+    assert _states(store) == {"blocker": "RUNNING", "next": "READY"}, err  # not FIZZLED: the worker is gone
     release.touch()
     assert main(["rerun", "--lost"]) == 0
     assert main(["run"]) == 0
