@@ -63,7 +63,7 @@ def test_reproduce_campaign_runs_only_its_own_workflow_and_json_is_clean(store, 
     )
     open_launchpad(store).add_wf(Workflow([_touch(tmp_path / "unrelated", "unrelated")], name="unrelated"))
     capsys.readouterr()
-    assert main(["reproduce", "campaign", "--json", "--fmax", "0.2"]) == 0
+    assert main(["reproduce", "campaign", "--json", "--fmax", "1.0"]) == 0  # a few steps: scoping is the point
     captured = capsys.readouterr()
     result = json.loads(captured.out)  # valid JSON, nothing else on stdout
     assert len(result["results"]) == 3 and "completed 3" in captured.err
