@@ -199,8 +199,13 @@ def queue_launch(args: argparse.Namespace) -> int:
     jobs = f" (job {', '.join(submitted)})" if submitted else ""
     print(f"submitted {len(submitted)} job(s) to {adapter.q_type}{jobs}; job scripts under {blocks}; "
           "follow with `phasefire queue status`")  # fmt: skip
-    if SUBMIT_ERRORS or (not submitted and ready):
-        said = SUBMIT_ERRORS[-1] if SUBMIT_ERRORS else "no answer recorded"
+    if not SUBMIT_ERRORS and not submitted:
+        raise PhasefireError(
+            f"no job submitted: FireWorks reserved none of the {ready} READY firework(s) for worker "
+            f"'{fworker.name}' (a firework's spec._fworker may name another worker); see `phasefire status`"
+        )
+    if SUBMIT_ERRORS:
+        said = SUBMIT_ERRORS[-1]
         raise PhasefireError(
             f"{submit_command} refused the job: {said}; the firework stays READY; fix the queue: section "
             f"of {settings.source} or the scheduler, then run `phasefire queue launch` again"
