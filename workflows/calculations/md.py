@@ -254,7 +254,7 @@ def langevin_md(atoms: Atoms, calculator: Calculator, workdir: Path, settings: M
         stress_GPa=stress,
         converged=True,
         n_steps=steps,
-        files={"trajectory": MD_TRAJECTORY, "log": MD_LOG},
+        files={"trajectory": MD_TRAJECTORY},
         details=details,
     )
 
