@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "phasefire.workflows.commands.structures",
     "phasefire.workflows.commands.submit",
     "phasefire.workflows.commands.run",
+    "phasefire.workflows.commands.manage",
     "phasefire.workflows.commands.queue",
     "phasefire.workflows.commands.db",
     "phasefire.workflows.commands.analyze",

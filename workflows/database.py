@@ -18,6 +18,8 @@ from phasefire.workflows.documents import SCHEMA_VERSION, TaskDocument, upgrade_
 
 TASKS = "tasks"
 COUNTERS = "counters"
+#: documents of fireworks rerun on purpose (``phasefire rerun`` of a COMPLETED firework): kept, not queried
+SUPERSEDED = "superseded_tasks"
 
 
 class ResultsDB:
@@ -47,6 +49,26 @@ class ResultsDB:
         """The document a firework already stored (a rerun after a kill reuses it), or None."""
         document = self.tasks.find_one({"fw_id": fw_id}, {"_id": 0})
         return None if document is None else upgrade_document(document)
+
+    def supersede(self, fw_ids: list[int], reason: str = "rerun") -> list[int]:
+        """Move the documents of ``fw_ids`` from ``tasks`` to ``superseded_tasks`` (kept whole, with
+        ``superseded_at`` and ``superseded_reason``), so a deliberate rerun computes afresh instead of
+        reusing them (``find_by_fw_id``) and queries show only the new result; return their task ids.
+        Safe to repeat after an interruption: the copy is keyed by task_id, then the original goes."""
+        import datetime
+
+        moved = []
+        for document in list(self.tasks.find({"fw_id": {"$in": [int(i) for i in fw_ids]}})):
+            copy = {key: value for key, value in document.items() if key != "_id"}
+            copy.update(superseded_at=datetime.datetime.now(datetime.UTC).isoformat(), superseded_reason=reason)
+            self.launchpad.db[SUPERSEDED].replace_one({"task_id": copy["task_id"]}, copy, upsert=True)
+            self.tasks.delete_one({"_id": document["_id"]})
+            moved.append(int(copy["task_id"]))
+        return moved
+
+    def superseded(self, fw_id: int) -> list[dict[str, Any]]:
+        """Documents a firework stored before it was rerun on purpose, oldest first."""
+        return list(self.launchpad.db[SUPERSEDED].find({"fw_id": int(fw_id)}, {"_id": 0}).sort("task_id", 1))
 
     def get(self, task_id: int) -> dict[str, Any] | None:
         document = self.tasks.find_one({"task_id": int(task_id)}, {"_id": 0})

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fireworks import FWorker
 from fireworks.core.rocket_launcher import launch_rocket
 
 from phasefire.workflows.config import Settings, load_settings
@@ -61,11 +62,19 @@ def lost_runs(launchpad, expiration_s: float = LOST_AFTER_S) -> list[dict[str, A
     return sorted(lost.values(), key=lambda run: run["fw_id"])
 
 
-def pending_fireworks(launchpad) -> int:
-    """Fireworks a worker may still get work from: READY, RESERVED, or RUNNING somewhere alive."""
-    pending = launchpad.fireworks.count_documents({"state": {"$in": list(PENDING_STATES)}})
-    if pending and launchpad.fireworks.count_documents({"state": "RUNNING"}):
-        pending -= len(lost_runs(launchpad))
+def scope_query(fw_ids: list[int] | None) -> dict[str, Any]:
+    """The FWorker query that limits a worker to ``fw_ids`` (all fireworks when None)."""
+    return {} if fw_ids is None else {"fw_id": {"$in": sorted(int(i) for i in fw_ids)}}
+
+
+def pending_fireworks(launchpad, fw_ids: list[int] | None = None) -> int:
+    """Fireworks (of ``fw_ids``, else all) a worker may still get work from: READY, RESERVED,
+    or RUNNING somewhere alive."""
+    scope = scope_query(fw_ids)
+    pending = launchpad.fireworks.count_documents({**scope, "state": {"$in": list(PENDING_STATES)}})
+    if pending and launchpad.fireworks.count_documents({**scope, "state": "RUNNING"}):
+        in_scope = None if fw_ids is None else set(fw_ids)
+        pending -= sum(1 for run in lost_runs(launchpad) if in_scope is None or run["fw_id"] in in_scope)
     return pending
 
 
@@ -94,11 +103,17 @@ def run_worker(
     threads: int | None = None,
     fw_id: int | None = None,
     parent_pid: int | None = None,
+    fw_ids: list[int] | None = None,
+    stop=None,
 ) -> int:
     """Launch fireworks until none is pending (or ``max_launches`` > 0 ran); return how many ran.
 
     ``fw_id`` runs that firework only (a job reserved for it by ``phasefire queue launch``).
-    ``parent_pid``: a worker started by ``phasefire run`` ends with it (``die_with_parent``).
+    ``fw_ids`` limits the worker to those fireworks (FireWorks' FWorker ``query``): ``phasefire
+    run --workflow`` and ``reproduce`` run only their own workflow's fireworks.
+    ``parent_pid``: a worker started by ``phasefire run`` ends with it (``die_with_parent``) and
+    ignores SIGINT (its parent decides what a Ctrl-C means); ``stop`` (an Event): once set, the
+    worker launches nothing more and returns after the firework it is running.
     Fireworks left RUNNING by a dead worker do not count as pending (``phasefire run`` reports them).
 
     Each firework runs in its own folder (spec ``_launch_dir``, under the runs folder),
@@ -109,6 +124,7 @@ def run_worker(
     from phasefire.workflows.store import make_private_dirs
 
     if parent_pid is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         die_with_parent(parent_pid)
     if threads:  # before torch/numpy start their thread pools: N workers share the cores
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -121,17 +137,23 @@ def run_worker(
     launchpad = open_launchpad(settings)
     fworker = make_fworker(settings)
     fworker.env["worker_pid"] = os.getpid()  # stored with each launch: a dead pid marks a lost run
+    if log_file:
+        fworker.env["worker_log"] = str(Path(log_file).resolve())  # `phasefire show` points to it
+    if fw_ids is not None:
+        fworker = FWorker(fworker.name, fworker.category, scope_query(fw_ids), fworker.env)
     make_private_dirs(settings.runs_dir)
     os.environ[RUNS_DIR_VARIABLE] = str(settings.runs_dir)
     launched = 0
-    while not max_launches or launched < max_launches:
+    while (not max_launches or launched < max_launches) and not (stop is not None and stop.is_set()):
         os.chdir(settings.runs_dir)
         if launch_rocket(launchpad, fworker, fw_id=fw_id, strm_lvl="CRITICAL"):
             launched += 1
-        elif fw_id is not None or pending_fireworks(launchpad) <= 0:
+        elif fw_id is not None or pending_fireworks(launchpad, fw_ids) <= 0:
             break
+        elif stop is not None:
+            stop.wait(poll_s)  # others are running parents of the remaining fireworks
         else:
-            time.sleep(poll_s)  # others are running parents of the remaining fireworks
+            time.sleep(poll_s)
     return launched
 
 
@@ -141,6 +163,8 @@ class WorkerPool:
 
     settings: Settings
     workers: int = 1
+    fw_ids: list[int] | None = None
+    stop: Any = None
 
     def threads_per_worker(self) -> int:
         """Configured MLIP threads, else the cores split evenly (oversubscribed torch crawls)."""
@@ -163,6 +187,8 @@ class WorkerPool:
                     "log_file": str(self.log_file(k)),
                     "threads": self.threads_per_worker(),
                     "parent_pid": os.getpid(),
+                    "fw_ids": self.fw_ids,
+                    "stop": self.stop,
                 },
                 name=f"phasefire-worker-{k}",
             )
@@ -171,3 +197,41 @@ class WorkerPool:
         for process in processes:
             process.start()
         return processes
+
+
+#: logs the ASE drivers write in a run folder as they go (relax/NEB: the optimiser's; MD: ``md.log``)
+PROGRESS_LOGS = ("md.log", "relax.log", "neb.log")
+
+
+def firework_progress(launch_dir: str | os.PathLike | None) -> str | None:
+    """The last line of the driver log most recently written in ``launch_dir`` (steps inside a
+    running firework), as ``"<log>: <line>"``; None when no driver reports steps there."""
+    if not launch_dir:
+        return None
+    folder = Path(launch_dir)
+    logs = [folder / name for name in PROGRESS_LOGS if (folder / name).is_file()]
+    for log in sorted(logs, key=lambda path: path.stat().st_mtime, reverse=True):
+        with open(log, "rb") as fh:
+            fh.seek(max(0, log.stat().st_size - 4096))
+            lines = [line.strip() for line in fh.read().decode(errors="replace").splitlines() if line.strip()]
+        if lines:
+            return f"{log.name}: {' '.join(lines[-1].split())}"
+    return None
+
+
+def running_fireworks(launchpad, fw_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """RUNNING fireworks with their run folder and progress (``firework_progress``)."""
+    scope = {} if fw_ids is None else {"fw_id": {"$in": list(fw_ids)}}
+    running = []
+    for fw in launchpad.fireworks.find({**scope, "state": "RUNNING"}, {"fw_id": 1, "name": 1, "launches": 1}):
+        launch = launchpad.launches.find_one({"launch_id": {"$in": fw.get("launches", [])}}, sort=[("launch_id", -1)])
+        launch_dir = (launch or {}).get("launch_dir")
+        running.append(
+            {
+                "fw_id": fw["fw_id"],
+                "name": fw["name"],
+                "launch_dir": launch_dir,
+                "progress": firework_progress(launch_dir),
+            }
+        )
+    return sorted(running, key=lambda run: run["fw_id"])

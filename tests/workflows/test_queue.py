@@ -6,6 +6,7 @@ scripts/test.sh when run as root); without them these tests are skipped.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -94,6 +95,10 @@ def test_queue_launch_runs_each_firework_in_its_own_slurm_job(store, slurm, tmp_
     assert len(jobs) == 3 and all(job.startswith("job-") and job != "job-" for job in jobs), "three distinct SLURM jobs"
     scripts = list(store.runs_dir.rglob("FW_submit.script"))
     assert scripts and "#SBATCH --nodes=1" in scripts[0].read_text()
+    capsys.readouterr()
+    assert main(["queue", "status", "--json"]) == 0  # the real squeue answers; our jobs are done
+    status = json.loads(capsys.readouterr().out)
+    assert status["scheduler"]["error"] is None and status["launchpad"] == []
 
 
 def test_queue_launch_without_a_scheduler_names_the_fix(store, monkeypatch, capsys):
@@ -213,3 +218,60 @@ def test_job_scripts_carry_every_worker_setting_override(store, monkeypatch):
     for name in WORKER_ENV_OVERRIDES.values():
         if name in values:
             assert f"{name}='{values[name]}'" in pre_rocket or f"{name}={values[name]}" in pre_rocket
+
+
+def _fake_scheduler(folder: Path, monkeypatch, sbatch: str, squeue: str = "exit 0") -> None:
+    """Stand-ins for sbatch/squeue first on PATH (a broken or a scripted scheduler, no SLURM needed)."""
+    folder.mkdir(exist_ok=True)
+    for name, body in (("sbatch", sbatch), ("squeue", squeue)):
+        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_failed_submission_exits_nonzero_with_the_schedulers_own_error(store, tmp_path, monkeypatch, capsys):
+    said = "sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified"
+    _fake_scheduler(tmp_path / "bin", monkeypatch, f"echo '{said}' >&2; exit 1")
+    open_launchpad(store).add_wf(Workflow([Firework(ScriptTask.from_str("true"), name="q")]))
+    assert main(["queue", "launch"]) == 1
+    captured = capsys.readouterr()
+    assert "submitted 0 job(s)" in captured.out
+    assert said in captured.err and "Traceback" not in captured.err + captured.out
+    assert open_launchpad(store).fireworks.find_one({})["state"] == "READY"
+
+
+@pytest.mark.parametrize("njobs", ["0", "-1"])
+def test_njobs_must_be_positive(store, capsys, njobs):
+    assert main(["queue", "launch", "--njobs", njobs]) == 1
+    assert f"--njobs must be at least 1, got {njobs}" in capsys.readouterr().err
+
+
+def test_queue_commands_need_an_explicit_queue_section(store, tmp_path, monkeypatch, capsys):
+    config = tmp_path / "launchpad.yaml"
+    config.write_text("store: embedded\n")
+    monkeypatch.setenv("PHASEFIRE_LAUNCHPAD", str(config))
+    for action in ("launch", "status"):
+        assert main(["queue", action]) == 1
+        assert "has no queue: section naming q_type" in capsys.readouterr().err
+
+
+def test_queue_status_shows_the_schedulers_view_beside_the_launchpads(store, tmp_path, monkeypatch, capsys):
+    _fake_scheduler(
+        tmp_path / "bin", monkeypatch, "echo 'Submitted batch job 4242'", "echo '4242|PENDING|q|0:00|(Priority)'"
+    )
+    open_launchpad(store).add_wf(Workflow([Firework(ScriptTask.from_str("true"), name="q")]))
+    assert main(["queue", "launch"]) == 0
+    assert "submitted 1 job(s) to SLURM (job 4242)" in capsys.readouterr().out
+    assert main(["queue", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["scheduler"]["jobs"] == [
+        {"job_id": "4242", "state": "PENDING", "name": "q", "elapsed": "0:00", "reason": "(Priority)"}
+    ]
+    assert status["launchpad"] == [
+        {"fw_id": 1, "name": "q", "state": "RESERVED", "job_id": "4242", "scheduler_state": "PENDING"}
+    ]
+    _fake_scheduler(
+        tmp_path / "bin", monkeypatch, "exit 1", "echo 'squeue: error: Unable to contact slurm controller' >&2; exit 1"
+    )
+    assert main(["queue", "status"]) == 1
+    assert "error: squeue: error: Unable to contact slurm controller" in capsys.readouterr().out

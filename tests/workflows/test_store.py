@@ -393,8 +393,8 @@ def test_run_names_a_lost_firework_and_exits_nonzero(store, tmp_path, capsys):
     worker.wait()
     capsys.readouterr()
     assert main(["run"]) == 1
-    out = capsys.readouterr().err  # run reports on stderr
-    assert "firework 1 (doomed) is lost" in out and "phasefire run --rerun-lost" in out
+    err = capsys.readouterr().err  # run reports on stderr
+    assert "firework 1 (doomed) is lost" in err and "phasefire run --rerun-lost" in err
 
 
 def _parent_of_a_worker(settings_path: str, pid_file: str) -> None:

@@ -40,6 +40,21 @@ from phasefire.workflows.errors import PhasefireError
 
 MD_TRAJECTORY = "md.traj"
 MD_STATE = "md-state.json"
+#: a readable log, one line per sample (``phasefire status``/``show`` print its last line)
+MD_LOG = "md.log"
+MD_LOG_HEADER = f"# {'step':>10} {'time_fs':>12} {'T_K':>9} {'P_GPa':>9} {'E_eV':>14}\n"
+
+
+def _md_log_line(atoms: Atoms, step: int, timestep_fs: float) -> str:
+    """step, time (fs), temperature (K), pressure (GPa; from the stress, NaN without one),
+    potential energy (eV) of the current frame."""
+    try:
+        pressure_GPa = -float(np.trace(atoms.get_stress(voigt=False))) / 3 / units.GPa
+    except Exception:  # noqa: BLE001 (a calculator without stress: the log shows nan)
+        pressure_GPa = float("nan")
+    return (f"  {step:>10d} {step * timestep_fs:>12.1f} {atoms.get_temperature():>9.1f} {pressure_GPa:>9.3f} "
+            f"{atoms.get_potential_energy():>14.5f}\n")  # fmt: skip
+
 
 #: Langevin friction time of the atoms (fs): 100 fs = VASP LANGEVIN_GAMMA 10 ps^-1
 THERMOSTAT_TIME_FS = 100.0
@@ -200,6 +215,12 @@ def langevin_md(atoms: Atoms, calculator: Calculator, workdir: Path, settings: M
     if state is not None and pressure_GPa is not None:  # the barostat's state as the killed run left it
         dynamics.p_eps = np.asarray(state["cell_momentum"])
         dynamics.force_eps = np.asarray(state["cell_force"])
+    log_path = workdir / MD_LOG
+    if state is None or not log_path.is_file():
+        log_path.write_text(MD_LOG_HEADER)
+    else:
+        with open(log_path, "a") as log:
+            log.write(f"# resumed from the checkpoint at step {step}\n")
     with Trajectory(str(trajectory_path), "a") as trajectory:
         while step < steps:
             dynamics.set_temperature(temperature_K + (end_K - temperature_K) * (step + 1) / steps)
@@ -217,6 +238,8 @@ def langevin_md(atoms: Atoms, calculator: Calculator, workdir: Path, settings: M
                     "cell_force": np.asarray(getattr(dynamics, "force_eps", 0.0)).tolist(),
                     "rng": rng.bit_generator.state,
                 })  # fmt: skip
+                with open(log_path, "a") as log:
+                    log.write(_md_log_line(atoms, step, timestep_fs))
 
     with Trajectory(str(trajectory_path)) as trajectory:
         frames = list(trajectory)

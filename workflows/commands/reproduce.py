@@ -30,15 +30,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     campaign.set_defaults(handler=reproduce_campaign)
 
 
-def submit_and_run(workflow, workers: int) -> None:
-    """Add ``workflow`` and run it to the end with local workers; raise if anything fizzled."""
-    from phasefire.workflows.commands.run import run_fireworks
+def submit_and_run(workflow, workers: int) -> list[int]:
+    """Add ``workflow`` and run its fireworks, and only those (other work in the store stays
+    queued), to the end with local workers; return its fw_ids. Progress goes to stderr; raise if
+    anything fizzled; a Ctrl-C (``run.Interrupt``) ends it as KeyboardInterrupt (exit 130)."""
+    from phasefire.workflows.commands.run import EXIT_INTERRUPTED, run_fireworks
     from phasefire.workflows.errors import PhasefireError
     from phasefire.workflows.launchpad import open_launchpad
 
-    open_launchpad().add_wf(workflow)
-    if run_fireworks(argparse.Namespace(workers=workers, rerun_lost=False)) != 0:
-        raise PhasefireError(f"workflow '{workflow.name}' did not finish cleanly; see `phasefire status`")
+    fw_ids = sorted(int(i) for i in open_launchpad().add_wf(workflow).values())
+    status = run_fireworks(argparse.Namespace(workers=workers, rerun_lost=False, workflow=None, fw_ids=fw_ids))
+    if status == EXIT_INTERRUPTED:
+        raise KeyboardInterrupt
+    if status != 0:
+        raise PhasefireError(
+            f"workflow '{workflow.name}' (id {min(fw_ids)}) did not finish cleanly; "
+            f"see `phasefire status` and `phasefire show FW_ID`"
+        )
+    return fw_ids
 
 
 def reproduce_campaign(args: argparse.Namespace) -> int:
