@@ -178,3 +178,34 @@ def test_all_bad_input(capsys, amorphous):
         run(capsys, "adf", amorphous, "--cutoff", "Sb-Se:3")
     assert usage.value.code == 2 and "neither a distance in Å" in capsys.readouterr().err
     _assert_one_line_error(capsys, ["cn", amorphous, "--cutoff", "Sb-Te=3.0"], "names Te, not in this structure")
+
+
+def test_analyze_takes_built_in_names_and_a_supercell(capsys):
+    """A unit cell is too small for g(r) to 6 Å; --supercell makes it work; a built-in name is a file."""
+    assert main(["analyze", "rdf", "cspbbr3-cubic", "--supercell", "3x3x3", "--rmax", "6", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["r1_A"] == pytest.approx(2.94, abs=0.05)  # Pb-Br, a/2 of the 5.874 Å cell
+    assert main(["analyze", "cn", "cspbbr3-cubic", "--supercell", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cn"]["Pb-Br"] == pytest.approx(6.0)  # octahedral
+    assert main(["analyze", "cn", "cspbbr3-cubic", "--supercell", "2x0x1"]) == 1
+    assert "bad supercell '2x0x1'" in capsys.readouterr().err
+
+
+def test_analyze_refuses_overlapping_atoms_with_the_pair_named(tmp_path, capsys):
+    from ase.build import bulk
+    from ase.io import write
+
+    atoms = bulk("Se", "sc", a=3.0).repeat(3)
+    atoms.append("Se")
+    atoms.positions[-1] = atoms.positions[0] + [0.0006, 0, 0]
+    write(tmp_path / "dup.extxyz", atoms)
+    assert main(["analyze", "rdf", str(tmp_path / "dup.extxyz")]) == 1
+    err = capsys.readouterr().err
+    assert "atoms 0 (Se) and 27 (Se)" in err and "0.0006 Å apart" in err and err.count("\n") == 1
+
+
+def test_structures_build_bad_seed_and_supercell_are_one_line(capsys):
+    assert main(["structures", "build", "sb2se3-bcc", "--seed", "-5"]) == 1
+    assert main(["structures", "build", "sb2se3-bcc", "--supercell", "abc"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("phasefire: error:") == 2 and "internal error" not in err

@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help_text: str,
         handler,
         description: str | None = None,
-        file_help: str = "POSCAR/CIF/extxyz/ASE .traj; frames are averaged",
+        file_help: str = "POSCAR/CIF/extxyz/ASE .traj or a built-in structure name; frames are averaged",
     ) -> argparse.ArgumentParser:
         parser = commands.add_parser(
             name,
@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("files", nargs="+", metavar="FILE", help=file_help)
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument("--plot", metavar="PNG", help="write a figure to this PNG file")
+        parser.add_argument(
+            "--supercell", default="1x1x1", metavar="NxNxN", help="repeat every frame, e.g. 3x3x3 for a unit cell"
+        )
         parser.set_defaults(handler=handler)
         return parser
 
@@ -151,26 +154,44 @@ def _open_error(path: str, exc: Exception) -> PhasefireError:
     return PhasefireError(f"cannot read structure file {path}: {reason}; give a POSCAR/CIF/extxyz/ASE .traj")
 
 
-def iter_frames(paths: list[str]):
-    """Every frame of every file, in order, read one at a time (``ase.io.iread``)."""
+def iter_frames(paths: list[str], supercell: str = "1x1x1"):
+    """Every frame of every file (or built-in structure name), in order, read one at a time
+    (``ase.io.iread``) and repeated by ``supercell``; the first frame of each is checked like
+    every structure phasefire reads (``structure_io.check_structure``: overlapping atoms named)."""
+    from phasefire.structures import MATERIALS, build, parse_supercell
+    from phasefire.workflows.errors import user_input
+    from phasefire.workflows.structure_io import check_structure
+
+    with user_input():
+        repeat = parse_supercell(supercell)
+    for path in paths:
+        if path in MATERIALS and not Path(path).exists():
+            yield check_structure(build(path).repeat(repeat), path)
+            continue
+        for count, frame in enumerate(_file_frames(path)):
+            frame = frame.repeat(repeat)
+            yield check_structure(frame, path) if count == 0 else frame
+
+
+def _file_frames(path: str):
+    """The frames of one file, read one at a time; unreadable files are one line."""
     from ase.io import iread
 
-    for path in paths:
-        if not Path(path).is_file():
-            raise PhasefireError(f"cannot read structure file {path}: no such file; give a POSCAR/CIF/extxyz/ASE .traj")
-        frames = iread(path, index=":")
-        count = 0
-        while True:
-            try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            except Exception as exc:  # ASE raises many types for unreadable files
-                raise _open_error(path, exc) from None
-            count += 1
-            yield frame
-        if count == 0:
-            raise PhasefireError(f"cannot read structure file {path}: no frames; give a POSCAR/CIF/extxyz/ASE .traj")
+    if not Path(path).is_file():
+        raise PhasefireError(f"cannot read structure file {path}: no such file; give a POSCAR/CIF/extxyz/ASE .traj")
+    frames = iread(path, index=":")
+    count = 0
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            break
+        except Exception as exc:  # ASE raises many types for unreadable files
+            raise _open_error(path, exc) from None
+        count += 1
+        yield frame
+    if count == 0:
+        raise PhasefireError(f"cannot read structure file {path}: no frames; give a POSCAR/CIF/extxyz/ASE .traj")
 
 
 def read_frames(paths: list[str]) -> list:
@@ -178,13 +199,14 @@ def read_frames(paths: list[str]) -> list:
     return list(iter_frames(paths))
 
 
-def frame_source(paths: list[str]):
+def frame_source(paths: list[str], supercell: str = "1x1x1"):
     """A function returning a fresh stream of the frames, with a progress bar on stderr when it
     is a terminal (tqdm)."""
     from tqdm import tqdm
 
     def frames():
-        return tqdm(iter_frames(paths), unit=" frames", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+        stream = iter_frames(paths, supercell)
+        return tqdm(stream, unit=" frames", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
 
     return frames
 
@@ -208,7 +230,7 @@ def run_pass(args, analyses: tuple[str, ...]) -> dict:
         altbc_angle_min_deg=options.get("angle_min", 155.0),
         altbc_r_min_A=options.get("rmin", 2.0),
     )
-    return analyze_trajectory(frame_source(args.files), analyses, settings)
+    return analyze_trajectory(frame_source(args.files, args.supercell), analyses, settings)
 
 
 # ---------------------------------------------------------------- output

@@ -45,9 +45,11 @@ def build_structure(args: argparse.Namespace) -> int:
     from ase.io import write
 
     from phasefire.structures import build, parse_supercell
+    from phasefire.workflows.errors import user_input
     from phasefire.workflows.structure_io import write_structure
 
-    atoms = build(args.name, parse_supercell(args.supercell), seed=args.seed)
+    with user_input():
+        atoms = build(args.name, parse_supercell(args.supercell), seed=args.seed)
     if args.output:
         path = write_structure(atoms, args.output)
         print(f"wrote {path} ({atoms.get_chemical_formula()}, {len(atoms)} atoms)")
