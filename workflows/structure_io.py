@@ -44,7 +44,7 @@ def check_structure(atoms: Atoms, source: str) -> Atoms:
     if len(atoms) == 0:
         raise PhasefireError(f"{source} holds no atoms; give a file with a structure in it")
     if not all(atoms.pbc) or atoms.cell.rank < 3:
-        raise PhasefireError(f"the structure in {source} is not a periodic crystal (no 3D cell); give a bulk structure")
+        raise PhasefireError(f"the structure in {source} is not periodic (no 3D cell); give a bulk crystal")
     if not np.isfinite(atoms.positions).all() or not np.isfinite(atoms.cell.array).all():
         raise PhasefireError(f"{source} holds non-finite coordinates (NaN/inf); fix the file")
     first, second, distance = neighbor_list("ijd", atoms, MIN_DISTANCE_A)

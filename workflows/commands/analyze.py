@@ -169,7 +169,8 @@ def iter_frames(paths: list[str], supercell: str = "1x1x1"):
             yield check_structure(build(path).repeat(repeat), path)
             continue
         for count, frame in enumerate(_file_frames(path)):
-            frame = frame.repeat(repeat)
+            if repeat != (1, 1, 1):  # repeat() drops the stored energy and stress
+                frame = frame.repeat(repeat)
             yield check_structure(frame, path) if count == 0 else frame
 
 
