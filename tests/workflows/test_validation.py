@@ -54,3 +54,16 @@ def test_sb2se3_volume_pressure_curve_and_barrier_with_chgnet(store, capsys):
     assert [p["pressure_GPa"] for p in result["eos"]] == [0, 5, 10, 15, 20]
     assert volumes[0] == 1 and all(a > b for a, b in zip(volumes, volumes[1:]))  # compressed monotonically
     assert 0.1 < result["barrier"]["migration_barrier_eV"] < 0.6
+
+
+def test_study_defaults_apply_unless_the_user_chooses(store):
+    from phasefire.workflows.studies.sb2se3 import study_workflow
+    from phasefire.workflows.studies.validation import engine_description, study_engine_params
+
+    workflow, _ = study_workflow("quick", {"pressures_GPa": [0, 4]}, "mlip", seed=0, name="amorphous/defaults")
+    engine = workflow.fws[0].tasks[0]["engine"]
+    assert (engine["model"], engine["dispersion"]) == ("7net-l3i5", "d3bj")  # Sb2Se3: layered, D3 (V -3.6 %)
+    assert engine_description(engine) == "mlip (model 7net-l3i5, dispersion d3bj)"
+    assert study_engine_params("sb2se3", "mlip", {"model": "chgnet"}) == {"model": "chgnet"}
+    assert study_engine_params("ag2se", "mlip", {}) == {"model": "7net-mf-0", "dispersion": "none"}
+    assert study_engine_params("ag2se", "vasp", {}) == {}

@@ -20,6 +20,7 @@ from phasefire.analysis.eos import birch_murnaghan_pressure, density_crossover, 
 from phasefire.analysis.neighbors import shortest_cell_height  # noqa: E402
 from phasefire.analysis.rdf import radial_distribution  # noqa: E402
 from phasefire.analysis.rings import ring_statistics  # noqa: E402
+from phasefire.workflows.studies.validation import engine_description  # noqa: E402
 
 #: the paper's simulated/measured landmarks (GPa)
 PAPER = {
@@ -241,7 +242,7 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
     lines = [
         "# Amorphous Sb2Se3 under pressure",
         "",
-        f"Workflow `{summary['workflow']}`, engine `{summary['engine']}`, profile `{summary['profile_name']}`, "
+        f"Workflow `{summary['workflow']}`, engine `{engine_description(summary.get('engine_spec') or {'name': summary['engine']})}`, profile `{summary['profile_name']}`, "
         f"{summary['n_atoms']} atoms, seed {summary['seed']}; campaign wall time {summary['wall_time_s']:.0f} s.",
         "Paper: K. Zhang et al., Phys. Rev. Lett. 127, 127002 (2021), Figs. 2–4 (simulated values where the paper has them).",
         "",

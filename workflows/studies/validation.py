@@ -22,6 +22,39 @@ from fireworks import Workflow
 
 from phasefire.workflows.errors import PhasefireError
 
+#: Per-study engine defaults, chosen from the validation table (errors vs experiment, %, FixSymmetry +
+#: Fréchet filter + BFGS, fmax 0.01 eV/Å; issue 14 and /work/shared/notes, same protocol as this module):
+#:   Sb2Se3 Pnma a/b/c (V): CHGNet +6.4/+2.9/-1.0 (+8.4), 7net-l3i5 +8.6/+1.1/-1.1 (+8.5), 7net-mf-0
+#:   +10.3/+1.5/-2.4 (+9.3), 7net-l3i5+D3(BJ) -0.8/0.0/-2.7 (-3.6), CHGNet+D3 collapses (-10 % V):
+#:   a layered crystal with van der Waals gaps needs dispersion -> 7net-l3i5 + d3bj.
+#:   alpha-Ag2Se a/b/c (V): CHGNet -1.0/-1.5/+8.3 (+5.6), 7net-l3i5 +5.0/-0.4/-0.3 (+4.3), 7net-mf-0
+#:   +3.3/+0.1/+0.8 (+4.2), 7net-l3i5+D3 c -5.6 (D3 overbinds this dense ionic conductor) -> 7net-mf-0, none.
+#:   CsPbBr3 a: CHGNet +2.6, 7net-l3i5 +2.3, 7net-mf-0 +2.3, 7net-l3i5+D3 +1.0; the Br-vacancy barrier
+#:   was not measured per model yet, so the NEB study keeps CHGNet (the fastest, ~3x cheaper than
+#:   7net-l3i5) and its report says so.
+#: A user's --set model=... or dispersion=... replaces the pair (the engine's own defaults then apply).
+STUDY_ENGINE_DEFAULTS: dict[str, dict[str, str]] = {
+    "sb2se3": {"model": "7net-l3i5", "dispersion": "d3bj"},
+    "ag2se": {"model": "7net-mf-0", "dispersion": "none"},
+    "cspbx3": {"model": "chgnet", "dispersion": "none"},
+}
+
+
+def study_engine_params(study: str, engine_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with the study's validated (model, dispersion) when the engine is the MLIP and the
+    user chose neither."""
+    if engine_name != "mlip" or {"model", "dispersion"} & set(params):
+        return dict(params)
+    return {**STUDY_ENGINE_DEFAULTS[study], **params}
+
+
+def engine_description(spec: dict[str, Any]) -> str:
+    """'mlip (model 7net-l3i5, dispersion d3bj)' for reports; other engines by name."""
+    if spec.get("name") != "mlip" or "model" not in spec:
+        return str(spec.get("name"))
+    return f"mlip (model {spec.get('model')}, dispersion {spec.get('dispersion', 'none')})"
+
+
 #: the crystals the studies use, each relaxed against its cited cell
 CRYSTALS = ("ag2se-alpha", "cspbbr3-cubic", "cspbcl3-cubic", "sb2se3-pnma")
 #: the Pnma Sb2Se3 volume–pressure curve (GPa); the paper's crystal branch spans 0-20 GPa
