@@ -3,8 +3,9 @@
 Per symmetry-distinct hop, three Fireworks:
   1. relax the initial endpoint (vacancy on the start site; positions only);
   2. relax the final endpoint (mover on the vacancy) the same way: from its own ideal start, with
-     the same rattle (``rattle_A``, default 0: symmetry-equivalent endpoints stay equivalent) and
-     the same tight force criterion (``endpoint_fmax_eV_per_A``, default 0.005 eV/Å);
+     the same seeded rattle (``rattle_A``, 0.02 Å: an unrattled cubic perovskite stays on the
+     tilt-unstable ridge and a NEB image then falls below it, barrier 0) and the same tight force
+     criterion (``endpoint_fmax_eV_per_A``, default 0.005 eV/Å);
   3. a check that the endpoints bound a hop and, when the ideal endpoints are symmetry-equivalent
      (pymatgen ``StructureMatcher``), that the relaxed ones still are and that their energies
      agree within ``endpoint_tolerance_eV`` (``endpoint_check``: a run beyond it is flagged in the
@@ -107,7 +108,7 @@ class VacancyHopSettings(Settings):
     max_steps: int = Field(300, ge=1)
     climb: bool = True
     min_image_distance_A: float = Field(MIN_IMAGE_DISTANCE_A, gt=0)
-    rattle_A: float = Field(0.0, ge=0)
+    rattle_A: float = Field(0.02, ge=0)
     temperature_K: float = Field(300.0, gt=0)
     attempt_frequency: float | Literal["vineyard"] = DEFAULT_ATTEMPT_FREQUENCY_HZ
     hops: str = "all"
