@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "phasefire.workflows.commands.db",
     "phasefire.workflows.commands.analyze",
     "phasefire.workflows.commands.model",
+    "phasefire.workflows.commands.validate",
     "phasefire.workflows.commands.reproduce",
 )
 

@@ -1,13 +1,22 @@
 """Vacancy-hop NEB workflows: endpoints, climbing-image NEB, barriers and transport, code-agnostic.
 
 Per symmetry-distinct hop, three Fireworks:
-  1. relax the initial endpoint (vacancy on the start site; positions only, rattled by
-     ``rattle_A`` so the defect relaxes without the perfect crystal's symmetry);
-  2. the final endpoint: the relaxed initial one with the mover put on the vacancy, relaxed
-     (same host distortions on both sides of the path);
-  3. a check that the endpoints bound a hop, the NEB (the ``neb`` calculation type: band,
-     barriers, plot), then hop rates, diffusion coefficient and Nernst-Einstein mobility added
-     to the NEB's task document.
+  1. relax the initial endpoint (vacancy on the start site; positions only);
+  2. relax the final endpoint (mover on the vacancy) the same way: from its own ideal start, with
+     the same seeded rattle (``rattle_A``, 0.02 Å: an unrattled cubic perovskite stays on the
+     tilt-unstable ridge and a NEB image then falls below it, barrier 0) and the same tight force
+     criterion (``endpoint_fmax_eV_per_A``, default 0.005 eV/Å);
+  3. a check that the endpoints bound a hop and, when the ideal endpoints are symmetry-equivalent
+     (pymatgen ``StructureMatcher``), that the relaxed ones still are and that their energies
+     agree within ``endpoint_tolerance_eV`` (``endpoint_check``: a run beyond it is flagged in the
+     NEB document, ``output.endpoint_check.flagged``); the NEB (the ``neb`` calculation type:
+     band, barriers, plot), then hop rates, diffusion coefficient and Nernst-Einstein mobility
+     added to the NEB's task document.
+
+CsPbBr3 before this (rattled 0.02 Å, relaxed to 0.02 eV/Å, final from the relaxed initial): the
+Br-vacancy profile ended at -0.054 eV with its first image below the start; cubic CsPbBr3 is
+unstable against octahedral tilts, and a rattled start lets the two endpoints fall into
+different tilt patterns.
 """
 
 from __future__ import annotations
@@ -49,19 +58,53 @@ from phasefire.workflows.tasks import FW_ID_FLAG, results_db
 
 #: where the NEB task hands its document's id to the transport step of the same firework
 NEB_TASK_ID_SLOT = "neb_task_id"
+#: where the endpoint check hands its result to the transport step (stored as output.endpoint_check)
+ENDPOINT_CHECK_SLOT = "endpoint_check"
+
+
+def endpoints_equivalent(initial: Atoms, final: Atoms) -> bool:
+    """Whether two endpoint structures are the same up to a symmetry operation and a translation
+    (pymatgen ``StructureMatcher``, no supercell search, site tolerance 0.05 of (V/N)^(1/3))."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    matcher = StructureMatcher(ltol=0.05, stol=0.05, angle_tol=2, primitive_cell=False, scale=False,
+                               attempt_supercell=False)  # fmt: skip
+    return bool(matcher.fit(AseAtomsAdaptor.get_structure(initial), AseAtomsAdaptor.get_structure(final)))
+
+
+def endpoint_check(
+    initial: Atoms, final: Atoms, initial_energy_eV: float, final_energy_eV: float, ideal_equivalent: bool,
+    tolerance_eV: float,
+) -> dict[str, Any]:  # fmt: skip
+    """Relaxed endpoints of a hop between symmetry-equivalent sites must stay equivalent and equal
+    in energy: energy difference (eV, final - initial), equivalence and ``flagged`` when either fails
+    (the difference beyond ``tolerance_eV``); hops between inequivalent sites are not flagged."""
+    difference = float(final_energy_eV - initial_energy_eV)
+    relaxed_equivalent = endpoints_equivalent(initial, final) if ideal_equivalent else None
+    flagged = bool(ideal_equivalent and (abs(difference) > tolerance_eV or not relaxed_equivalent))
+    return {
+        "symmetry_equivalent_sites": ideal_equivalent,
+        "relaxed_equivalent": relaxed_equivalent,
+        "energy_difference_eV": difference,
+        "tolerance_eV": tolerance_eV,
+        "flagged": flagged,
+    }
 
 
 class VacancyHopSettings(Settings):
     """n_images: moving images (3-5 for quick runs); fmax_eV_per_A: NEB force criterion (eV/Å);
-    endpoint_fmax_eV_per_A: endpoint relaxations (eV/Å); max_steps: optimiser steps (VASP NSW);
+    endpoint_fmax_eV_per_A: both endpoint relaxations (eV/Å); endpoint_tolerance_eV: largest
+    energy difference of symmetry-equivalent relaxed endpoints before the run is flagged (eV); max_steps: optimiser steps (VASP NSW);
     climb: climbing image; min_image_distance_A: defect-image separation of the supercell (Å);
-    rattle_A: Gaussian rattle of the initial endpoint (Å, seeded); temperature_K: for the
+    rattle_A: Gaussian rattle of both endpoints (Å, seeded); temperature_K: for the
     transport numbers (K); attempt_frequency: nu in Hz, or 'vineyard' (harmonic TST from phonopy
     Γ-point frequencies of the initial state and the saddle); hops: 'all', 'shortest' or '0,2'."""
 
     n_images: int = Field(3, ge=1)
     fmax_eV_per_A: float = Field(0.05, gt=0)
-    endpoint_fmax_eV_per_A: float = Field(0.02, gt=0)
+    endpoint_fmax_eV_per_A: float = Field(0.005, gt=0)
+    endpoint_tolerance_eV: float = Field(0.01, gt=0)
     max_steps: int = Field(300, ge=1)
     climb: bool = True
     min_image_distance_A: float = Field(MIN_IMAGE_DISTANCE_A, gt=0)
@@ -109,7 +152,9 @@ def hop_fireworks(
     repeats = supercell_repeats(atoms, settings.min_image_distance_A)
     initial, final = vacancy_hop_endpoints(atoms, hop, repeats, settings.min_image_distance_A)
     mover = initial.info["mover"]
+    ideal_initial, ideal_final = initial.copy(), final.copy()
     initial.rattle(settings.rattle_A, seed=hop_index)
+    final.rattle(settings.rattle_A, seed=hop_index)
     tag = f"{label} {species}-vacancy hop{hop_index}"
     folder = f"{top}/{safe_slug(f'{species}-hop{hop_index}')}"
     relax = CalculationMaker("relax", {"fmax_eV_per_A": settings.endpoint_fmax_eV_per_A, "relax_cell": False,
@@ -117,17 +162,15 @@ def hop_fireworks(
     first = relax.make(
         f"{tag} initial", engine_spec, workflow, f"{folder}/initial", atoms=initial, publish_as=INITIAL_SLOT
     )
-    position = [float(x) for x in final.positions[mover]]
-    second = relax.make(
-        f"{tag} final", engine_spec, workflow, f"{folder}/final", parents=[first],
-        structure_from=INITIAL_SLOT, move_atoms={str(mover): position}, publish_as=FINAL_SLOT,
-    )  # fmt: skip
+    second = relax.make(f"{tag} final", engine_spec, workflow, f"{folder}/final", atoms=final, publish_as=FINAL_SLOT)
     hop_record = {**asdict(hop), "index": hop_index, "label": hop.label, "supercell": list(repeats), "mover": mover,
                   "sites_per_cell": sum(a.symbol == species for a in atoms)}  # fmt: skip
     neb = CalculationMaker("neb", {"n_images": settings.n_images, "fmax_eV_per_A": settings.fmax_eV_per_A,
                                    "max_steps": settings.max_steps, "climb": settings.climb})  # fmt: skip
     tasks = [
-        HopEndpointCheckTask(hop=hop_record, unrelaxed_initial=structure_dict(initial)),
+        HopEndpointCheckTask(hop=hop_record, unrelaxed_initial=structure_dict(initial),
+                             unrelaxed_final=structure_dict(final), tolerance_eV=settings.endpoint_tolerance_eV,
+                             equivalent=endpoints_equivalent(ideal_initial, ideal_final)),
         neb.task(tag, engine_spec, workflow, publish_as=NEB_TASK_ID_SLOT, metadata={"hop": hop_record}),
         HopTransportTask(engine=engine_spec, hop=hop_record, host=structure_dict(atoms),
                          temperature_K=settings.temperature_K, attempt_frequency=settings.attempt_frequency),
@@ -175,13 +218,17 @@ class HopEndpointCheckTask(FiretaskBase):
     other, or a neighbour fell into the vacancy): ``analysis.neb.endpoint_problem``."""
 
     required_params = ["hop", "unrelaxed_initial"]
+    optional_params = ["unrelaxed_final", "tolerance_eV", "equivalent"]
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
         hop = self["hop"]
         initial = atoms_from_dict(fw_spec[INITIAL_SLOT]["structure"])
         final = atoms_from_dict(fw_spec[FINAL_SLOT]["structure"])
-        final_start = initial.copy()
-        final_start.positions[hop["mover"]] = final.positions[hop["mover"]]
+        if self.get("unrelaxed_final") is not None:
+            final_start = atoms_from_dict(self["unrelaxed_final"])
+        else:  # workflows submitted before both endpoints were relaxed from their own start
+            final_start = initial.copy()
+            final_start.positions[hop["mover"]] = final.positions[hop["mover"]]
         problem = endpoint_problem(
             initial, final, hop["mover"], hop["length_A"], start=atoms_from_dict(self["unrelaxed_initial"]),
             final_start=final_start,
@@ -190,7 +237,13 @@ class HopEndpointCheckTask(FiretaskBase):
             raise PhasefireError(
                 f"hop {hop['label']}: {problem}; this hop has no NEB (choose another with --set hops=...)"
             )
-        return FWAction()
+        if self.get("equivalent") is None:
+            return FWAction()
+        check = endpoint_check(
+            initial, final, fw_spec[INITIAL_SLOT]["energy_eV"], fw_spec[FINAL_SLOT]["energy_eV"],
+            bool(self["equivalent"]), float(self.get("tolerance_eV", 0.01)),
+        )  # fmt: skip
+        return FWAction(update_spec={ENDPOINT_CHECK_SLOT: check})
 
 
 def gamma_frequencies_THz(engine, atoms: Atoms, displacement_A: float = 0.01) -> np.ndarray:
@@ -274,4 +327,6 @@ class HopTransportTask(FiretaskBase):
             output[f"{prefix}barrier_backward_eV"], float(self["temperature_K"]), frequency, source,
         )  # fmt: skip
         database.update_output(document["task_id"], {f"{prefix}transport": transport})
+        if fw_spec.get(ENDPOINT_CHECK_SLOT) is not None:
+            database.update_output(document["task_id"], {ENDPOINT_CHECK_SLOT: fw_spec[ENDPOINT_CHECK_SLOT]})
         return FWAction(stored_data={"diffusion_cm2_per_s": transport["diffusion_cm2_per_s"]})

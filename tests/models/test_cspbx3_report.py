@@ -19,7 +19,14 @@ def test_report_puts_the_model_beside_the_paper(tmp_path):
         "profile": "quick",
         "temperature_K": 300.0,
         "barriers_eV": {"Br": 0.30, "Cl": 0.32},
-        "neb": {"Br": {"profile": {"reaction_coordinate_A": [0.0, 1.0, 2.0], "energies_eV": [0.0, 0.3, 0.0]}}},
+        "neb": {
+            "Br": {
+                "profile": {"reaction_coordinate_A": [0.0, 1.0, 2.0], "energies_eV": [0.0, 0.3, -0.054]},
+                "barrier_forward_eV": 0.30,
+                "barrier_backward_eV": 0.354,
+                "endpoint_check": {"energy_difference_eV": -0.054, "flagged": True},
+            }
+        },
         "rectification": {"neb": runs, "paper": runs, "study": study},
         "wall_time_s": {"neb_workflow": 1.0, "rectification_model": 2.0},
     }
@@ -29,3 +36,6 @@ def test_report_puts_the_model_beside_the_paper(tmp_path):
     assert "unbiased interdiffusion shifts the front towards the bromide-rich side" in text and "**no**" in text
     assert "| 0.30 | 20.5 |" in text  # barrier scan row: 0.30 eV gives D_V = 20.5 µm²/s
     assert study["barrier_scan"][0]["migration_length_forward_um"] > 0
+    # the -0.054 eV endpoint mismatch of the old CsPbBr3 run: ±0.027 eV, D_V uncertain by exp(0.027/kT) = 2.84
+    assert "| Br | 0.300 | 0.027 | -0.054 | 2.84 | **flagged**: differ beyond tolerance |" in text
+    assert "Engine: mlip." in text  # a summary without engine_spec: the name alone

@@ -82,7 +82,14 @@ def test_submit_amorphous_applies_profile_and_engine_overrides(store, capsys):
     fireworks = {fw["name"]: fw for fw in open_launchpad().fireworks.find({})}
     melt = fireworks["md melt"]["spec"]["_tasks"][0]
     assert melt["settings"]["steps"] == 20 and melt["settings"]["seed"] == 5
-    assert melt["engine"] == {"name": "mlip", "model": "sevennet", "checkpoint": None}
+    # an old spelling keeps working; choosing a model replaces the study's (7net-l3i5, d3bj) pair
+    assert melt["engine"] == {
+        "name": "mlip",
+        "model": "7net-0",
+        "checkpoint": None,
+        "dispersion": "none",
+        "device": None,
+    }
     assert fireworks["relax sb2se3-pnma-30GPa"]["spec"]["_tasks"][0]["settings"]["pressure_GPa"] == 30
     assert main(["submit", "amorphous", "--set", "melt_stepz=1"]) == 1
     assert "workflow settings: n_formula_units" in capsys.readouterr().err

@@ -18,13 +18,19 @@ from phasefire.workflows.errors import PhasefireError
 def test_registry_and_specs_round_trip():
     assert engine_names() == ["mlip", "vasp", "gpaw"]
     engine = load_engine({"name": "mlip", "model": "chgnet"}, {"mlip_device": "cpu", "mlip_threads": 1})
-    assert engine.spec() == {"name": "mlip", "model": "chgnet", "checkpoint": None}
+    assert engine.spec() == {
+        "name": "mlip",
+        "model": "chgnet",
+        "checkpoint": None,
+        "dispersion": "none",
+        "device": None,
+    }
     assert engine.mlip_threads == 1  # worker settings are applied but never stored in specs
 
 
-@pytest.mark.parametrize("model", ["chgnet", "sevennet"])
+@pytest.mark.parametrize("model", ["chgnet", "7net-0", "7net-l3i5", "7net-mf-0"])
 def test_shipped_models_give_symmetric_forces_on_cubic_perovskite(model):
-    if model == "sevennet" and importlib.util.find_spec("sevenn") is None:
+    if model != "chgnet" and importlib.util.find_spec("sevenn") is None:
         pytest.skip("SevenNet is an optional extra")
     atoms = build("cspbbr3-cubic")
     atoms.calc = load_engine({"name": "mlip", "model": model}).calculator()
@@ -35,7 +41,48 @@ def test_shipped_models_give_symmetric_forces_on_cubic_perovskite(model):
     np.testing.assert_allclose(stress[:3], stress[0], rtol=1e-4)  # cubic: isotropic stress
 
 
+def test_old_sevennet_specs_mean_7net_0():
+    assert load_engine({"name": "mlip", "model": "sevennet"}).spec()["model"] == "7net-0"
+
+
+def d3_alone(atoms):
+    from dftd3.ase import DFTD3
+
+    atoms = atoms.copy()
+    atoms.calc = DFTD3(method="PBE", damping="d3bj")
+    return atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+
+
+def test_d3bj_is_added_to_energy_forces_and_stress():
+    """The summed calculator equals the model alone plus simple-dftd3's calculator alone."""
+    atoms = build("sb2se3-pnma")
+    atoms.rattle(0.05, seed=1)
+    plain, corrected = atoms.copy(), atoms.copy()
+    plain.calc = load_engine({"name": "mlip", "model": "chgnet"}).calculator()
+    corrected.calc = load_engine({"name": "mlip", "model": "chgnet", "dispersion": "d3bj"}).calculator()
+    energy_d3, forces_d3, stress_d3 = d3_alone(atoms)
+    assert -0.45 < energy_d3 / len(atoms) < -0.2  # eV/atom: D3(BJ) binding of a layered chalcogenide
+    assert np.abs(forces_d3).max() > 1e-3  # the rattle gives D3 forces to add
+    assert corrected.get_potential_energy() == pytest.approx(plain.get_potential_energy() + energy_d3, abs=1e-6)
+    np.testing.assert_allclose(corrected.get_forces(), plain.get_forces() + forces_d3, atol=1e-6)
+    np.testing.assert_allclose(corrected.get_stress(), plain.get_stress() + stress_d3, atol=1e-8)
+    assert stress_d3[:3].max() > 0  # D3 attraction pulls the cell in: positive (tensile) ASE stress
+
+
+def test_batched_energies_and_forces_include_d3():
+    engine = load_engine({"name": "mlip", "model": "chgnet", "dispersion": "d3bj"})
+    images = [build("cspbbr3-cubic") for _ in range(2)]
+    images[1].rattle(0.03, seed=2)
+    energies, forces = engine.energies_and_forces(images)
+    for image, energy, force in zip(images, energies, forces):
+        image.calc = engine.calculator()
+        assert energy == pytest.approx(image.get_potential_energy(), abs=1e-4)
+        np.testing.assert_allclose(force, image.get_forces(), atol=1e-4)
+
+
 def test_unknown_model_and_device_are_rejected():
+    with pytest.raises(PhasefireError, match="unknown dispersion 'd4'; choose one of none, d3bj"):
+        load_engine({"name": "mlip", "dispersion": "d4"})
     with pytest.raises(PhasefireError, match="unknown MLIP model 'mace'"):
         load_engine({"name": "mlip", "model": "mace"})
     with pytest.raises(PhasefireError, match="'mlip_device': Input should be 'cpu' or 'cuda'"):

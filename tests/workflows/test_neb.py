@@ -247,3 +247,28 @@ def test_analyze_neb_names_the_bad_file(capsys, nh3_neb):
     shutil.rmtree(nh3_neb / "04")
     with pytest.raises(PhasefireError, match=r"INCAR says IMAGES = 3, so 5 image folders 00 ... 04, but .* has 4"):
         analyze_neb(capsys, str(nh3_neb))
+
+
+def test_endpoint_check_flags_symmetry_equivalent_endpoints_that_differ():
+    """Ideal Br-vacancy hop endpoints in CsPbBr3 are images of each other: CHGNet gives them the same
+    energy; a displaced Pb makes one endpoint inequivalent and higher in energy, which is flagged."""
+    from phasefire.structures import build
+    from phasefire.structures.defects import distinct_hops, supercell_repeats, vacancy_hop_endpoints
+    from phasefire.workflows.engines import load_engine
+    from phasefire.workflows.neb import endpoint_check, endpoints_equivalent
+
+    host = build("cspbbr3-cubic")
+    hop = distinct_hops(host, "Br")[0]
+    initial, final = vacancy_hop_endpoints(host, hop, supercell_repeats(host, 9.0))
+    assert endpoints_equivalent(initial, final)
+    engine = load_engine({"name": "mlip", "model": "chgnet"})
+    energies = engine.energies_and_forces([initial, final])[0]
+    check = endpoint_check(initial, final, energies[0], energies[1], True, 0.01)
+    assert abs(check["energy_difference_eV"]) < 1e-3 and check["relaxed_equivalent"] and not check["flagged"]
+    distorted = final.copy()
+    lead = [k for k, symbol in enumerate(distorted.get_chemical_symbols()) if symbol == "Pb"][0]
+    distorted.positions[lead] += [0.5, 0.0, 0.0]
+    energy = engine.energies_and_forces([distorted])[0][0]
+    check = endpoint_check(initial, distorted, energies[0], energy, True, 0.01)
+    assert check["energy_difference_eV"] > 0.01 and not check["relaxed_equivalent"] and check["flagged"]
+    assert not endpoint_check(initial, distorted, energies[0], energy, False, 0.01)["flagged"]  # other sites

@@ -32,11 +32,12 @@ def reproduce_ag2se(args: argparse.Namespace) -> int:
     from phasefire.workflows.launchpad import open_launchpad
     from phasefire.workflows.neb import VacancyHopSettings, hop_settings, neb_workflow
     from phasefire.workflows.studies.ag2se import barrier_comparison, species_rows
+    from phasefire.workflows.studies.validation import engine_description, study_engine_params
 
     setting_names = list(VacancyHopSettings.model_fields)
     maker_params, engine_params = split_overrides(parse_overrides(args.set), setting_names)
     settings = hop_settings({"hops": args.hops, **maker_params})
-    spec = engine_spec(args.engine, engine_params, setting_names)
+    spec = engine_spec(args.engine, study_engine_params("ag2se", args.engine, engine_params), setting_names)
     name = f"ag2se-neb/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
     atoms = build("ag2se-alpha")
     parts = [
@@ -49,11 +50,18 @@ def reproduce_ag2se(args: argparse.Namespace) -> int:
     rows = species_rows(ResultsDB(open_launchpad()).query(workflow=name, task_type="neb"))
     comparison = barrier_comparison(rows)
     best, ratio = comparison["lowest_migration_barrier_eV"], comparison["ratio_Se_over_Ag"]
-    result = {"workflow": name, "engine": args.engine, "hops": rows, **comparison, "wall_time_s": wall}
+    result = {
+        "workflow": name,
+        "engine": args.engine,
+        "engine_spec": spec,
+        "hops": rows,
+        **comparison,
+        "wall_time_s": wall,
+    }
     if args.json:
         print_json(result)
         return 0
-    print(f"\nalpha-Ag2Se vacancy hops ('{name}', engine {args.engine}; {wall:.0f} s wall)")
+    print(f"\nalpha-Ag2Se vacancy hops ('{name}', engine {engine_description(spec)}; {wall:.0f} s wall)")
     print_table(
         [
             [

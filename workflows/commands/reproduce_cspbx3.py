@@ -46,10 +46,11 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     from phasefire.workflows.launchpad import open_launchpad
     from phasefire.workflows.neb import hop_settings, neb_workflow
     from phasefire.workflows.reports.cspbx3 import EXPERIMENTAL_BR_BARRIER_EV, write_report
+    from phasefire.workflows.studies.validation import study_engine_params
 
     profile = PROFILES[args.profile]
     settings = hop_settings({"hops": "shortest", "temperature_K": args.temperature, **profile["neb"]})
-    spec = engine_spec(args.engine, {})
+    spec = engine_spec(args.engine, study_engine_params("cspbx3", args.engine, {}))
     name = f"cspbx3-neb/{args.profile}/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
     parts = [
         neb_workflow(build(label), label, species, "vacancy", spec, settings, name=name) for label, species in SYSTEMS
@@ -78,10 +79,11 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     model_wall = time.perf_counter() - start
     out = Path(args.out or f"reports/cspbx3-{time.strftime('%Y%m%d-%H%M%S')}")
     summary = {
-        "workflow": name, "engine": args.engine, "profile": args.profile, "temperature_K": args.temperature,
+        "workflow": name, "engine": args.engine, "engine_spec": spec, "profile": args.profile, "temperature_K": args.temperature,
         "barriers_eV": barrier, "experimental_br_barrier_eV": EXPERIMENTAL_BR_BARRIER_EV,
         "neb": {s: {"task_id": d["task_id"], "hop": d["input"]["metadata"]["hop"]["label"], "atoms": d["nsites"],
                     "profile": d["output"]["energy_profile"], "barrier_backward_eV": d["output"]["barrier_backward_eV"],
+                    "barrier_forward_eV": d["output"]["barrier_forward_eV"], "endpoint_check": d["output"].get("endpoint_check"),
                     "diffusion_cm2_per_s": d["output"]["transport"]["diffusion_cm2_per_s"], "mobility_cm2_per_V_s": d["output"]["transport"]["mobility_cm2_per_V_s"],
                     "wall_time_s": d["wall_time_s"]} for s, d in documents.items()},
         "rectification": runs, "wall_time_s": {"neb_workflow": neb_wall, "rectification_model": model_wall},

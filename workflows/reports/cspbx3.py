@@ -112,6 +112,65 @@ def write_profiles_png(forward, reverse, params, path: Path) -> Path:
     return path
 
 
+def barrier_uncertainty(neb: Mapping[str, Any], temperature_K: float) -> dict[str, dict[str, Any]]:
+    """Per species: barrier (eV, forward), its uncertainty (eV) and the factor it puts on D_V.
+
+    A hop between symmetry-equivalent sites has equal forward and backward barriers; what differs
+    is the endpoint energy difference E_final - E_initial (eV), so the uncertainty is taken as
+    |forward - backward| / 2 (at least the endpoint check's |dE| / 2 when recorded), and D_V ∝
+    exp(-Ea/kT) is uncertain by the factor exp(u/kT). ``flagged``: the endpoint check failed.
+    """
+    k_B_eV_per_K = 8.617333262e-5
+    rows = {}
+    for species, info in neb.items():
+        forward, backward = info.get("barrier_forward_eV"), info.get("barrier_backward_eV")
+        if forward is None or backward is None:
+            continue
+        check = info.get("endpoint_check") or {}
+        difference = check.get("energy_difference_eV", forward - backward)
+        uncertainty = max(abs(forward - backward), abs(difference)) / 2
+        rows[species] = {
+            "barrier_eV": forward,
+            "barrier_uncertainty_eV": uncertainty,
+            "endpoint_energy_difference_eV": difference,
+            "diffusivity_factor": float(np.exp(uncertainty / (k_B_eV_per_K * temperature_K))),
+            "flagged": bool(check.get("flagged", False)),
+            "endpoint_check": bool(check),
+        }
+    return rows
+
+
+def uncertainty_lines(summary: dict[str, Any]) -> list[str]:
+    """The report's section on the barriers' uncertainty and the engine that produced them."""
+    from phasefire.workflows.studies.validation import STUDY_ENGINE_DEFAULTS, engine_description
+
+    spec = summary.get("engine_spec") or {"name": summary["engine"]}
+    rows = barrier_uncertainty(summary["neb"], summary["temperature_K"])
+    default = STUDY_ENGINE_DEFAULTS["cspbx3"]
+    return [
+        "## Barrier uncertainty and engine",
+        "",
+        f"Engine: {engine_description(spec)}. Study default: model {default['model']}, dispersion "
+        f"{default['dispersion']} (`phasefire validate models`: CsPbBr3 a +2.6 % with CHGNet, +2.3 % 7net-l3i5, "
+        "+1.0 % 7net-l3i5 + D3(BJ); the per-model Br-vacancy barrier is part of that table; CHGNet is kept as the "
+        "fastest model, ~3x cheaper per force call than 7net-l3i5).",
+        "",
+        "| species | barrier (eV) | ± (eV) | E_final - E_initial (eV) | D_V uncertain by x | endpoints |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {species} | {r['barrier_eV']:.3f} | {r['barrier_uncertainty_eV']:.3f} | "
+            f"{r['endpoint_energy_difference_eV']:+.3f} | {r['diffusivity_factor']:.2f} | "
+            f"{'**flagged**: differ beyond tolerance' if r['flagged'] else 'checked, equivalent' if r['endpoint_check'] else 'not checked (older run)'} |"
+            for species, r in rows.items()
+        ),
+        "",
+        "± = max(|forward - backward|, |E_final - E_initial|) / 2: symmetry-equivalent endpoints should give "
+        "equal forward and backward barriers, so their difference measures how far the band is from converged "
+        "endpoints; the rectification model's D_V carries the factor exp(±/kT).",
+        "",
+    ]
+
+
 def write_report(summary: dict[str, Any], out: Path) -> Path:
     """Write out/report.md and out/cspbx3.png; return the Markdown path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +225,7 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         f"| rectification ratio at ±{runs['neb']['biases_V_per_um'][-1]} V/µm | {runs['neb']['rectification_ratio']:.1f} | {runs['paper']['rectification_ratio']:.1f} | ~{PAPER_RECTIFICATION_RATIO:.0f} |",
         "",
         "Barriers: forward barrier of the shortest (a/√2) halide-vacancy hop in the cubic phase, 2x2x2 supercell "
-        "(defect images ≥ 9 Å apart), endpoints relaxed from a rattled start, climbing-image NEB. "
+        "(defect images ≥ 9 Å apart), both endpoints relaxed the same way (see the endpoint check below), climbing-image NEB. "
         "Model link: `phasefire.models.rectification.parameters_from_barrier` (D_V = 8 ν exp(-Ea/kT) (a/√2)²/6, ν = 1e13 Hz; "
         "Cl/Br jump ratio exp(-(Ea_Cl - Ea_Br)/kT)).",
         "",
@@ -175,6 +234,7 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         "",
         "![profiles, migration length vs bias, rectification ratio](cspbx3.png)",
         "",
+        *uncertainty_lines(summary),
         f"## The model beside the paper's statements ({study['grid_points']} cells, {study['hours']:g} h, "
         f"rate constant {study['rate_constant_um_per_V_s']:.3g} µm V⁻¹ s⁻¹ fitted at +2 V/µm)",
         "",

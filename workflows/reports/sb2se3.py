@@ -18,9 +18,11 @@ from phasefire.analysis.angles import bond_angle_distribution  # noqa: E402
 from phasefire.analysis.coordination import coordination_numbers  # noqa: E402
 from phasefire.analysis.eos import birch_murnaghan_pressure, density_crossover, fit_birch_murnaghan  # noqa: E402
 from phasefire.analysis.neighbors import shortest_cell_height  # noqa: E402
-from phasefire.analysis.rdf import radial_distribution  # noqa: E402
+from phasefire.analysis.rdf import first_peak, radial_distribution  # noqa: E402
 from phasefire.analysis.rings import ring_statistics  # noqa: E402
+from phasefire.analysis.structure_factor import xray_structure_factor  # noqa: E402
 from phasefire.workflows.errors import PhasefireError  # noqa: E402
+from phasefire.workflows.studies.validation import engine_description  # noqa: E402
 
 #: the paper's simulated/measured landmarks (GPa)
 PAPER = {
@@ -29,6 +31,9 @@ PAPER = {
     "three_rings_dominant_GPa": 20.0,  # Fig. 3d: 6-8 rings give way to 3-rings at 20 GPa
     "r1_maximum_GPa": 20.0,  # Fig. 3a (simulation; 15.7 GPa in the experiment, Fig. 2d)
 }
+
+#: the experiment's S(q) principal peak: slopes dq1/dP (Å⁻¹/GPa) below and above 15.7 GPa (paper, Fig. 2)
+PAPER_Q1_SLOPES = {"below_inv_A_per_GPa": 0.021, "above_inv_A_per_GPa": 0.0048, "break_GPa": 15.7}
 
 #: frames of each stage used for ring statistics (the most expensive analysis)
 RING_FRAMES = 5
@@ -41,6 +46,33 @@ def stage_frames(document: dict[str, Any]) -> list:
         return [trajectory[k] for k in range(document["output"]["sample_start_frame"], len(trajectory))]
 
 
+def xray_weighted_gr(rdf) -> np.ndarray:
+    """g(r) weighted as X-rays see it at q -> 0: sum over ordered pairs c_a c_b Z_a Z_b g_ab / (sum c_a Z_a)^2
+    (Faber–Ziman with f_a(0) = Z_a); equals the number-weighted total g(r) for a single species."""
+    from ase.data import atomic_numbers
+
+    c, z = rdf.concentrations, {s: atomic_numbers[s] for s in rdf.species}
+    norm = sum(c[s] * z[s] for s in rdf.species) ** 2
+    total = np.zeros_like(rdf.r)
+    for key, g in rdf.partial.items():
+        a, b = key.split("-")
+        total += (1 if a == b else 2) * c[a] * c[b] * z[a] * z[b] * g
+    return total / norm
+
+
+def q1_slopes(stages: list[dict[str, Any]], break_GPa: float = PAPER_Q1_SLOPES["break_GPa"]) -> dict[str, Any]:
+    """Least-squares slopes dq1/dP (Å⁻¹/GPa) of the S(q) principal peak below and above ``break_GPa``
+    (each needs two ladder points; None otherwise), beside the paper's."""
+    points = [(s["target_pressure_GPa"], s["q1_inv_A"]) for s in stages if s.get("q1_inv_A") is not None]
+    slopes = {}
+    for name, chosen in (
+        ("below", [p for p in points if p[0] <= break_GPa]),
+        ("above", [p for p in points if p[0] >= break_GPa]),
+    ):
+        slopes[f"{name}_inv_A_per_GPa"] = float(np.polyfit(*np.array(chosen).T, 1)[0]) if len(chosen) >= 2 else None
+    return {**slopes, "break_GPa": break_GPa, "paper": PAPER_Q1_SLOPES}
+
+
 def analyse_stage(document: dict[str, Any], bond_cutoff_A: float, ring_max_size: int) -> dict[str, Any]:
     """g(r) and r1, ADF and its weight near 60°, coordination numbers and ring fractions of one
     compression stage; bonds are pairs closer than ``bond_cutoff_A`` (Å)."""
@@ -49,6 +81,8 @@ def analyse_stage(document: dict[str, Any], bond_cutoff_A: float, ring_max_size:
     rdf = radial_distribution(frames, r_max=r_max, bins=int(r_max / 0.04))
     adf = bond_angle_distribution(frames, cutoff=bond_cutoff_A, bins=90)
     cn = coordination_numbers(frames, cutoff=bond_cutoff_A)
+    xray_peak = first_peak(rdf.r, xray_weighted_gr(rdf))
+    structure_factor = xray_structure_factor(rdf)
     ring_frames = frames[:: max(1, len(frames) // RING_FRAMES)][:RING_FRAMES]
     rings = ring_statistics(ring_frames, cutoff=bond_cutoff_A, max_size=ring_max_size)
     extra = document["output"]
@@ -62,6 +96,9 @@ def analyse_stage(document: dict[str, Any], bond_cutoff_A: float, ring_max_size:
         "n_frames": len(frames),
         "r1_A": rdf.first_peak.r1,
         "r1_error_A": rdf.first_peak.r1_error,
+        "r1_xray_A": xray_peak.r1,
+        "r1_xray_error_A": xray_peak.r1_error,
+        "q1_inv_A": structure_factor.q1,
         "g_r": {"r_A": rdf.r.tolist(), "g": rdf.total.tolist()},
         "weight_near_60": adf.weight_near_60,
         "adf": {"angle_deg": adf.angle.tolist(), "density_per_deg": adf.total.tolist()},
@@ -134,6 +171,7 @@ def compare_with_paper(stages: list[dict[str, Any]], crystal: list[dict[str, flo
             else "flat within errors"
         ),
     }
+    results["q1_slopes"] = q1_slopes(stages)
     return results
 
 
@@ -233,6 +271,31 @@ def comparison_rows(comparison: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def q1_lines(slopes: dict[str, Any] | None, stages: list[dict[str, Any]]) -> list[str]:
+    """Report lines: dq1/dP below/above the break beside the paper, and q1, r1 (number) and r1 (X-ray) per pressure."""
+    if not slopes or not any(s.get("q1_inv_A") is not None for s in stages):
+        return ["Not computed for this campaign (stored before S(q) was analysed).", ""]
+
+    def fmt(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    paper = slopes["paper"]
+    return [
+        f"dq1/dP below {slopes['break_GPa']:g} GPa: {fmt(slopes['below_inv_A_per_GPa'])} Å⁻¹/GPa (paper ~{paper['below_inv_A_per_GPa']}); "
+        f"above: {fmt(slopes['above_inv_A_per_GPa'])} Å⁻¹/GPa (paper ~{paper['above_inv_A_per_GPa']}); "
+        "q1 from the Faber–Ziman X-ray S(q) (Lorch window) of each stage's partial g(r).",
+        "",
+        "| P target (GPa) | q1 (Å⁻¹) | r1 number-weighted (Å) | r1 X-ray-weighted (Å) |",
+        "|---|---|---|---|",
+        *(
+            f"| {s['target_pressure_GPa']:g} | {fmt(s.get('q1_inv_A'))} | {s['r1_A']:.3f} | "
+            f"{fmt(s.get('r1_xray_A'))} |"
+            for s in stages
+        ),  # fmt: skip
+        "",
+    ]
+
+
 def write_report(summary: dict[str, Any], out: Path) -> Path:
     """report.md, results.json and the PNG figures in ``out``; returns the report's path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -242,7 +305,7 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
     lines = [
         "# Amorphous Sb2Se3 under pressure",
         "",
-        f"Workflow `{summary['workflow']}`, engine `{summary['engine']}`, profile `{summary['profile_name']}`, "
+        f"Workflow `{summary['workflow']}`, engine `{engine_description(summary.get('engine_spec') or {'name': summary['engine']})}`, profile `{summary['profile_name']}`, "
         f"{summary['n_atoms']} atoms, seed {summary['seed']}; campaign wall time {summary['wall_time_s']:.0f} s.",
         "Paper: K. Zhang et al., Phys. Rev. Lett. 127, 127002 (2021), Figs. 2–4 (simulated values where the paper has them).",
         "",
@@ -252,6 +315,9 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         "|---|---|---|---|",
         *(f"| {' | '.join(row)} |" for row in comparison_rows(comparison)),
         "",
+        "## S(q) principal peak and r1 (X-ray- and number-weighted)",
+        "",
+        *q1_lines(comparison.get("q1_slopes"), stages),
         "## Ladder",
         "",
         "| P target (GPa) | <P> (GPa) | <T> (K) | V (Å³/atom) | ρ (g/cm³) | r1 (Å) | weight 50–70° | CN mean | most common ring |",
