@@ -95,7 +95,7 @@ def orientation_statistics(
             "mean_axial_pm": float((chosen @ direction).mean() * 100.0) if len(chosen) else None,
         }
     parts = [families[f]["mean_axial_pm"] for f in families if families[f]["mean_axial_pm"] is not None]
-    delta = float(sum(parts)) if len(parts) == 2 else float((axial.mean() * 100.0))
+    delta = float(sum(parts)) if len(parts) == 2 else float(axial.mean() * 100.0)
     return {**families, "delta_z_pm": delta, "abrahams_Ps_uC_cm2": abrahams_polarization_uC_cm2(delta / 100.0)}
 
 

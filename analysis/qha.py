@@ -72,7 +72,7 @@ def qha_thermal_expansion(
         phonon.run_mesh(list(mesh), is_gamma_center=True)
         frequencies = phonon.mesh.frequencies
         imaginary.append(int((frequencies < -0.05).sum()))
-        phonon.run_thermal_properties(temperatures=temperatures_K)
+        phonon.run_thermal_properties(temperatures=temperatures_K, exclude_gamma_acoustic=True)
         properties = phonon.get_thermal_properties_dict()
         free.append(properties["free_energy"])  # kJ/mol
         entropy.append(properties["entropy"])  # J/K/mol

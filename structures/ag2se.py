@@ -52,7 +52,9 @@ def alpha_ag2se() -> Atoms:
     return from_wyckoff("P2_12_12_1", Lattice.orthorhombic(*ALPHA_PAPER_CELL_A), sites)
 
 
-def tetrahedral_sites(a_A: float = BETA_BCC_A, repeats: tuple[int, int, int] = BETA_SUPERCELL) -> tuple[Atoms, np.ndarray]:
+def tetrahedral_sites(
+    a_A: float = BETA_BCC_A, repeats: tuple[int, int, int] = BETA_SUPERCELL
+) -> tuple[Atoms, np.ndarray]:
     """The bcc Se sublattice (Im-3m, ``repeats`` cubic cells) and the Cartesian positions (Å) of all
     its tetrahedral 12d interstices (6 per Se)."""
     host = Atoms("Se2", scaled_positions=[(0, 0, 0), (0.5, 0.5, 0.5)], cell=[a_A] * 3, pbc=True).repeat(repeats)

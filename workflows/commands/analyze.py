@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from phasefire.workflows.commands import analyze_elf
+from phasefire.workflows.commands import analyze_dipoles, analyze_elf, analyze_strain
 from phasefire.workflows.commands.analyze_neb import register_neb
 
 EOS_HELP = """\
@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = group.add_subparsers(dest="analysis", required=True, metavar="ANALYSIS")
     register_neb(commands)
     analyze_elf.register(commands)
+    analyze_dipoles.register(commands), analyze_strain.register(commands)
 
     def add(
         name: str,
