@@ -55,3 +55,14 @@ def test_bad_input_is_one_line(files, capsys, args, message):
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("phasefire: error: ") and message in err and "\n" not in err
+
+
+def test_vasp_neb_ediff_is_absolute_not_per_atom():
+    """CI-NEB on a 143-atom Ag2Se supercell: EDIFF 1e-6 eV, not 1e-6 x 143 (too loose for the forces)."""
+    from phasefire.workflows.calculations.neb import NEBSettings
+    from phasefire.workflows.engines.vasp.inputs import neb_incar
+
+    supercell = build("ag2se-alpha").repeat((3, 2, 2))
+    del supercell[0]
+    incar = neb_incar(supercell, NEBSettings(n_images=3, fmax_eV_per_A=0.05, max_steps=100, climb=True), vtst=True)
+    assert incar["EDIFF"] == 1e-6
