@@ -64,7 +64,8 @@ def network_dimensionality(atoms: Atoms, sites: list[int], edges) -> int:
 
 
 def percolating_barrier(atoms: Atoms, species: str, kinds: list[dict[str, Any]]) -> dict[str, Any]:
-    """The lowest barrier at which the hops of ``species`` percolate, and the barriers at which the
+    """The lowest barrier at which the hops of ``species`` percolate (with the dimensionality reached
+    there), and the barriers at which the
     network first becomes 1-D, 2-D and 3-D.
 
     kinds: one entry per symmetry-distinct hop with ``start_site``, ``end_site``, ``end_shift``
@@ -86,7 +87,7 @@ def percolating_barrier(atoms: Atoms, species: str, kinds: list[dict[str, Any]])
     return {
         "species": species,
         "percolating_barrier_eV": first,
-        "dimensionality": next((f"{d}-D" for d in (1, 2, 3) if thresholds[f"{d}D"] == first), None)
+        "dimensionality": next((f"{d}-D" for d in (3, 2, 1) if thresholds[f"{d}D"] == first), None)
         if first is not None
         else None,
         "barrier_by_dimensionality_eV": thresholds,
