@@ -113,8 +113,8 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         "exactly. The paper's 54 vs 68 pm asymmetry (Δz = -14 pm) is attributed by the authors to strain from "
         "the STEM sample preparation, which a bulk relaxation does not contain. Abrahams' relation gives "
         "258 × (-0.14 Å) = -36 µC/cm², ten times the paper's 3.6 µC/cm²: the paper's arithmetic is off by "
-        "a factor 10 (3.6 µC/cm² would need Δz = 1.4 pm). The computed dipoles point mostly along b "
-        "(projected angle ~75° from [001]) rather than the paper's [014]; the cage is the 4 nearest Ag in 3-D, "
+        "a factor 10 (3.6 µC/cm² would need Δz = 1.4 pm). The angle column is the mean |angle| to [001] in the "
+        "(100) plane (the paper's [014] is 14°). The cage is the 4 nearest Ag in 3-D, "
         "whereas the paper measured the centre of the projected Ag columns.",
         "",
     ]
