@@ -26,7 +26,16 @@ MATERIALS: dict[str, Material] = {
     m.name: m
     for m in (
         Material("ag2se-alpha", "alpha-Ag2Se naumannite, P2_12_12_1 (Wiegers 1971; paper cell)", ag2se.alpha_ag2se),
-        Material("ag2se-beta", "beta-Ag2Se ordered antifluorite approximant, Fm-3m, a=5.3357 A", ag2se.beta_ag2se),
+        Material(
+            "ag2se-beta",
+            "beta-Ag2Se approximant: bcc Se (Im-3m, a=4.98 A) 2x2x2, Ag on tetrahedral sites (lowest-energy sample)",
+            ag2se.beta_ag2se,
+        ),
+        Material(
+            "ag2se-fcc-paper",
+            "the Ag2Se paper's beta cell taken literally: antifluorite Fm-3m a=5.3357 A (36% too dense; not physical)",
+            ag2se.fcc_paper_ag2se,
+        ),
         Material("cspbbr3-cubic", "CsPbBr3 cubic perovskite, Pm-3m", cspbx3.cubic_cspbbr3),
         Material("cspbcl3-cubic", "CsPbCl3 cubic perovskite, Pm-3m", cspbx3.cubic_cspbcl3),
         Material("cspbi3-cubic", "CsPbI3 cubic perovskite, Pm-3m", cspbx3.cubic_cspbi3),

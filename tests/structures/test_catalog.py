@@ -13,7 +13,7 @@ from phasefire.structures import MATERIALS, build, parse_supercell
 #: name -> (space group number, cited a, b, c in Å, reduced formula, cations, anions)
 EXPECTED = {
     "ag2se-alpha": (19, (4.3357, 7.07, 7.774), "Ag2Se", {"Ag"}, {"Se"}),
-    "ag2se-beta": (225, (5.3357,) * 3, "Ag2Se", {"Ag"}, {"Se"}),
+    "ag2se-fcc-paper": (225, (5.3357,) * 3, "Ag2Se", {"Ag"}, {"Se"}),
     "cspbbr3-cubic": (221, (5.874,) * 3, "CsPbBr3", {"Cs", "Pb"}, {"Br"}),
     "cspbcl3-cubic": (221, (5.605,) * 3, "CsPbCl3", {"Cs", "Pb"}, {"Cl"}),
     "cspbi3-cubic": (221, (6.2894,) * 3, "CsPbI3", {"Cs", "Pb"}, {"I"}),
@@ -38,7 +38,7 @@ def reduced_formula(atoms: Atoms) -> str:
 
 
 def test_catalog_lists_every_expected_structure():
-    assert set(EXPECTED) | {"sb2se3-bcc"} == set(MATERIALS)
+    assert set(EXPECTED) | {"sb2se3-bcc", "ag2se-beta"} == set(MATERIALS)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -50,7 +50,7 @@ def test_space_group_lattice_and_stoichiometry(name):
     assert reduced_formula(atoms) == formula
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED) + ["sb2se3-bcc"])
+@pytest.mark.parametrize("name", sorted(set(EXPECTED) - {"ag2se-fcc-paper"}) + ["sb2se3-bcc", "ag2se-beta"])
 def test_bonding_is_physical(name):
     atoms = build(name)
     i, j, d = neighbor_list("ijd", atoms, 4.6)
@@ -111,3 +111,38 @@ def test_bad_supercell_is_rejected(text):
 def test_unknown_structure_names_the_choices():
     with pytest.raises(ValueError, match="unknown structure 'cspbbr4'.*ag2se-alpha"):
         build("cspbbr4")
+
+
+def test_beta_ag2se_is_bcc_se_with_ag_in_tetrahedra():
+    """Se bcc (Im-3m, 4.98 A cube, 2x2x2), every Ag 4-fold at a*sqrt(5)/4 = 2.784 A, no face-sharing Ag pair."""
+    atoms = build("ag2se-beta")
+    assert reduced_formula(atoms) == "Ag2Se" and len(atoms) == 48
+    np.testing.assert_allclose(atoms.cell.cellpar(), [9.96, 9.96, 9.96, 90, 90, 90])
+    se = atoms[[a.symbol == "Se" for a in atoms]]
+    assert space_group(se) == 229
+    i, j, d = neighbor_list("ijd", atoms, 3.0)
+    symbols = np.array(atoms.get_chemical_symbols())
+    for index in np.flatnonzero(symbols == "Ag"):
+        bonds = d[(i == index) & (symbols[j] == "Se")]
+        np.testing.assert_allclose(bonds, 4.98 * np.sqrt(5) / 4, atol=1e-6)
+        assert len(bonds) == 4
+    ag_ag = d[(symbols[i] == "Ag") & (symbols[j] == "Ag")]
+    assert ag_ag.size == 0 or ag_ag.min() > 2.2
+    assert atoms.get_volume() / 16 == pytest.approx(4.98**3 / 2)  # 61.75 A^3 per formula unit
+
+
+def test_fcc_paper_cell_is_far_denser_than_alpha():
+    """The paper's literal Fm-3m a = 5.3357 A: Ag-Se 2.31 A, 36 % less volume per formula unit than alpha."""
+    fcc, alpha = build("ag2se-fcc-paper"), build("ag2se-alpha")
+    assert neighbor_list("d", fcc, 3.0).min() == pytest.approx(5.3357 * np.sqrt(3) / 4)
+    assert fcc.get_volume() / 4 / (alpha.get_volume() / 4) == pytest.approx(0.64, abs=0.01)
+
+
+@pytest.mark.slow
+def test_beta_approximant_is_the_lowest_energy_sample():
+    """CHGNet single points of the seeded samples: the catalogue's arrangement is the lowest."""
+    from phasefire.structures.ag2se import BETA_CHOSEN, beta_arrangements
+    from phasefire.workflows.engines import load_engine
+
+    energies, _ = load_engine({"name": "mlip"}).energies_and_forces(beta_arrangements())
+    assert int(np.argmin(energies)) == BETA_CHOSEN

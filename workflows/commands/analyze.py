@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from phasefire.analysis.bonds import add_bond_cutoff_option
-from phasefire.workflows.commands import analyze_elf, analyze_polarization
+from phasefire.workflows.commands import analyze_dipoles, analyze_elf, analyze_polarization, analyze_strain
 from phasefire.workflows.commands.analyze_neb import register_neb
 from phasefire.workflows.errors import PhasefireError
 
@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_neb(commands)
     analyze_elf.register(commands)
     analyze_polarization.register(commands)
+    analyze_dipoles.register(commands)
+    analyze_strain.register(commands)
 
     def add(
         name: str,

@@ -1,84 +1,67 @@
-"""``phasefire reproduce ag2se``: Ag- and Se-vacancy hop barriers in alpha-Ag2Se (MLIP NEB) and
-their ratio beside the paper's "Ag+ barrier ~37 times smaller than Se's" (Fig. S21)."""
+"""``phasefire reproduce ag2se``: the alpha-Ag2Se paper (Luo et al., Nat. Commun. (2025)) reproduced
+with an MLIP: relaxed alpha and beta cells, local dipoles and vortices, Abrahams Ps, the alpha -> beta
+transformation strain, QHA thermal expansion, every distinct Ag and Se vacancy hop (NEB) and the
+percolating barriers with their ratio, written as a report folder (``workflows.studies.ag2se``,
+``workflows.reports.ag2se``)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import print_json
 
 
 def register(studies: argparse._SubParsersAction) -> None:
     parser = studies.add_parser(
-        "ag2se", help="alpha-Ag2Se: Ag vs Se vacancy-hop barriers (NEB) and their ratio vs the paper's ~37"
+        "ag2se", help="alpha-Ag2Se: cells, dipoles, Ps, transformation strain, QHA, percolating Ag/Se barriers; report"
     )
-    parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet) or vasp")
-    parser.add_argument("--hops", default="shortest", help="'shortest' (default) hop per species, 'all', or indices")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a NEB setting (n_images=5, fmax_eV_per_A=0.03) or an engine parameter")  # fmt: skip
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    parser.add_argument("--profile", choices=("quick", "full"), default="quick",
+                        help="quick (default: ~20 min on 2 cores with CHGNet) or full (tighter, larger)")  # fmt: skip
+    parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet); relaxations/QHA need an ASE engine")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine parameter")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes for the NEBs (default 1)")
+    parser.add_argument("--out", default=None, help="report folder (default reports/ag2se-<timestamp>)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=reproduce_ag2se)
 
 
 def reproduce_ag2se(args: argparse.Namespace) -> int:
-    from fireworks import Workflow
-
-    from phasefire.structures import build
-    from phasefire.workflows.commands.reproduce import submit_and_run
-    from phasefire.workflows.commands.submit import engine_spec, parse_overrides, split_overrides
-    from phasefire.workflows.database import ResultsDB
-    from phasefire.workflows.launchpad import open_launchpad
-    from phasefire.workflows.neb import VacancyHopSettings, hop_settings, neb_workflow
-    from phasefire.workflows.studies.ag2se import barrier_comparison, species_rows
+    from phasefire.workflows.commands.submit import engine_spec, parse_overrides
+    from phasefire.workflows.reports.ag2se import write_report
+    from phasefire.workflows.studies.ag2se import reproduce
     from phasefire.workflows.studies.validation import engine_description, study_engine_params
 
-    setting_names = list(VacancyHopSettings.model_fields)
-    maker_params, engine_params = split_overrides(parse_overrides(args.set), setting_names)
-    settings = hop_settings({"hops": args.hops, **maker_params})
-    spec = engine_spec(args.engine, study_engine_params("ag2se", args.engine, engine_params), setting_names)
-    name = f"ag2se-neb/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
-    atoms = build("ag2se-alpha")
-    parts = [
-        neb_workflow(atoms, "ag2se-alpha", species, "vacancy", spec, settings, name=name) for species in ("Ag", "Se")
-    ]
-    workflow = Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"})
-    start = time.perf_counter()
-    submit_and_run(workflow, args.workers)
-    wall = time.perf_counter() - start
-    rows = species_rows(ResultsDB(open_launchpad()).query(workflow=name, task_type="neb"))
-    comparison = barrier_comparison(rows)
-    best, ratio = comparison["lowest_migration_barrier_eV"], comparison["ratio_Se_over_Ag"]
-    result = {
-        "workflow": name,
-        "engine": args.engine,
-        "engine_spec": spec,
-        "hops": rows,
-        **comparison,
-        "wall_time_s": wall,
-    }
+    spec = engine_spec(args.engine, study_engine_params("ag2se", args.engine, parse_overrides(args.set)))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"ag2se/{args.profile}/{args.engine}/{stamp}"
+    results = reproduce(args.profile, spec, args.workers, name, progress=lambda m: print(m, file=sys.stderr))
+    report = write_report(results, Path(args.out or f"reports/ag2se-{stamp}"))
+    public = {k: v for k, v in results.items() if not k.startswith("_")}
     if args.json:
-        print_json(result)
+        print_json({**public, "report": str(report)})
         return 0
-    print(f"\nalpha-Ag2Se vacancy hops ('{name}', engine {engine_description(spec)}; {wall:.0f} s wall)")
-    print_table(
-        [
-            [
-                r["species"],
-                r["hop"],
-                r["supercell"],
-                r["atoms"],
-                f"{r['barrier_forward_eV']:.3f}",
-                f"{r['barrier_backward_eV']:.3f}",
-                "yes" if r["converged"] else "NO",
-                f"{r['wall_time_s']:.0f}",
-            ]
-            for r in rows
-        ],  # fmt: skip
-        ["species", "hop", "supercell", "atoms", "Ea fwd eV", "Ea bwd eV", "converged", "NEB s"],
+    percolation = public["percolation"]
+    alpha = public["dipoles"]["relaxed alpha"]
+    strain = public["strain"]["relaxed"]["minimal"]
+    print(
+        f"\nalpha-Ag2Se ({args.profile}, engine {engine_description(spec)}; {public['timings_s']['total_s']:.0f} s wall)"
     )
-    shown = {s: "n/a (no converged hop)" if b is None else f"{b:.3f} eV" for s, b in best.items()}
-    print(f"lowest migration barrier (max of fwd/bwd): Ag {shown['Ag']}, Se {shown['Se']}")
-    print(f"ratio Se/Ag: {'n/a' if ratio is None else f'{ratio:.1f}'}   (paper, DFT: ~{comparison['paper_ratio']:.0f})")
+    print(f"relaxed alpha dipoles: mean {alpha['mean_magnitude_pm']:.1f} pm, Δz {alpha['delta_z_pm']:.2f} pm, "
+          f"Ps {alpha['abrahams_Ps_uC_cm2']:.2f} µC/cm² (paper 54/68 pm, 3.6 µC/cm²)")  # fmt: skip
+    print(f"alpha->beta strain along alpha [001]: {100 * strain['strain_along_axis']:+.2f} % (paper ~5.7 %)")
+    print(f"QHA linear expansion at 300 K: {public['qha']['linear_expansion_300K_per_K']:.2e} /K")
+    for species in ("Ag", "Se"):
+        p = percolation[species]
+        value = (
+            "n/a"
+            if p["percolating_barrier_eV"] is None
+            else f"{p['percolating_barrier_eV']:.3f} eV ({p['dimensionality']})"
+        )
+        print(f"percolating {species} barrier: {value}")
+    ratio = percolation["ratio_Se_over_Ag"]
+    print(f"ratio Se/Ag: {'n/a' if ratio is None else f'{ratio:.1f}'} (paper ~{percolation['paper_ratio']:.0f})")
+    print(f"report: {report}")
     return 0

@@ -48,3 +48,180 @@ def barrier_comparison(rows: list[dict[str, Any]]) -> dict[str, Any]:
         lowest[species] = min(barriers) if barriers else None
     ratio = lowest["Se"] / lowest["Ag"] if lowest["Ag"] and lowest["Se"] is not None else None
     return {"lowest_migration_barrier_eV": lowest, "ratio_Se_over_Ag": ratio, "paper_ratio": PAPER_BARRIER_RATIO}
+
+
+# ---------------------------------------------------------------- issue 12: the full reproduction
+
+#: the paper's numbers (Luo et al. 2025): dipoles along/against [001] at 0 V and along/against the
+#: field at 0.4 V (pm, Figs. 2e, 3b-c), rotation of the dipoles opposing the current (deg, Fig. 3i),
+#: Abrahams Ps (uC/cm^2), alpha->beta strain along alpha [001] (Fig. 4e), projected Se-Se (Å, Fig. 4b)
+PAPER = {
+    "dipole_up_pm": 54.0, "dipole_down_pm": 68.0, "dipole_along_field_pm": 58.0, "dipole_against_field_pm": 63.0,
+    "rotation_deg": 10.0, "Ps_uC_cm2": 3.6, "delta_z_pm": -14.0, "transformation_strain": 0.057,
+    "projected_se_se_alpha_A": 3.97, "projected_se_se_beta_A": 4.15, "barrier_ratio": PAPER_BARRIER_RATIO,
+}  # fmt: skip
+
+#: settings of the two profiles: relaxation force criterion (eV/Å), QHA supercell/strains/mesh, NEB settings
+PROFILES = {
+    "quick": {"fmax_eV_per_A": 0.05, "relax_max_steps": 200, "qha_supercell": (1, 1, 1), "qha_strains": (-0.02, -0.01, 0.0, 0.01, 0.02),
+              "qha_mesh": (6, 6, 6), "neb": {"n_images": 3, "fmax_eV_per_A": 0.1, "max_steps": 150}},
+    "full": {"fmax_eV_per_A": 0.01, "relax_max_steps": 1000, "qha_supercell": (2, 2, 2), "qha_strains": (-0.02, -0.01, 0.0, 0.01, 0.02, 0.03),
+             "qha_mesh": (10, 10, 10), "neb": {"n_images": 5, "fmax_eV_per_A": 0.05, "max_steps": 300}},
+}  # fmt: skip
+
+
+def rank_beta_arrangements(energies_and_forces, count: int | None = None) -> list[tuple[int, float]]:
+    """(index, energy per atom eV) of the seeded beta arrangements, lowest first: how
+    ``structures.ag2se.BETA_CHOSEN`` was picked (``engine.energies_and_forces`` of CHGNet 0.3.0)."""
+    import numpy as np
+
+    from phasefire.structures.ag2se import BETA_SAMPLES, beta_arrangements
+
+    candidates = beta_arrangements(count or BETA_SAMPLES)
+    energies, _ = energies_and_forces(candidates)
+    order = np.argsort(energies)
+    return [(int(k), float(energies[k] / len(candidates[k]))) for k in order]
+
+
+def relax_cell(atoms, calculator, fmax_eV_per_A: float, keep_symmetry: bool, max_steps: int = 500):
+    """Positions and cell relaxed with ``calculator`` (BFGS on ASE's FrechetCellFilter; FixSymmetry when asked)."""
+    from ase.constraints import FixSymmetry
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS
+
+    work = atoms.copy()
+    work.calc = calculator
+    if keep_symmetry:
+        work.set_constraint(FixSymmetry(work, symprec=1e-3))
+    BFGS(FrechetCellFilter(work), logfile=None).run(fmax=fmax_eV_per_A, steps=max_steps)
+    work.set_constraint()
+    energy = float(work.get_potential_energy())
+    work.calc = None
+    work.info["energy_per_atom_eV"] = energy / len(work)
+    return work
+
+
+def cell_row(name: str, cited, relaxed) -> dict[str, Any]:
+    """Cell lengths (Å), volume per formula unit (Å^3) cited vs relaxed."""
+    formula_units = sum(a.symbol == "Se" for a in cited)
+    return {
+        "structure": name,
+        "cited_abc_A": [float(x) for x in cited.cell.cellpar()[:3]],
+        "relaxed_abc_A": [float(x) for x in relaxed.cell.cellpar()[:3]],
+        "cited_volume_per_fu_A3": float(cited.get_volume() / formula_units),
+        "relaxed_volume_per_fu_A3": float(relaxed.get_volume() / formula_units),
+        "relaxed_energy_per_atom_eV": relaxed.info.get("energy_per_atom_eV"),
+    }
+
+
+def dipole_rows(structures: dict[str, Any]) -> dict[str, Any]:
+    """Dipole statistics (projection [100], families along/against [001]) of each named alpha structure."""
+    from phasefire.analysis.dipoles import dipole_analysis
+
+    return {
+        name: dipole_analysis(atoms, projection=(1, 0, 0), direction=(0, 0, 1)) for name, atoms in structures.items()
+    }
+
+
+def field_ladder_rows(zero_field, plus_field, minus_field, field_direction=(0, 1, 1)) -> dict[str, Any]:
+    """FIELD LADDER HOOK (issue 11): dipoles at 0 and +/-E relative to the field [011] (Fig. 3b-c, i).
+    The structures relaxed under +/-E come from the MLIP field route; see ``analysis.dipoles.field_comparison``."""
+    from phasefire.analysis.dipoles import field_comparison
+
+    return field_comparison(zero_field, plus_field, minus_field, field_direction, projection=(1, 0, 0))
+
+
+def hop_kinds(rows: list[dict[str, Any]], documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per species, the hop kinds (start/end site, shift, label) with their migration barrier (eV)."""
+    kinds: dict[str, list[dict[str, Any]]] = {"Ag": [], "Se": []}
+    by_id = {d["task_id"]: d for d in documents}
+    for row in rows:
+        record = hop(by_id[row["task_id"]])
+        kinds[row["species"]].append({
+            "start_site": record["start_site"], "end_site": record["end_site"], "end_shift": tuple(record["end_shift"]),
+            "barrier_eV": row["migration_barrier_eV"], "label": row["hop"],
+        })  # fmt: skip
+    return kinds
+
+
+def percolation_comparison(atoms, kinds: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Percolating barrier per species (``analysis.percolation``) and the Se/Ag ratio of them."""
+    from phasefire.analysis.percolation import percolating_barrier
+
+    result = {species: percolating_barrier(atoms, species, kinds[species]) for species in ("Ag", "Se")}
+    ag, se = (result[s]["percolating_barrier_eV"] for s in ("Ag", "Se"))
+    result["ratio_Se_over_Ag"] = se / ag if ag and se is not None else None
+    result["paper_ratio"] = PAPER_BARRIER_RATIO
+    return result
+
+
+def reproduce(profile: str, engine_spec: dict[str, Any], workers: int, name: str, progress=print) -> dict[str, Any]:
+    """Every step of ``phasefire reproduce ag2se``: relaxed alpha and beta, dipoles, strain, QHA,
+    NEB of every distinct hop (FireWorks workflow) and the percolating barriers. Returns JSON-ready
+    results plus ``_structures`` / ``_dipoles`` for the report's figures."""
+    import time
+
+    from fireworks import Workflow
+
+    from phasefire.analysis.dipoles import public
+    from phasefire.analysis.qha import qha_thermal_expansion
+    from phasefire.analysis.strain import transformation_strain
+    from phasefire.structures import build
+    from phasefire.workflows.commands.reproduce import submit_and_run
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.engines import load_engine
+    from phasefire.workflows.errors import PhasefireError
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.neb import hop_settings, neb_workflow
+
+    settings = PROFILES[profile]
+    engine = load_engine(engine_spec)
+    if not engine.evaluates_forces():
+        raise PhasefireError(
+            f"reproduce ag2se relaxes and runs phonons in-process; engine {engine.name} cannot: use --engine mlip"
+        )
+    calculator = engine.calculator()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    cited = {"alpha": build("ag2se-alpha"), "beta": build("ag2se-beta")}
+    progress("relaxing alpha (FixSymmetry) and the beta approximant (free) ...")
+    relaxed = {
+        k: relax_cell(cited[k], calculator, settings["fmax_eV_per_A"], k == "alpha", settings["relax_max_steps"])
+        for k in ("alpha", "beta")
+    }
+    timings["relax_s"] = time.perf_counter() - start
+    cells = [cell_row(f"{k}-Ag2Se", cited[k], relaxed[k]) for k in ("alpha", "beta")]
+    dipoles = dipole_rows({"cited alpha": cited["alpha"], "relaxed alpha": relaxed["alpha"]})
+    strain = {
+        "cited": transformation_strain(cited["alpha"], cited["beta"]),
+        "relaxed": transformation_strain(relaxed["alpha"], relaxed["beta"]),
+    }
+    progress("QHA thermal expansion of alpha ...")
+    mark = time.perf_counter()
+    qha = qha_thermal_expansion(
+        relaxed["alpha"], calculator, supercell=settings["qha_supercell"], strains=settings["qha_strains"],
+        mesh=settings["qha_mesh"], fmax_eV_per_A=settings["fmax_eV_per_A"],
+    )  # fmt: skip
+    timings["qha_s"] = time.perf_counter() - mark
+    progress("NEB of every distinct Ag and Se vacancy hop ...")
+    mark = time.perf_counter()
+    neb_settings = hop_settings({"hops": "all", **settings["neb"]})
+    parts = [neb_workflow(cited["alpha"], "ag2se-alpha", s, "vacancy", engine_spec, neb_settings, name=name)
+             for s in ("Ag", "Se")]  # fmt: skip
+    workflow = Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"})
+    submit_and_run(workflow, workers)
+    documents = ResultsDB(open_launchpad()).query(workflow=name, task_type="neb")
+    rows = species_rows(documents)
+    percolation = percolation_comparison(cited["alpha"], hop_kinds(rows, documents))
+    timings["neb_s"] = time.perf_counter() - mark
+    timings["total_s"] = time.perf_counter() - start
+    return {
+        "profile": profile, "engine": engine_spec, "workflow": name, "cells": cells,
+        "dipoles": {k: public(v) for k, v in dipoles.items()}, "strain": strain,
+        "qha": {k: v for k, v in qha.items() if k != "vibrational_free_energy_kJ_per_mol"},
+        "hops": rows, "percolation": percolation, "shortest_hop_comparison": barrier_comparison(rows),
+        "field_ladder": None,  # FIELD LADDER HOOK: field_ladder_rows(...) once issue 11's route is merged
+        "paper": PAPER, "timings_s": timings,
+        "_structures": {**{f"cited {k}": v for k, v in cited.items()}, **{f"relaxed {k}": v for k, v in relaxed.items()}},
+        "_dipoles": dipoles,
+    }  # fmt: skip

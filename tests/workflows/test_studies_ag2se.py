@@ -1,0 +1,81 @@
+"""The Ag2Se study's pieces without an MLIP: percolating barriers from NEB documents, the report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+
+from phasefire.analysis.strain import transformation_strain
+from phasefire.structures import build
+from phasefire.structures.defects import distinct_hops
+from phasefire.workflows.reports.ag2se import write_report
+from phasefire.workflows.studies.ag2se import (
+    PAPER,
+    dipole_rows,
+    hop_kinds,
+    percolation_comparison,
+    species_rows,
+)
+
+
+def documents_with_barriers(barriers: dict[str, list[float]]) -> list[dict]:
+    """NEB documents of every distinct alpha-Ag2Se hop with the given migration barriers (eV)."""
+    atoms, documents = build("ag2se-alpha"), []
+    for species in ("Ag", "Se"):
+        for k, (hop, barrier) in enumerate(zip(distinct_hops(atoms, species), barriers[species])):
+            record = {**asdict(hop), "label": hop.label, "supercell": [3, 2, 2], "index": k}
+            documents.append({
+                "task_type": "neb", "task_id": len(documents) + 1, "label": f"{species} {k}", "converged": True,
+                "nsites": 143, "wall_time_s": 1.0, "input": {"metadata": {"hop": record}},
+                "output": {"barrier_forward_eV": barrier, "barrier_backward_eV": barrier},
+            })  # fmt: skip
+    return documents
+
+
+def test_percolating_barriers_not_the_shortest_hop_set_the_ratio():
+    """Ag: the 0.05 eV Ag1-Ag1 chain hop is 1-D already; Se: 3.98 A hop 1.0 eV is 1-D, so Se/Ag = 20;
+    with the Ag chain hop expensive, the 3.00 A Ag1-Ag2 hop alone makes closed clusters (0-D), adding the
+    3.08 A one makes chains at 0.3 eV (1-D), 3-D at 0.4 eV with Ag2-Ag2; the ratio drops to 3.3."""
+    documents = documents_with_barriers({"Ag": [0.05, 0.2, 0.3, 0.4, 0.5], "Se": [1.0, 1.5, 2.0]})
+    rows = species_rows(documents)
+    result = percolation_comparison(build("ag2se-alpha"), hop_kinds(rows, documents))
+    assert result["Ag"]["percolating_barrier_eV"] == 0.05 and result["Ag"]["dimensionality"] == "1-D"
+    assert result["ratio_Se_over_Ag"] == pytest.approx(20.0)
+    documents = documents_with_barriers({"Ag": [0.9, 0.2, 0.3, 0.4, 0.5], "Se": [1.0, 1.5, 2.0]})
+    rows = species_rows(documents)
+    result = percolation_comparison(build("ag2se-alpha"), hop_kinds(rows, documents))
+    assert result["Ag"]["percolating_barrier_eV"] == 0.3 and result["Ag"]["dimensionality"] == "1-D"
+    assert [s["dimensionality"] for s in result["Ag"]["steps"]] == [0, 1, 3, 3, 3]
+    assert result["ratio_Se_over_Ag"] == pytest.approx(1.0 / 0.3)
+
+
+def test_report_has_every_section_and_figure(tmp_path):
+    alpha, beta = build("ag2se-alpha"), build("ag2se-beta")
+    documents = documents_with_barriers({"Ag": [0.05, 0.2, 0.3, 0.4, 0.5], "Se": [1.0, 1.5, 2.0]})
+    rows = species_rows(documents)
+    dipoles = dipole_rows({"cited alpha": alpha})
+    temperatures = np.arange(0.0, 500.0, 10.0)
+    results = {
+        "profile": "test", "engine": {"name": "mlip"}, "workflow": "w", "timings_s": {"total_s": 1.0},
+        "cells": [{"structure": "alpha-Ag2Se", "cited_abc_A": [4.3357, 7.07, 7.774], "relaxed_abc_A": [4.3, 7.0, 8.4],
+                   "cited_volume_per_fu_A3": 59.6, "relaxed_volume_per_fu_A3": 63.0, "relaxed_energy_per_atom_eV": -3.2}],
+        "dipoles": {k: {**v, "vortices": {kk: vv for kk, vv in v["vortices"].items() if not kk.startswith("_")}}
+                    for k, v in dipoles.items()},
+        "_dipoles": dipoles,
+        "strain": {"cited": transformation_strain(alpha, beta)},
+        "qha": {"temperatures_K": temperatures.tolist(), "volumetric_expansion_per_K": (temperatures * 1e-7).tolist(),
+                "volume_A3": (238 + temperatures * 0.01).tolist(), "linear_expansion_300K_per_K": 1e-5,
+                "volumetric_expansion_300K_per_K": 3e-5, "method": "test", "supercell": [1, 1, 1],
+                "imaginary_mesh_modes": [0]},
+        "hops": rows, "percolation": percolation_comparison(alpha, hop_kinds(rows, documents)),
+        "field_ladder": None, "paper": PAPER,
+    }  # fmt: skip
+    report = write_report(results, tmp_path / "report")
+    text = report.read_text()
+    for needle in ("## Cells", "Abrahams", "FIELD LADDER", "+5.85 %", "Ratio Se/Ag of the percolating barriers: 20.0"):
+        assert needle in text
+    assert (tmp_path / "report" / "dipoles-cited-alpha.png").stat().st_size > 10_000
+    assert (tmp_path / "report" / "qha.png").is_file() and (tmp_path / "report" / "results.json").is_file()
+    assert not list((tmp_path / "report").glob(".tmp-*"))
