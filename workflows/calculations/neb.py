@@ -79,6 +79,8 @@ class NEBOutput(BaseModel):
     #: hop rates, diffusivity and mobility when the workflow computes them (vacancy hops)
     transport: dict[str, Any] | None = None
     unconverged_transport: dict[str, Any] | None = None
+    #: symmetry-equivalent endpoints: energy difference, structural equivalence, flagged (vacancy hops)
+    endpoint_check: dict[str, Any] | None = None
 
 
 class NEBDocument(TaskDocument):
