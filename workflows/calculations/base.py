@@ -125,9 +125,10 @@ class Calculation(ABC):
     def inputs(self, task: dict[str, Any], fw_spec: dict[str, Any]) -> Any:
         """The calculation's inputs from the Firetask's parameters and the firework spec."""
 
-    @abstractmethod
     def run_with_calculator(self, engine: CalculatorEngine, inputs: Any, workdir: Path, settings: Settings) -> Any:
-        """Run on an ASE calculator engine (written once for every such engine)."""
+        """Run on an ASE calculator engine (written once for every such engine); a type without an
+        ASE driver (``has_ase_driver`` False) runs only through an engine's recipe."""
+        raise PhasefireError(f"engine {engine.name} cannot run {self.task_type} calculations; use --engine vasp")
 
     @abstractmethod
     def document(self, context: TaskContext, inputs: Any, result: Any, settings: Settings) -> TaskDocument:

@@ -10,7 +10,6 @@ ASE-calculator engine is refused at submit time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -18,16 +17,15 @@ from ase import Atoms
 from pydantic import Field
 
 from phasefire.analysis.polarization import E_PER_A2_IN_UC_CM2
-from phasefire.workflows.calculations.base import CalcResult, Calculation, Settings, TaskContext
+from phasefire.workflows.calculations.base import CalcResult, Settings, TaskContext
 from phasefire.workflows.calculations.structures import (
+    StructureCalculation,
     StructureInput,
     StructureOutput,
     structure_document_fields,
-    structure_input,
     structure_output,
 )
 from phasefire.workflows.documents import TaskDocument
-from phasefire.workflows.errors import PhasefireError
 
 
 class BerrySettings(Settings):
@@ -69,16 +67,10 @@ class BerryDocument(TaskDocument):
         return f"point {self.output.point_index}: P {np.round(self.output.polarization_uC_cm2, 2).tolist()} uC/cm2"
 
 
-class BerryPoint(Calculation):
+class BerryPoint(StructureCalculation):
     task_type = "berry"
     settings_type = BerrySettings
     has_ase_driver = False
-
-    def inputs(self, task: dict[str, Any], fw_spec: dict[str, Any]) -> Atoms:
-        return structure_input(task, fw_spec)
-
-    def run_with_calculator(self, engine, inputs: Atoms, workdir: Path, settings: Settings):
-        raise PhasefireError(f"engine {engine.name} cannot run berry calculations; use --engine vasp")
 
     def document(self, context: TaskContext, inputs: Atoms, result: BerryResult, settings: BerrySettings):
         fields = structure_document_fields(context, inputs, result, settings)

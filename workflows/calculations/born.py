@@ -11,7 +11,6 @@ LCALCEPS). ML potentials have no electrons: an ASE-calculator engine is refused 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -19,16 +18,15 @@ from ase import Atoms
 from pydantic import Field
 
 from phasefire.analysis.polarization import ASR_TOLERANCE_E, acoustic_sum_rule, born_charges_array
-from phasefire.workflows.calculations.base import CalcResult, Calculation, Settings, TaskContext
+from phasefire.workflows.calculations.base import CalcResult, Settings, TaskContext
 from phasefire.workflows.calculations.structures import (
+    StructureCalculation,
     StructureInput,
     StructureOutput,
     structure_document_fields,
-    structure_input,
     structure_output,
 )
 from phasefire.workflows.documents import TaskDocument
-from phasefire.workflows.errors import PhasefireError
 
 #: spec entry children receive the Born charges under (``field`` calculations read it)
 BORN_SLOT = "born"
@@ -124,16 +122,10 @@ def born_output(result: BornResult, settings: BornSettings, atoms: Atoms) -> tup
     return fields, notes
 
 
-class BornCharges(Calculation):
+class BornCharges(StructureCalculation):
     task_type = "born"
     settings_type = BornSettings
     has_ase_driver = False
-
-    def inputs(self, task: dict[str, Any], fw_spec: dict[str, Any]) -> Atoms:
-        return structure_input(task, fw_spec)
-
-    def run_with_calculator(self, engine, inputs: Atoms, workdir: Path, settings: Settings):
-        raise PhasefireError(f"engine {engine.name} cannot run born calculations; use --engine vasp")
 
     def document(self, context: TaskContext, inputs: Atoms, result: BornResult, settings: BornSettings) -> BornDocument:
         fields = structure_document_fields(context, inputs, result, settings)
