@@ -274,6 +274,9 @@ def _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion
     n_blocks = max(1, min(len(os.sched_getaffinity(0)), n_atoms // 1000)) if threads else 1
     bounds = np.linspace(0, n_atoms, n_blocks + 1).astype(np.int64)
 
+    if code == 0:
+        return _shortest_path_rings(indptr, neighbor, neighbor_shift, old_label, max_size, store, n_blocks)
+
     def search_block(block):
         # buffer rows for nodes, paths and ring proposals (~30 per atom in an amorphous
         # network for rings <= 10); a status > 0 asks for a larger one
@@ -315,6 +318,55 @@ def _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion
         if (int(a), int(b)) in wanted:
             rings[(int(a), int(b))] = _lowest_rotation(old_label[row[1 : 1 + row[0]]].tolist())
     return ring_sizes, sorted(rings.values(), key=lambda ring: (len(ring), ring))
+
+
+def _shortest_path_rings(indptr, neighbor, neighbor_shift, old_label, max_size, store, n_threads):
+    """Shortest-path rings of a CSR bond graph, each found once from its lowest atom; roots
+    are dealt to n_threads threads in interleaved chunks (the kernel drops the GIL)."""
+    n_atoms = len(indptr) - 1
+    n_chunks = 1 if n_threads == 1 else 8 * n_threads
+    bounds = np.linspace(0, n_atoms, n_chunks + 1).astype(np.int64)
+    # balls of radius 2 around every atom answer "is there a shortcut" for rings of up to 11 atoms
+    radius = min(2, (max_size // 2) // 2)
+    degree = np.diff(indptr)
+    reach = 1 + degree
+    if radius == 2:
+        reach += np.bincount(np.repeat(np.arange(n_atoms), degree), weights=degree[neighbor],
+                             minlength=n_atoms).astype(np.int64)  # fmt: skip
+    ball_ptr = np.zeros(n_atoms + 1, dtype=np.int64)
+    np.cumsum(reach, out=ball_ptr[1:])
+    ball_len = np.empty(n_atoms, dtype=np.int64)
+    ball_key = np.empty(ball_ptr[-1], dtype=np.int64)
+    near_depth = np.empty(ball_ptr[-1], dtype=np.int8)
+
+    def fill_chunk(chunk):
+        _fill_balls(indptr, neighbor, neighbor_shift, radius, ball_ptr, ball_len, ball_key, near_depth, bounds[chunk],
+                    bounds[chunk + 1])  # fmt: skip
+
+    def search_chunk(chunk):
+        first_root, last_root = bounds[chunk], bounds[chunk + 1]
+        capacity = np.array([256, 64, 8 * (last_root - first_root) + 1024], dtype=np.int64)
+        while True:
+            status, counts, stored, n_stored = _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store,
+                                                          capacity, first_root, last_root, radius, ball_ptr, ball_len,
+                                                          ball_key, near_depth)  # fmt: skip
+            if status == 0:
+                return counts, stored[:n_stored]
+            capacity[status - 1] *= 4
+
+    if n_chunks == 1:
+        fill_chunk(0)
+        parts = [search_chunk(0)]
+    else:
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(fill_chunk, range(n_chunks)))
+            parts = list(pool.map(search_chunk, range(n_chunks)))
+    counts = sum(part[0] for part in parts)
+    ring_sizes = np.repeat(np.arange(max_size + 1), counts)
+    if not store:
+        return ring_sizes, None
+    rings = [_lowest_rotation(old_label[row[1 : 1 + row[0]]].tolist()) for part in parts for row in part[1]]
+    return ring_sizes, sorted(rings, key=lambda ring: (len(ring), ring))
 
 
 def _lowest_rotation(ring: list[int]) -> tuple[int, ...]:
@@ -667,3 +719,384 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                             stored[n_stored, 1 : 1 + size] = canon[:size]
                             n_stored += 1
     return 0, hashes, sizes, stored_hash, stored, n_found, n_stored
+
+
+# ----------------------------------------------------------------------------- shortest-path rings
+# Each ring is found once, from its lowest atom (the root): the breadth-first search from a
+# root visits only atoms >= root, every pair of internally disjoint shortest paths of that
+# search closes a candidate, and a candidate is kept when it has no shortcut through the
+# whole network: for every member, the distance to the opposite member(s) equals the way
+# round the ring (a shortcut between any two members leaves one between a member and its
+# opposite), tested by two small breadth-first balls that meet in the middle.
+
+
+@numba.njit(cache=True, inline="always")
+def _ball_find(atom, x, y, z, stamp, ball_stamp, ball_head, ball_image, ball_next):
+    """Index of node (atom, image x y z) in the ball recorded under stamp, or -1."""
+    if ball_stamp[atom] != stamp:
+        return -1
+    w = ball_head[atom]
+    while w >= 0:
+        if ball_image[w, 0] == x and ball_image[w, 1] == y and ball_image[w, 2] == z:
+            return w
+        w = ball_next[w]
+    return -1
+
+
+@numba.njit(cache=True)
+def _within(a, b, bx, by, bz, limit, indptr, neighbor, neighbor_shift, stamps, ball_stamp, ball_head, ball_atom,
+            ball_image, ball_depth, ball_next):  # fmt: skip
+    """Whether node (b, image bx by bz) lies within limit bonds of node (a, image 0):
+    1 yes, 0 no, -1 when the ball buffers are too small. Grows a ball of radius
+    ceil(limit / 2) around a (buffer row 0), then one of radius floor(limit / 2) around b
+    (row 1) until it touches the first."""
+    if limit <= 0:
+        return 0
+    capacity = ball_atom.shape[1]
+    for side in range(2):
+        stamps[side] += 1
+        stamp = stamps[side]
+        if side == 0:
+            ball_atom[0, 0] = a
+            ball_image[0, 0, 0] = 0
+            ball_image[0, 0, 1] = 0
+            ball_image[0, 0, 2] = 0
+            radius = (limit + 1) // 2
+        else:
+            ball_atom[1, 0] = b
+            ball_image[1, 0, 0] = bx
+            ball_image[1, 0, 1] = by
+            ball_image[1, 0, 2] = bz
+            radius = limit // 2
+        ball_depth[side, 0] = 0
+        ball_next[side, 0] = -1
+        ball_stamp[side, ball_atom[side, 0]] = stamp
+        ball_head[side, ball_atom[side, 0]] = 0
+        n, head = 1, 0
+        while head < n:
+            u = head
+            head += 1
+            du = ball_depth[side, u]
+            if du == radius:
+                break  # nodes are in depth order
+            ua = ball_atom[side, u]
+            for e in range(indptr[ua], indptr[ua + 1]):
+                va = neighbor[e]
+                vx = ball_image[side, u, 0] + neighbor_shift[e, 0]
+                vy = ball_image[side, u, 1] + neighbor_shift[e, 1]
+                vz = ball_image[side, u, 2] + neighbor_shift[e, 2]
+                if _ball_find(va, vx, vy, vz, stamp, ball_stamp[side], ball_head[side], ball_image[side],
+                              ball_next[side]) >= 0:  # fmt: skip
+                    continue
+                if side == 0:
+                    if va == b and vx == bx and vy == by and vz == bz:
+                        return 1
+                elif _ball_find(va, vx, vy, vz, stamps[0], ball_stamp[0], ball_head[0], ball_image[0],
+                                ball_next[0]) >= 0:  # fmt: skip
+                    return 1
+                if n == capacity:
+                    return -1
+                ball_atom[side, n] = va
+                ball_image[side, n, 0] = vx
+                ball_image[side, n, 1] = vy
+                ball_image[side, n, 2] = vz
+                ball_depth[side, n] = du + 1
+                ball_next[side, n] = ball_head[side, va] if ball_stamp[side, va] == stamp else -1
+                ball_stamp[side, va] = stamp
+                ball_head[side, va] = n
+                n += 1
+        if side == 0 and radius == limit:
+            return 0  # the ball around a reached limit without meeting b
+    # b itself can sit in the ball around a only beyond reach of the early test when radius 0
+    return 0
+
+
+@numba.njit(cache=True)
+def _root_is_canonical_start(ring_atom, ring_image, size, root):
+    """Whether position 0 (the root, at image 0) starts the ring's canonical form when the
+    root atom occurs more than once (in several images): the lowest relative (atom, image)
+    sequence over rotations and reversals, ties going to the start of lowest image."""
+    best_start, best_step = 0, 1
+    for start in range(size):
+        if ring_atom[start] != root:
+            continue
+        for step in (1, -1):
+            if start == 0 and step == 1:
+                continue
+            diff = 0
+            for t in range(1, size):
+                a = (start + step * t) % size
+                b = (best_start + best_step * t) % size
+                diff = ring_atom[a] - ring_atom[b]
+                for c in range(3):
+                    if diff != 0:
+                        break
+                    diff = (ring_image[a, c] - ring_image[start, c]) - (ring_image[b, c] - ring_image[best_start, c])
+                if diff != 0:
+                    break
+            if diff == 0 and start != best_start:
+                for c in range(3):  # the same ring seen from another image of the root
+                    diff = ring_image[start, c] - ring_image[best_start, c]
+                    if diff != 0:
+                        break
+            if diff < 0:
+                best_start, best_step = start, step
+    return best_start == 0
+
+
+_KEY_ATOM = 1 << 30  # node keys: atom * 2**30 + x * 2**20 + y * 2**10 + z (|x|, |y|, |z| < 512)
+
+
+@numba.njit(cache=True, inline="always")
+def _image_key(x, y, z):
+    return x * (1 << 20) + y * (1 << 10) + z
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_balls(indptr, neighbor, neighbor_shift, radius, ball_ptr, ball_len, ball_key, ball_depth, first, last):
+    """For atoms first..last-1: the nodes within radius bonds of (atom, image 0), as node keys
+    in increasing order with their distances, at ball_ptr[atom] (ball_len[atom] of them)."""
+    width = 1
+    for a in range(first, last):
+        width = max(width, ball_ptr[a + 1] - ball_ptr[a])
+    node_atom = np.empty(width, np.int64)
+    node_image = np.empty((width, 3), np.int64)
+    for a in range(first, last):
+        base = ball_ptr[a]
+        node_atom[0] = a
+        node_image[0, :] = 0
+        ball_key[base] = a * _KEY_ATOM
+        ball_depth[base] = 0
+        n = 1
+        for u in range(width):
+            if u == n or ball_depth[base + u] == radius:
+                break  # nodes are in depth order
+            ua = node_atom[u]
+            for e in range(indptr[ua], indptr[ua + 1]):
+                va = neighbor[e]
+                vx = node_image[u, 0] + neighbor_shift[e, 0]
+                vy = node_image[u, 1] + neighbor_shift[e, 1]
+                vz = node_image[u, 2] + neighbor_shift[e, 2]
+                key = va * _KEY_ATOM + _image_key(vx, vy, vz)
+                seen = False
+                for w in range(n):
+                    if ball_key[base + w] == key:
+                        seen = True
+                        break
+                if seen:
+                    continue
+                node_atom[n] = va
+                node_image[n, 0] = vx
+                node_image[n, 1] = vy
+                node_image[n, 2] = vz
+                ball_key[base + n] = key
+                ball_depth[base + n] = ball_depth[base + u] + 1
+                n += 1
+        ball_len[a] = n
+        for w in range(1, n):  # insertion sort by key
+            key, depth = ball_key[base + w], ball_depth[base + w]
+            v = w
+            while v > 0 and ball_key[base + v - 1] > key:
+                ball_key[base + v] = ball_key[base + v - 1]
+                ball_depth[base + v] = ball_depth[base + v - 1]
+                v -= 1
+            ball_key[base + v] = key
+            ball_depth[base + v] = depth
+
+
+@numba.njit(cache=True, inline="always")
+def _meet(a, b, offset, limit, ball_ptr, ball_len, ball_key, ball_depth):
+    """Whether the balls around (a, image 0) and (b, image with key offset) share a node whose
+    distances to the two add up to at most limit."""
+    i, i_end = ball_ptr[a], ball_ptr[a] + ball_len[a]
+    j, j_end = ball_ptr[b], ball_ptr[b] + ball_len[b]
+    while i < i_end and j < j_end:
+        ka = ball_key[i]
+        kb = ball_key[j] + offset
+        if ka < kb:
+            i += 1
+        elif ka > kb:
+            j += 1
+        else:
+            if ball_depth[i] + ball_depth[j] <= limit:
+                return True
+            i += 1
+            j += 1
+    return False
+
+
+@numba.njit(cache=True)
+def _keep_ring(ring_atom, ring_image, size, root, indptr, neighbor, neighbor_shift, radius, ball_ptr, ball_len,
+               ball_key, near_depth, stamps, ball_stamp, ball_head, ball_atom, ball_image, ball_depth,
+               ball_next):  # fmt: skip
+    """Whether a candidate of the search from root is a shortest-path ring counted from this
+    root: 1 yes, 0 no, -1 when the ball buffers are too small."""
+    for t in range(1, size):
+        if ring_atom[t] == root:
+            if not _root_is_canonical_start(ring_atom, ring_image, size, root):
+                return 0
+            break
+    half = size // 2
+    # even rings: each member and its opposite; odd rings: each member and the first of its two opposites
+    for m in range(half if size % 2 == 0 else size):
+        o = (m + half) % size
+        if half - 1 <= 2 * radius:
+            offset = _image_key(ring_image[o, 0] - ring_image[m, 0], ring_image[o, 1] - ring_image[m, 1],
+                                ring_image[o, 2] - ring_image[m, 2])  # fmt: skip
+            if _meet(ring_atom[m], ring_atom[o], offset, half - 1, ball_ptr, ball_len, ball_key, near_depth):
+                return 0
+            continue
+        near = _within(ring_atom[m], ring_atom[o], ring_image[o, 0] - ring_image[m, 0],
+                       ring_image[o, 1] - ring_image[m, 1], ring_image[o, 2] - ring_image[m, 2], half - 1, indptr,
+                       neighbor, neighbor_shift, stamps, ball_stamp, ball_head, ball_atom, ball_image, ball_depth,
+                       ball_next)  # fmt: skip
+        if near != 0:
+            return -1 if near < 0 else 0
+    return 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, first_root, last_root, radius, ball_ptr,
+               ball_len, ball_key, near_depth):  # fmt: skip
+    """Shortest-path rings whose lowest atom is one of first_root..last_root-1. Returns
+    status (0 done, k>0: capacity[k-1] too small), ring counts by size, the stored rings
+    (size then atoms in canonical order) and their number."""
+    n_atoms = len(indptr) - 1
+    node_capacity, path_capacity, ring_capacity = capacity[0], capacity[1], capacity[2]
+    node_atom = np.empty(node_capacity, np.int64)
+    node_image = np.empty((node_capacity, 3), np.int64)
+    node_depth = np.empty(node_capacity, np.int64)
+    node_next = np.empty(node_capacity, np.int64)  # next node of the same atom
+    pred_head = np.empty(node_capacity, np.int64)  # linked lists of predecessors
+    pred_node = np.empty(4 * node_capacity, np.int64)
+    pred_next = np.empty(4 * node_capacity, np.int64)
+    level_edge = np.empty((4 * node_capacity, 2), np.int64)  # bonds within one depth
+    atom_stamp = np.full(n_atoms, -1, np.int64)
+    atom_head = np.empty(n_atoms, np.int64)
+    paths_a = np.empty((path_capacity, max_size + 1), np.int64)
+    paths_b = np.empty((path_capacity, max_size + 1), np.int64)
+    cursor = np.empty(max_size + 1, np.int64)
+    ring_atom = np.empty(max_size + 1, np.int64)
+    ring_image = np.empty((max_size + 1, 3), np.int64)
+    canon = np.empty(max_size + 1, np.int64)
+    stamps = np.zeros(2, np.int64)
+    ball_stamp = np.full((2, n_atoms), -1, np.int64)
+    ball_head = np.empty((2, n_atoms), np.int64)
+    ball_atom = np.empty((2, node_capacity), np.int64)
+    ball_image = np.empty((2, node_capacity, 3), np.int64)
+    ball_depth = np.empty((2, node_capacity), np.int64)
+    ball_next = np.empty((2, node_capacity), np.int64)
+    counts = np.zeros(max_size + 1, np.int64)
+    stored = np.empty((ring_capacity if store else 1, 1 + max_size), np.int64)
+    n_stored, stamp = 0, 0
+    depth_limit = max_size // 2
+    for root in range(first_root, last_root):
+        # --- breadth-first search from the root over (atom, image) nodes of atoms >= root
+        stamp += 1
+        node_atom[0] = root
+        node_image[0, :] = 0
+        node_depth[0] = 0
+        node_next[0] = -1
+        pred_head[0] = -1
+        atom_stamp[root] = stamp
+        atom_head[root] = 0
+        n_nodes, n_preds, n_level_edges = 1, 0, 0
+        head = 0
+        while head < n_nodes:
+            u = head
+            head += 1
+            du = node_depth[u]
+            ua = node_atom[u]
+            if du == depth_limit and 2 * du + 1 > max_size:
+                continue
+            for e in range(indptr[ua], indptr[ua + 1]):
+                va = neighbor[e]
+                if va < root:
+                    continue
+                vx = node_image[u, 0] + neighbor_shift[e, 0]
+                vy = node_image[u, 1] + neighbor_shift[e, 1]
+                vz = node_image[u, 2] + neighbor_shift[e, 2]
+                v = _ball_find(va, vx, vy, vz, stamp, atom_stamp, atom_head, node_image, node_next)
+                if v < 0:
+                    if du == depth_limit:
+                        continue
+                    if n_nodes == node_capacity:
+                        return 1, counts, stored, 0
+                    v = n_nodes
+                    n_nodes += 1
+                    node_atom[v] = va
+                    node_image[v, 0] = vx
+                    node_image[v, 1] = vy
+                    node_image[v, 2] = vz
+                    node_depth[v] = du + 1
+                    pred_head[v] = -1
+                    node_next[v] = atom_head[va] if atom_stamp[va] == stamp else -1
+                    atom_stamp[va] = stamp
+                    atom_head[va] = v
+                if node_depth[v] == du + 1:
+                    if n_preds == len(pred_node):
+                        return 1, counts, stored, 0
+                    pred_node[n_preds] = u
+                    pred_next[n_preds] = pred_head[v]
+                    pred_head[v] = n_preds
+                    n_preds += 1
+                elif node_depth[v] == du and u < v and 2 * du + 1 <= max_size:
+                    if n_level_edges == len(level_edge):
+                        return 1, counts, stored, 0
+                    level_edge[n_level_edges, 0] = u
+                    level_edge[n_level_edges, 1] = v
+                    n_level_edges += 1
+        # --- candidates: even rings close two internally disjoint shortest paths to one node,
+        # odd rings two to the ends of a bond (edge < 0: node w, else level_edge[edge])
+        for pick in range(n_nodes + n_level_edges):
+            if pick < n_nodes:
+                w1 = pick
+                k = node_depth[w1]
+                if k < 2 or 2 * k > max_size or pred_head[w1] < 0 or pred_next[pred_head[w1]] < 0:
+                    continue
+                w2 = w1
+                size = 2 * k
+            else:
+                w1, w2 = level_edge[pick - n_nodes, 0], level_edge[pick - n_nodes, 1]
+                k = node_depth[w1]
+                size = 2 * k + 1
+            n_a = _shortest_paths(w1, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
+            if w2 == w1:
+                n_b = n_a
+                paths = paths_a
+            else:
+                n_b = _shortest_paths(w2, node_depth, pred_head, pred_node, pred_next, paths_b, cursor)
+                paths = paths_b
+            if n_a < 0 or n_b < 0:
+                return 2, counts, stored, 0
+            for p in range(n_a):
+                for q in range(p + 1 if w2 == w1 else 0, n_b):
+                    disjoint = True
+                    for t in range(1, k):
+                        if paths_a[p, t] == paths[q, t]:
+                            disjoint = False
+                            break
+                    if not disjoint:
+                        continue
+                    for t in range(k + 1):
+                        ring_atom[t] = node_atom[paths_a[p, t]]
+                        ring_image[t] = node_image[paths_a[p, t]]
+                    for t in range(1, k + 1 if w2 != w1 else k):
+                        ring_atom[size - t] = node_atom[paths[q, t]]
+                        ring_image[size - t] = node_image[paths[q, t]]
+                    keep = _keep_ring(ring_atom, ring_image, size, root, indptr, neighbor, neighbor_shift, radius,
+                                      ball_ptr, ball_len, ball_key, near_depth, stamps, ball_stamp, ball_head,
+                                      ball_atom, ball_image, ball_depth, ball_next)  # fmt: skip
+                    if keep < 0:
+                        return 1, counts, stored, 0
+                    if keep == 0:
+                        continue
+                    counts[size] += 1
+                    if store:
+                        if n_stored == ring_capacity:
+                            return 3, counts, stored, 0
+                        _canonical(ring_atom, ring_image, size, canon)
+                        stored[n_stored, 0] = size
+                        stored[n_stored, 1 : 1 + size] = canon[:size]
+                        n_stored += 1
+    return 0, counts, stored, n_stored
