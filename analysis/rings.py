@@ -27,13 +27,19 @@ translation, rotation and reversal. Memory is linear in the number of atoms: eve
 atom searches only its own neighbourhood, to ``max_size // 2`` bonds for shortest-path
 rings and ``max_size - 1`` bonds for King and Guttman rings.
 
-Shortest-path search: from every root atom, every pair of internally disjoint shortest
-paths to the same node (even rings) or to the two ends of a bond (odd rings) closes a
-candidate ring. A cycle of length L has no shortcut exactly when, seen from each of
-its members, the two arcs to the opposite member(s) are shortest paths (a shortcut
-between any two members leaves a shortcut between one of them and its opposite), so
-a candidate is a shortest-path ring exactly when all L of its members propose it.
-Rings are matched across roots by a 128-bit hash of their canonical form.
+Shortest-path search: each ring is found once, from its lowest atom (the root). The
+breadth-first search from a root visits only atoms >= root; every pair of internally
+disjoint shortest paths of that search to the same node (even rings) or to the two ends
+of a bond (odd rings) closes a candidate, which contains every shortest-path ring whose
+lowest atom is the root. A cycle of L members has no shortcut exactly when, for each
+member, the distance through the whole network to the opposite member(s) is the way
+round the ring, L // 2 bonds (a shortcut between any two members leaves a shortcut
+between one of them and its opposite); each distance is tested by intersecting the
+balls of radius 2 (precomputed for every atom) around the two members, or, for rings
+of more than 11 atoms, balls grown for the test. A ring through the root in several
+images is kept from the image that starts its canonical form. King and Guttman rings
+are proposed from every root and matched across roots by a 128-bit hash of their
+canonical form.
 """
 
 from __future__ import annotations
@@ -307,9 +313,6 @@ def _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion
     first[1:] = (hashes[1:, 0] != hashes[:-1, 0]) | (hashes[1:, 1] != hashes[:-1, 1])
     starts = np.flatnonzero(first)
     ring_sizes = sizes[starts]
-    if code == 0:  # a shortest-path ring is proposed by every one of its members
-        proposals = np.diff(np.append(starts, n_found))
-        starts, ring_sizes = starts[proposals == ring_sizes], ring_sizes[proposals == ring_sizes]
     if not store:
         return ring_sizes, None
     wanted = {(int(a), int(b)) for a, b in hashes[starts]}
@@ -476,9 +479,9 @@ def _shortest_paths(target, node_depth, pred_head, pred_node, pred_next, paths, 
 
 @numba.njit(cache=True, nogil=True)
 def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, capacity, first_root, last_root):
-    """Propose rings from root atoms first_root..last_root-1 (criterion 0 shortest-path, 1 King,
-    2 Guttman). Returns status (0 done, k>0: capacity[k-1] too small), proposal hashes
-    and sizes, stored canonical rings (hashes; size then atoms) and their numbers."""
+    """Propose King (criterion 1) or Guttman (2) rings from root atoms first_root..last_root-1.
+    Returns status (0 done, k>0: capacity[k-1] too small), proposal hashes and sizes, stored
+    canonical rings (hashes; size then atoms) and their numbers."""
     n_atoms = len(indptr) - 1
     node_capacity, path_capacity, ring_capacity = capacity[0], capacity[1], capacity[2]
     node_atom = np.empty(node_capacity, np.int64)
@@ -488,11 +491,9 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
     pred_head = np.empty(node_capacity, np.int64)  # linked lists of predecessors
     pred_node = np.empty(4 * node_capacity, np.int64)
     pred_next = np.empty(4 * node_capacity, np.int64)
-    level_edge = np.empty((4 * node_capacity, 2), np.int64)  # bonds within one depth
     atom_stamp = np.full(n_atoms, -1, np.int64)
     atom_head = np.empty(n_atoms, np.int64)
     paths_a = np.empty((path_capacity, max_size + 1), np.int64)
-    paths_b = np.empty((path_capacity, max_size + 1), np.int64)
     cursor = np.empty(max_size + 1, np.int64)
     ring_atom = np.empty(max_size + 1, np.int64)
     ring_image = np.empty((max_size + 1, 3), np.int64)
@@ -503,25 +504,20 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
     stored = np.empty((ring_capacity if store else 1, 1 + max_size), np.int64)
     n_found, n_stored, stamp = 0, 0, 0
     for root in range(first_root, last_root):
-        n_sources = 1 if criterion == 0 else indptr[root + 1] - indptr[root]
+        n_sources = indptr[root + 1] - indptr[root]
         for source in range(n_sources):
             # --- breadth-first search from the source node over (atom, image) nodes
             stamp += 1
-            if criterion == 0:
-                node_atom[0] = root
-                node_image[0, :] = 0
-                depth_limit = max_size // 2
-            else:
-                e0 = indptr[root] + source
-                node_atom[0] = neighbor[e0]
-                node_image[0, :] = neighbor_shift[e0]
-                depth_limit = max_size - 1 if criterion == 2 else max_size - 2
+            e0 = indptr[root] + source
+            node_atom[0] = neighbor[e0]
+            node_image[0, :] = neighbor_shift[e0]
+            depth_limit = max_size - 1 if criterion == 2 else max_size - 2
             node_depth[0] = 0
             node_next[0] = -1
             pred_head[0] = -1
             atom_stamp[node_atom[0]] = stamp
             atom_head[node_atom[0]] = 0
-            n_nodes, n_preds, n_level_edges = 1, 0, 0
+            n_nodes, n_preds = 1, 0
             head, level_end = 0, 1
             while head < n_nodes:
                 if head == level_end:  # a depth is complete: stop once all targets are reached
@@ -555,7 +551,7 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                 head += 1
                 du = node_depth[u]
                 ua = node_atom[u]
-                if du == depth_limit and (criterion != 0 or 2 * du + 1 > max_size):
+                if du == depth_limit:
                     continue
                 if (
                     criterion == 2
@@ -570,7 +566,7 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                     vx = node_image[u, 0] + neighbor_shift[e, 0]
                     vy = node_image[u, 1] + neighbor_shift[e, 1]
                     vz = node_image[u, 2] + neighbor_shift[e, 2]
-                    if criterion != 0 and va == root and vx == 0 and vy == 0 and vz == 0:
+                    if va == root and vx == 0 and vy == 0 and vz == 0:
                         if criterion == 1 or u == 0:
                             continue  # King: avoid the root; Guttman: not the bond root-source
                     v = _find_node(va, vx, vy, vz, stamp, atom_stamp, atom_head, node_image, node_next)
@@ -597,127 +593,51 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                         pred_next[n_preds] = pred_head[v]
                         pred_head[v] = n_preds
                         n_preds += 1
-                    elif criterion == 0 and node_depth[v] == du and u < v and 2 * du + 1 <= max_size:
-                        if n_level_edges == len(level_edge):
-                            return 1, hashes, sizes, stored_hash, stored, 0, 0
-                        level_edge[n_level_edges, 0] = u
-                        level_edge[n_level_edges, 1] = v
-                        n_level_edges += 1
             # --- close rings from the shortest paths found
-            if criterion == 0:
-                # even rings: two internally disjoint shortest paths to the same node
-                for w in range(1, n_nodes):
-                    k = node_depth[w]
-                    if k < 2 or 2 * k > max_size or pred_head[w] < 0 or pred_next[pred_head[w]] < 0:
-                        continue
-                    n_a = _shortest_paths(w, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
-                    if n_a < 0:
-                        return 2, hashes, sizes, stored_hash, stored, 0, 0
-                    for p in range(n_a):
-                        for q in range(p + 1, n_a):
-                            disjoint = True
-                            for t in range(1, k):
-                                if paths_a[p, t] == paths_a[q, t]:
-                                    disjoint = False
-                                    break
-                            if not disjoint:
-                                continue
-                            for t in range(k + 1):
-                                ring_atom[t] = node_atom[paths_a[p, t]]
-                                ring_image[t] = node_image[paths_a[p, t]]
-                            for t in range(1, k):
-                                ring_atom[2 * k - t] = node_atom[paths_a[q, t]]
-                                ring_image[2 * k - t] = node_image[paths_a[q, t]]
-                            if n_found == ring_capacity:
-                                return 3, hashes, sizes, stored_hash, stored, 0, 0
-                            h1, h2, start = _canonical(ring_atom, ring_image, 2 * k, canon)
-                            hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, 2 * k
-                            n_found += 1
-                            if store and start == 0:
-                                stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = h1, h2, 2 * k
-                                stored[n_stored, 1 : 1 + 2 * k] = canon[: 2 * k]
-                                n_stored += 1
-                # odd rings: disjoint shortest paths to the two ends of a bond
-                for edge in range(n_level_edges):
-                    w1, w2 = level_edge[edge, 0], level_edge[edge, 1]
-                    k = node_depth[w1]
-                    n_a = _shortest_paths(w1, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
-                    n_b = _shortest_paths(w2, node_depth, pred_head, pred_node, pred_next, paths_b, cursor)
-                    if n_a < 0 or n_b < 0:
-                        return 2, hashes, sizes, stored_hash, stored, 0, 0
-                    for p in range(n_a):
-                        for q in range(n_b):
-                            disjoint = True
-                            for t in range(1, k):
-                                if paths_a[p, t] == paths_b[q, t]:
-                                    disjoint = False
-                                    break
-                            if not disjoint:
-                                continue
-                            for t in range(k + 1):
-                                ring_atom[t] = node_atom[paths_a[p, t]]
-                                ring_image[t] = node_image[paths_a[p, t]]
-                            for t in range(1, k + 1):
-                                ring_atom[2 * k + 1 - t] = node_atom[paths_b[q, t]]
-                                ring_image[2 * k + 1 - t] = node_image[paths_b[q, t]]
-                            if n_found == ring_capacity:
-                                return 3, hashes, sizes, stored_hash, stored, 0, 0
-                            h1, h2, start = _canonical(ring_atom, ring_image, 2 * k + 1, canon)
-                            hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, 2 * k + 1
-                            n_found += 1
-                            if store and start == 0:
-                                stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = (
-                                    h1,
-                                    h2,
-                                    2 * k + 1,
-                                )
-                                stored[n_stored, 1 : 1 + 2 * k + 1] = canon[: 2 * k + 1]
-                                n_stored += 1
-            else:
-                # King: root + shortest source-target path avoiding the root, for each
-                # later neighbour of the root; Guttman: shortest path source -> root
-                first_target = indptr[root] + source + 1 if criterion == 1 else 0
-                last_target = indptr[root + 1] if criterion == 1 else 1
-                for e2 in range(first_target, last_target):
+            # King: root + shortest source-target path avoiding the root, for each
+            # later neighbour of the root; Guttman: shortest path source -> root
+            first_target = indptr[root] + source + 1 if criterion == 1 else 0
+            last_target = indptr[root + 1] if criterion == 1 else 1
+            for e2 in range(first_target, last_target):
+                if criterion == 1:
+                    target = _find_node(
+                        neighbor[e2],
+                        neighbor_shift[e2, 0],
+                        neighbor_shift[e2, 1],
+                        neighbor_shift[e2, 2],
+                        stamp,
+                        atom_stamp,
+                        atom_head,
+                        node_image,
+                        node_next,
+                    )
+                else:
+                    target = _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next)
+                if target < 0:
+                    continue
+                k = node_depth[target]
+                size = k + 2 if criterion == 1 else k + 1
+                if size > max_size or size < 3:
+                    continue
+                n_a = _shortest_paths(target, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
+                if n_a < 0:
+                    return 2, hashes, sizes, stored_hash, stored, 0, 0
+                for p in range(n_a):
+                    for t in range(k + 1):
+                        ring_atom[t] = node_atom[paths_a[p, t]]
+                        ring_image[t] = node_image[paths_a[p, t]]
                     if criterion == 1:
-                        target = _find_node(
-                            neighbor[e2],
-                            neighbor_shift[e2, 0],
-                            neighbor_shift[e2, 1],
-                            neighbor_shift[e2, 2],
-                            stamp,
-                            atom_stamp,
-                            atom_head,
-                            node_image,
-                            node_next,
-                        )
-                    else:
-                        target = _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next)
-                    if target < 0:
-                        continue
-                    k = node_depth[target]
-                    size = k + 2 if criterion == 1 else k + 1
-                    if size > max_size or size < 3:
-                        continue
-                    n_a = _shortest_paths(target, node_depth, pred_head, pred_node, pred_next, paths_a, cursor)
-                    if n_a < 0:
-                        return 2, hashes, sizes, stored_hash, stored, 0, 0
-                    for p in range(n_a):
-                        for t in range(k + 1):
-                            ring_atom[t] = node_atom[paths_a[p, t]]
-                            ring_image[t] = node_image[paths_a[p, t]]
-                        if criterion == 1:
-                            ring_atom[k + 1] = root
-                            ring_image[k + 1] = 0
-                        if n_found == ring_capacity:
-                            return 3, hashes, sizes, stored_hash, stored, 0, 0
-                        h1, h2, start = _canonical(ring_atom, ring_image, size, canon)
-                        hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, size
-                        n_found += 1
-                        if store:
-                            stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = h1, h2, size
-                            stored[n_stored, 1 : 1 + size] = canon[:size]
-                            n_stored += 1
+                        ring_atom[k + 1] = root
+                        ring_image[k + 1] = 0
+                    if n_found == ring_capacity:
+                        return 3, hashes, sizes, stored_hash, stored, 0, 0
+                    h1, h2, start = _canonical(ring_atom, ring_image, size, canon)
+                    hashes[n_found, 0], hashes[n_found, 1], sizes[n_found] = h1, h2, size
+                    n_found += 1
+                    if store:
+                        stored_hash[n_stored, 0], stored_hash[n_stored, 1], stored[n_stored, 0] = h1, h2, size
+                        stored[n_stored, 1 : 1 + size] = canon[:size]
+                        n_stored += 1
     return 0, hashes, sizes, stored_hash, stored, n_found, n_stored
 
 
@@ -815,7 +735,8 @@ def _within(a, b, bx, by, bz, limit, indptr, neighbor, neighbor_shift, stamps, b
 def _root_is_canonical_start(ring_atom, ring_image, size, root):
     """Whether position 0 (the root, at image 0) starts the ring's canonical form when the
     root atom occurs more than once (in several images): the lowest relative (atom, image)
-    sequence over rotations and reversals, ties going to the start of lowest image."""
+    sequence over rotations and reversals. Two starts cannot tie: a ring reading the same
+    from two images of an atom would be invariant under a lattice translation."""
     best_start, best_step = 0, 1
     for start in range(size):
         if ring_atom[start] != root:
@@ -834,11 +755,6 @@ def _root_is_canonical_start(ring_atom, ring_image, size, root):
                     diff = (ring_image[a, c] - ring_image[start, c]) - (ring_image[b, c] - ring_image[best_start, c])
                 if diff != 0:
                     break
-            if diff == 0 and start != best_start:
-                for c in range(3):  # the same ring seen from another image of the root
-                    diff = ring_image[start, c] - ring_image[best_start, c]
-                    if diff != 0:
-                        break
             if diff < 0:
                 best_start, best_step = start, step
     return best_start == 0

@@ -61,11 +61,14 @@ def _reference_rings(n_atoms, i, j, shifts, max_size):
             path = stack.pop()
             for other in _neighbours(adjacency, path[-1]):
                 if other == start and len(path) >= 3:
-                    shifted = min(
-                        tuple((a, tuple(x - y for x, y in zip(im, path[k][1]))) for a, im in path[k:] + path[:k])
-                        for k in range(len(path))
-                    )
-                    cycles[min(shifted, (shifted[0],) + tuple(reversed(shifted[1:])))] = path
+                    # lowest rotation of either direction, images relative to the first node
+                    cycles[
+                        min(
+                            tuple((a, tuple(x - y for x, y in zip(im, seq[k][1]))) for a, im in seq[k:] + seq[:k])
+                            for seq in (path, path[::-1])
+                            for k in range(len(path))
+                        )
+                    ] = path
                 elif other not in path and len(path) < max_size:
                     stack.append(path + [other])
     kept = {"shortest-path": [], "king": [], "guttman": []}
@@ -143,6 +146,18 @@ def test_chain_closing_through_the_boundary_is_not_a_ring():
         assert ring_statistics(chain, cutoff=2.5, max_size=8, criterion=criterion).ring_size_counts[4] == 0
 
 
+def test_ring_through_two_images_of_one_atom_is_counted_once():
+    # atom 0 bonds to atom 1 in its own image and in the next one along x either way: the
+    # square (0, 1, 0 + x, 1 + x) visits each atom twice and reads the same from both images
+    i, j = [0, 0, 0, 1, 1, 1], [1, 1, 1, 0, 0, 0]
+    shifts = np.array([[0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 0, 0], [-1, 0, 0], [1, 0, 0]])
+    reference = _reference_rings(2, i, j, shifts, 6)
+    assert list(reference["shortest-path"]) == [0, 0, 0, 0, 1, 0, 0]
+    for criterion, expected in reference.items():
+        np.testing.assert_array_equal(count_rings(2, i, j, shifts, 6, criterion), expected, err_msg=criterion)
+    assert find_rings(2, i, j, shifts, 6) == [(0, 1, 0, 1)]
+
+
 def test_ring_listing_is_canonical():
     square = _graph([(0, 1), (1, 2), (2, 3), (3, 0)], 4)
     assert find_rings(*square, max_size=6) == [(0, 1, 2, 3)]
@@ -183,8 +198,9 @@ def test_criteria_match_reference_on_random_network():
 # ----------------------------------------------------------------------------- matscipy
 
 
-@pytest.mark.parametrize("n_atoms, seed", [(300, 1), (1000, 0)])
-def test_agrees_with_matscipy_on_the_same_bond_graph(n_atoms, seed):
+@pytest.mark.parametrize("n_atoms, seed, max_size", [(300, 1, 10), (1000, 3, 12), (1000, 0, 10), (2500, 2, 10)])
+def test_agrees_with_matscipy_on_the_same_bond_graph(n_atoms, seed, max_size):
+    # 12 atoms: shortcut tests beyond the precomputed balls; 2,500 atoms: roots in several threads
     ffi = pytest.importorskip("matscipy.ffi")
     frame = rsa_frame(n_atoms, seed=seed)
     i, j, shifts = bond_graph(frame, 3.2)
@@ -192,11 +208,11 @@ def test_agrees_with_matscipy_on_the_same_bond_graph(n_atoms, seed):
     i, j, shifts = i[order].astype(np.int32), j[order].astype(np.int32), shifts[order]
     vectors = frame.positions[j] + shifts @ frame.cell.array - frame.positions[i]
     distances = ffi.distances_on_graph(i, j)
-    # matscipy's maxlength L=12 returns rings of up to L-1 = 11 atoms (an even L stops
-    # one short); ring_statistics(..., maxlength=11) itself raises on a shape mismatch,
-    # so the search is called directly and sizes 3..10 are compared
-    theirs = ffi.find_sp_rings(i, j, vectors, distances, 12)[:11]
-    ours = count_rings(n_atoms, i, j, shifts, 10)
+    # matscipy's even maxlength L returns rings of up to L-1 atoms (it stops one short);
+    # ring_statistics(..., maxlength=11) itself raises on a shape mismatch, so the search
+    # is called directly and sizes 3..max_size are compared
+    theirs = ffi.find_sp_rings(i, j, vectors, distances, max_size + 2)[: max_size + 1]
+    ours = count_rings(n_atoms, i, j, shifts, max_size)
     np.testing.assert_array_equal(ours, theirs)
     assert ours[3:].sum() > 100
 
