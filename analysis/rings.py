@@ -324,13 +324,19 @@ def _search_csr(indptr, neighbor, neighbor_shift, old_label, max_size, criterion
 
 
 def _shortest_path_rings(indptr, neighbor, neighbor_shift, old_label, max_size, store, n_threads):
-    """Shortest-path rings of a CSR bond graph, each found once from its lowest atom; roots
-    are dealt to n_threads threads in interleaved chunks (the kernel drops the GIL)."""
+    """Shortest-path rings of a CSR bond graph, each found once from its lowest atom; chunks
+    of roots go to n_threads threads (the kernels drop the GIL)."""
     n_atoms = len(indptr) - 1
     n_chunks = 1 if n_threads == 1 else 8 * n_threads
     bounds = np.linspace(0, n_atoms, n_chunks + 1).astype(np.int64)
     # balls of radius 2 around every atom answer "is there a shortcut" for rings of up to 11 atoms
     radius = min(2, (max_size // 2) // 2)
+    largest_shift = int(np.abs(neighbor_shift).max()) if neighbor_shift.size else 0
+    if 2 * largest_shift * (max_size // 2) >= _KEY_REACH:  # image differences within a ring must fit a key
+        raise PhasefireError(f"bonds to lattice images {largest_shift} cells away are too long for rings of "
+                             f"{max_size} atoms; use a larger cell or smaller rings")  # fmt: skip
+    shift_key = (neighbor_shift[:, 0].astype(np.int64) << 20) + (neighbor_shift[:, 1].astype(np.int64) << 10)
+    shift_key += neighbor_shift[:, 2]
     degree = np.diff(indptr)
     reach = 1 + degree
     if radius == 2:
@@ -343,14 +349,14 @@ def _shortest_path_rings(indptr, neighbor, neighbor_shift, old_label, max_size, 
     near_depth = np.empty(ball_ptr[-1], dtype=np.int8)
 
     def fill_chunk(chunk):
-        _fill_balls(indptr, neighbor, neighbor_shift, radius, ball_ptr, ball_len, ball_key, near_depth, bounds[chunk],
+        _fill_balls(indptr, neighbor, shift_key, radius, ball_ptr, ball_len, ball_key, near_depth, bounds[chunk],
                     bounds[chunk + 1])  # fmt: skip
 
     def search_chunk(chunk):
         first_root, last_root = bounds[chunk], bounds[chunk + 1]
         capacity = np.array([256, 64, 8 * (last_root - first_root) + 1024], dtype=np.int64)
         while True:
-            status, counts, stored, n_stored = _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store,
+            status, counts, stored, n_stored = _sp_kernel(indptr, neighbor, shift_key, max_size, store,
                                                           capacity, first_root, last_root, radius, ball_ptr, ball_len,
                                                           ball_key, near_depth)  # fmt: skip
             if status == 0:
@@ -642,52 +648,58 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
 
 
 # ----------------------------------------------------------------------------- shortest-path rings
-# Each ring is found once, from its lowest atom (the root): the breadth-first search from a
-# root visits only atoms >= root, every pair of internally disjoint shortest paths of that
-# search closes a candidate, and a candidate is kept when it has no shortcut through the
-# whole network: for every member, the distance to the opposite member(s) equals the way
-# round the ring (a shortcut between any two members leaves one between a member and its
-# opposite), tested by two small breadth-first balls that meet in the middle.
+# A node (atom, image x y z) is handled as the atom and one integer image key, so that the
+# image of a bonded node is the sum of two keys and a difference of keys compares like the
+# difference of images, lexicographically.
+
+_KEY_ATOM = 1 << 30  # ball entries: atom * 2**30 + image key
+_KEY_REACH = 512  # image components must stay below this in size
 
 
 @numba.njit(cache=True, inline="always")
-def _ball_find(atom, x, y, z, stamp, ball_stamp, ball_head, ball_image, ball_next):
-    """Index of node (atom, image x y z) in the ball recorded under stamp, or -1."""
-    if ball_stamp[atom] != stamp:
+def _image_key(x, y, z):
+    """x * 2**20 + y * 2**10 + z: additive, and ordered like (x, y, z) while |x|, |y|, |z| < 512."""
+    return x * (1 << 20) + y * (1 << 10) + z
+
+
+@numba.njit(cache=True, inline="always")
+def _key_image(key, out):
+    """The image (x, y, z) of a key, written to out."""
+    z = ((key + 512) & 1023) - 512
+    key = (key - z) >> 10
+    y = ((key + 512) & 1023) - 512
+    out[0], out[1], out[2] = (key - y) >> 10, y, z
+
+
+@numba.njit(cache=True, inline="always")
+def _node_find(atom, key, stamp, node_stamp, node_head, node_key, node_next):
+    """Index of node (atom, image key) in the set recorded under stamp, or -1."""
+    if node_stamp[atom] != stamp:
         return -1
-    w = ball_head[atom]
+    w = node_head[atom]
     while w >= 0:
-        if ball_image[w, 0] == x and ball_image[w, 1] == y and ball_image[w, 2] == z:
+        if node_key[w] == key:
             return w
-        w = ball_next[w]
+        w = node_next[w]
     return -1
 
 
 @numba.njit(cache=True)
-def _within(a, b, bx, by, bz, limit, indptr, neighbor, neighbor_shift, stamps, ball_stamp, ball_head, ball_atom,
-            ball_image, ball_depth, ball_next):  # fmt: skip
-    """Whether node (b, image bx by bz) lies within limit bonds of node (a, image 0):
-    1 yes, 0 no, -1 when the ball buffers are too small. Grows a ball of radius
-    ceil(limit / 2) around a (buffer row 0), then one of radius floor(limit / 2) around b
-    (row 1) until it touches the first."""
+def _within(a, b, b_key, limit, indptr, neighbor, shift_key, stamps, ball_stamp, ball_head, ball_atom, ball_key,
+            ball_depth, ball_next):  # fmt: skip
+    """Whether node (b, image b_key) lies within limit bonds of node (a, image 0): 1 yes, 0 no,
+    -1 when the ball buffers are too small. Grows a ball of radius ceil(limit / 2) around a
+    (buffer row 0), then one of radius floor(limit / 2) around b (row 1) until it touches the
+    first. For rings longer than the precomputed balls reach."""
     if limit <= 0:
         return 0
     capacity = ball_atom.shape[1]
     for side in range(2):
         stamps[side] += 1
         stamp = stamps[side]
-        if side == 0:
-            ball_atom[0, 0] = a
-            ball_image[0, 0, 0] = 0
-            ball_image[0, 0, 1] = 0
-            ball_image[0, 0, 2] = 0
-            radius = (limit + 1) // 2
-        else:
-            ball_atom[1, 0] = b
-            ball_image[1, 0, 0] = bx
-            ball_image[1, 0, 1] = by
-            ball_image[1, 0, 2] = bz
-            radius = limit // 2
+        ball_atom[side, 0] = a if side == 0 else b
+        ball_key[side, 0] = 0 if side == 0 else b_key
+        radius = (limit + 1) // 2 if side == 0 else limit // 2
         ball_depth[side, 0] = 0
         ball_next[side, 0] = -1
         ball_stamp[side, ball_atom[side, 0]] = stamp
@@ -702,37 +714,28 @@ def _within(a, b, bx, by, bz, limit, indptr, neighbor, neighbor_shift, stamps, b
             ua = ball_atom[side, u]
             for e in range(indptr[ua], indptr[ua + 1]):
                 va = neighbor[e]
-                vx = ball_image[side, u, 0] + neighbor_shift[e, 0]
-                vy = ball_image[side, u, 1] + neighbor_shift[e, 1]
-                vz = ball_image[side, u, 2] + neighbor_shift[e, 2]
-                if _ball_find(va, vx, vy, vz, stamp, ball_stamp[side], ball_head[side], ball_image[side],
-                              ball_next[side]) >= 0:  # fmt: skip
+                vk = ball_key[side, u] + shift_key[e]
+                if _node_find(va, vk, stamp, ball_stamp[side], ball_head[side], ball_key[side], ball_next[side]) >= 0:
                     continue
                 if side == 0:
-                    if va == b and vx == bx and vy == by and vz == bz:
+                    if va == b and vk == b_key:
                         return 1
-                elif _ball_find(va, vx, vy, vz, stamps[0], ball_stamp[0], ball_head[0], ball_image[0],
-                                ball_next[0]) >= 0:  # fmt: skip
+                elif _node_find(va, vk, stamps[0], ball_stamp[0], ball_head[0], ball_key[0], ball_next[0]) >= 0:
                     return 1
                 if n == capacity:
                     return -1
                 ball_atom[side, n] = va
-                ball_image[side, n, 0] = vx
-                ball_image[side, n, 1] = vy
-                ball_image[side, n, 2] = vz
+                ball_key[side, n] = vk
                 ball_depth[side, n] = du + 1
                 ball_next[side, n] = ball_head[side, va] if ball_stamp[side, va] == stamp else -1
                 ball_stamp[side, va] = stamp
                 ball_head[side, va] = n
                 n += 1
-        if side == 0 and radius == limit:
-            return 0  # the ball around a reached limit without meeting b
-    # b itself can sit in the ball around a only beyond reach of the early test when radius 0
     return 0
 
 
 @numba.njit(cache=True)
-def _root_is_canonical_start(ring_atom, ring_image, size, root):
+def _root_is_canonical_start(ring_atom, ring_key, size, root):
     """Whether position 0 (the root, at image 0) starts the ring's canonical form when the
     root atom occurs more than once (in several images): the lowest relative (atom, image)
     sequence over rotations and reversals. Two starts cannot tie: a ring reading the same
@@ -749,10 +752,8 @@ def _root_is_canonical_start(ring_atom, ring_image, size, root):
                 a = (start + step * t) % size
                 b = (best_start + best_step * t) % size
                 diff = ring_atom[a] - ring_atom[b]
-                for c in range(3):
-                    if diff != 0:
-                        break
-                    diff = (ring_image[a, c] - ring_image[start, c]) - (ring_image[b, c] - ring_image[best_start, c])
+                if diff == 0:
+                    diff = (ring_key[a] - ring_key[start]) - (ring_key[b] - ring_key[best_start])
                 if diff != 0:
                     break
             if diff < 0:
@@ -760,27 +761,20 @@ def _root_is_canonical_start(ring_atom, ring_image, size, root):
     return best_start == 0
 
 
-_KEY_ATOM = 1 << 30  # node keys: atom * 2**30 + x * 2**20 + y * 2**10 + z (|x|, |y|, |z| < 512)
-
-
-@numba.njit(cache=True, inline="always")
-def _image_key(x, y, z):
-    return x * (1 << 20) + y * (1 << 10) + z
-
-
 @numba.njit(cache=True, nogil=True)
-def _fill_balls(indptr, neighbor, neighbor_shift, radius, ball_ptr, ball_len, ball_key, ball_depth, first, last):
-    """For atoms first..last-1: the nodes within radius bonds of (atom, image 0), as node keys
-    in increasing order with their distances, at ball_ptr[atom] (ball_len[atom] of them)."""
+def _fill_balls(indptr, neighbor, shift_key, radius, ball_ptr, ball_len, ball_key, ball_depth, first, last):
+    """For atoms first..last-1: the nodes within radius bonds of (atom, image 0), as entries
+    atom * 2**30 + image key in increasing order with their distances, at ball_ptr[atom]
+    (ball_len[atom] of them)."""
     width = 1
     for a in range(first, last):
         width = max(width, ball_ptr[a + 1] - ball_ptr[a])
     node_atom = np.empty(width, np.int64)
-    node_image = np.empty((width, 3), np.int64)
+    node_key = np.empty(width, np.int64)
     for a in range(first, last):
         base = ball_ptr[a]
         node_atom[0] = a
-        node_image[0, :] = 0
+        node_key[0] = 0
         ball_key[base] = a * _KEY_ATOM
         ball_depth[base] = 0
         n = 1
@@ -790,39 +784,35 @@ def _fill_balls(indptr, neighbor, neighbor_shift, radius, ball_ptr, ball_len, ba
             ua = node_atom[u]
             for e in range(indptr[ua], indptr[ua + 1]):
                 va = neighbor[e]
-                vx = node_image[u, 0] + neighbor_shift[e, 0]
-                vy = node_image[u, 1] + neighbor_shift[e, 1]
-                vz = node_image[u, 2] + neighbor_shift[e, 2]
-                key = va * _KEY_ATOM + _image_key(vx, vy, vz)
+                vk = node_key[u] + shift_key[e]
+                entry = va * _KEY_ATOM + vk
                 seen = False
                 for w in range(n):
-                    if ball_key[base + w] == key:
+                    if ball_key[base + w] == entry:
                         seen = True
                         break
                 if seen:
                     continue
                 node_atom[n] = va
-                node_image[n, 0] = vx
-                node_image[n, 1] = vy
-                node_image[n, 2] = vz
-                ball_key[base + n] = key
+                node_key[n] = vk
+                ball_key[base + n] = entry
                 ball_depth[base + n] = ball_depth[base + u] + 1
                 n += 1
         ball_len[a] = n
-        for w in range(1, n):  # insertion sort by key
-            key, depth = ball_key[base + w], ball_depth[base + w]
+        for w in range(1, n):  # insertion sort by entry
+            entry, depth = ball_key[base + w], ball_depth[base + w]
             v = w
-            while v > 0 and ball_key[base + v - 1] > key:
+            while v > 0 and ball_key[base + v - 1] > entry:
                 ball_key[base + v] = ball_key[base + v - 1]
                 ball_depth[base + v] = ball_depth[base + v - 1]
                 v -= 1
-            ball_key[base + v] = key
+            ball_key[base + v] = entry
             ball_depth[base + v] = depth
 
 
 @numba.njit(cache=True, inline="always")
 def _meet(a, b, offset, limit, ball_ptr, ball_len, ball_key, ball_depth):
-    """Whether the balls around (a, image 0) and (b, image with key offset) share a node whose
+    """Whether the balls around (a, image 0) and (b, image key offset) share a node whose
     distances to the two add up to at most limit."""
     i, i_end = ball_ptr[a], ball_ptr[a] + ball_len[a]
     j, j_end = ball_ptr[b], ball_ptr[b] + ball_len[b]
@@ -842,45 +832,41 @@ def _meet(a, b, offset, limit, ball_ptr, ball_len, ball_key, ball_depth):
 
 
 @numba.njit(cache=True)
-def _keep_ring(ring_atom, ring_image, size, root, indptr, neighbor, neighbor_shift, radius, ball_ptr, ball_len,
-               ball_key, near_depth, stamps, ball_stamp, ball_head, ball_atom, ball_image, ball_depth,
-               ball_next):  # fmt: skip
+def _keep_ring(ring_atom, ring_key, size, root, indptr, neighbor, shift_key, radius, ball_ptr, ball_len, near_key,
+               near_depth, stamps, ball_stamp, ball_head, ball_atom, ball_key, ball_depth, ball_next):  # fmt: skip
     """Whether a candidate of the search from root is a shortest-path ring counted from this
     root: 1 yes, 0 no, -1 when the ball buffers are too small."""
     for t in range(1, size):
         if ring_atom[t] == root:
-            if not _root_is_canonical_start(ring_atom, ring_image, size, root):
+            if not _root_is_canonical_start(ring_atom, ring_key, size, root):
                 return 0
             break
     half = size // 2
     # even rings: each member and its opposite; odd rings: each member and the first of its two opposites
     for m in range(half if size % 2 == 0 else size):
         o = (m + half) % size
+        offset = ring_key[o] - ring_key[m]
         if half - 1 <= 2 * radius:
-            offset = _image_key(ring_image[o, 0] - ring_image[m, 0], ring_image[o, 1] - ring_image[m, 1],
-                                ring_image[o, 2] - ring_image[m, 2])  # fmt: skip
-            if _meet(ring_atom[m], ring_atom[o], offset, half - 1, ball_ptr, ball_len, ball_key, near_depth):
+            if _meet(ring_atom[m], ring_atom[o], offset, half - 1, ball_ptr, ball_len, near_key, near_depth):
                 return 0
             continue
-        near = _within(ring_atom[m], ring_atom[o], ring_image[o, 0] - ring_image[m, 0],
-                       ring_image[o, 1] - ring_image[m, 1], ring_image[o, 2] - ring_image[m, 2], half - 1, indptr,
-                       neighbor, neighbor_shift, stamps, ball_stamp, ball_head, ball_atom, ball_image, ball_depth,
-                       ball_next)  # fmt: skip
+        near = _within(ring_atom[m], ring_atom[o], offset, half - 1, indptr, neighbor, shift_key, stamps, ball_stamp,
+                       ball_head, ball_atom, ball_key, ball_depth, ball_next)  # fmt: skip
         if near != 0:
             return -1 if near < 0 else 0
     return 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, first_root, last_root, radius, ball_ptr,
-               ball_len, ball_key, near_depth):  # fmt: skip
+def _sp_kernel(indptr, neighbor, shift_key, max_size, store, capacity, first_root, last_root, radius, ball_ptr,
+               ball_len, near_key, near_depth):  # fmt: skip
     """Shortest-path rings whose lowest atom is one of first_root..last_root-1. Returns
     status (0 done, k>0: capacity[k-1] too small), ring counts by size, the stored rings
     (size then atoms in canonical order) and their number."""
     n_atoms = len(indptr) - 1
     node_capacity, path_capacity, ring_capacity = capacity[0], capacity[1], capacity[2]
     node_atom = np.empty(node_capacity, np.int64)
-    node_image = np.empty((node_capacity, 3), np.int64)
+    node_key = np.empty(node_capacity, np.int64)
     node_depth = np.empty(node_capacity, np.int64)
     node_next = np.empty(node_capacity, np.int64)  # next node of the same atom
     pred_head = np.empty(node_capacity, np.int64)  # linked lists of predecessors
@@ -893,13 +879,14 @@ def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, firs
     paths_b = np.empty((path_capacity, max_size + 1), np.int64)
     cursor = np.empty(max_size + 1, np.int64)
     ring_atom = np.empty(max_size + 1, np.int64)
+    ring_key = np.empty(max_size + 1, np.int64)
     ring_image = np.empty((max_size + 1, 3), np.int64)
     canon = np.empty(max_size + 1, np.int64)
     stamps = np.zeros(2, np.int64)
-    ball_stamp = np.full((2, n_atoms), -1, np.int64)
-    ball_head = np.empty((2, n_atoms), np.int64)
+    ball_stamp = np.full((2, n_atoms if radius < (max_size // 2) // 2 else 1), -1, np.int64)
+    ball_head = np.empty(ball_stamp.shape, np.int64)
     ball_atom = np.empty((2, node_capacity), np.int64)
-    ball_image = np.empty((2, node_capacity, 3), np.int64)
+    ball_key = np.empty((2, node_capacity), np.int64)
     ball_depth = np.empty((2, node_capacity), np.int64)
     ball_next = np.empty((2, node_capacity), np.int64)
     counts = np.zeros(max_size + 1, np.int64)
@@ -910,7 +897,7 @@ def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, firs
         # --- breadth-first search from the root over (atom, image) nodes of atoms >= root
         stamp += 1
         node_atom[0] = root
-        node_image[0, :] = 0
+        node_key[0] = 0
         node_depth[0] = 0
         node_next[0] = -1
         pred_head[0] = -1
@@ -929,10 +916,8 @@ def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, firs
                 va = neighbor[e]
                 if va < root:
                     continue
-                vx = node_image[u, 0] + neighbor_shift[e, 0]
-                vy = node_image[u, 1] + neighbor_shift[e, 1]
-                vz = node_image[u, 2] + neighbor_shift[e, 2]
-                v = _ball_find(va, vx, vy, vz, stamp, atom_stamp, atom_head, node_image, node_next)
+                vk = node_key[u] + shift_key[e]
+                v = _node_find(va, vk, stamp, atom_stamp, atom_head, node_key, node_next)
                 if v < 0:
                     if du == depth_limit:
                         continue
@@ -941,9 +926,7 @@ def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, firs
                     v = n_nodes
                     n_nodes += 1
                     node_atom[v] = va
-                    node_image[v, 0] = vx
-                    node_image[v, 1] = vy
-                    node_image[v, 2] = vz
+                    node_key[v] = vk
                     node_depth[v] = du + 1
                     pred_head[v] = -1
                     node_next[v] = atom_head[va] if atom_stamp[va] == stamp else -1
@@ -962,8 +945,8 @@ def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, firs
                     level_edge[n_level_edges, 0] = u
                     level_edge[n_level_edges, 1] = v
                     n_level_edges += 1
-        # --- candidates: even rings close two internally disjoint shortest paths to one node,
-        # odd rings two to the ends of a bond (edge < 0: node w, else level_edge[edge])
+        # --- candidates: even rings close two internally disjoint shortest paths to one node
+        # (pick < n_nodes), odd rings two to the ends of a bond within one depth
         for pick in range(n_nodes + n_level_edges):
             if pick < n_nodes:
                 w1 = pick
@@ -996,13 +979,13 @@ def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, firs
                         continue
                     for t in range(k + 1):
                         ring_atom[t] = node_atom[paths_a[p, t]]
-                        ring_image[t] = node_image[paths_a[p, t]]
+                        ring_key[t] = node_key[paths_a[p, t]]
                     for t in range(1, k + 1 if w2 != w1 else k):
                         ring_atom[size - t] = node_atom[paths[q, t]]
-                        ring_image[size - t] = node_image[paths[q, t]]
-                    keep = _keep_ring(ring_atom, ring_image, size, root, indptr, neighbor, neighbor_shift, radius,
-                                      ball_ptr, ball_len, ball_key, near_depth, stamps, ball_stamp, ball_head,
-                                      ball_atom, ball_image, ball_depth, ball_next)  # fmt: skip
+                        ring_key[size - t] = node_key[paths[q, t]]
+                    keep = _keep_ring(ring_atom, ring_key, size, root, indptr, neighbor, shift_key, radius, ball_ptr,
+                                      ball_len, near_key, near_depth, stamps, ball_stamp, ball_head, ball_atom,
+                                      ball_key, ball_depth, ball_next)  # fmt: skip
                     if keep < 0:
                         return 1, counts, stored, 0
                     if keep == 0:
@@ -1011,6 +994,8 @@ def _sp_kernel(indptr, neighbor, neighbor_shift, max_size, store, capacity, firs
                     if store:
                         if n_stored == ring_capacity:
                             return 3, counts, stored, 0
+                        for t in range(size):
+                            _key_image(ring_key[t], ring_image[t])
                         _canonical(ring_atom, ring_image, size, canon)
                         stored[n_stored, 0] = size
                         stored[n_stored, 1 : 1 + size] = canon[:size]
