@@ -35,8 +35,8 @@ lowest atom is the root. A cycle of L members has no shortcut exactly when, for 
 member, the distance through the whole network to the opposite member(s) is the way
 round the ring, L // 2 bonds (a shortcut between any two members leaves a shortcut
 between one of them and its opposite); each distance is tested by intersecting the
-balls of radius 2 (precomputed for every atom) around the two members, or, for rings
-of more than 11 atoms, balls grown for the test. A ring through the root in several
+balls of radius (max_size // 2) // 2 (precomputed for every atom) around the two
+members, or, for rings of more than 15 atoms, balls grown for the test. A ring through the root in several
 images is kept from the image that starts its canonical form. King and Guttman rings
 are proposed from every root and matched across roots by a 128-bit hash of their
 canonical form.
@@ -47,6 +47,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numba
@@ -329,28 +330,23 @@ def _shortest_path_rings(indptr, neighbor, neighbor_shift, old_label, max_size, 
     n_atoms = len(indptr) - 1
     n_chunks = 1 if n_threads == 1 else 8 * n_threads
     bounds = np.linspace(0, n_atoms, n_chunks + 1).astype(np.int64)
-    # balls of radius 2 around every atom answer "is there a shortcut" for rings of up to 11 atoms
-    radius = min(2, (max_size // 2) // 2)
+    # balls of radius 3 around every atom answer "is there a shortcut" for rings of up to 15 atoms
+    radius = min(3, (max_size // 2) // 2)
     largest_shift = int(np.abs(neighbor_shift).max()) if neighbor_shift.size else 0
     if 2 * largest_shift * (max_size // 2) >= _KEY_REACH:  # image differences within a ring must fit a key
         raise PhasefireError(f"bonds to lattice images {largest_shift} cells away are too long for rings of "
                              f"{max_size} atoms; use a larger cell or smaller rings")  # fmt: skip
     shift_key = (neighbor_shift[:, 0].astype(np.int64) << 20) + (neighbor_shift[:, 1].astype(np.int64) << 10)
     shift_key += neighbor_shift[:, 2]
-    degree = np.diff(indptr)
-    reach = 1 + degree
-    if radius == 2:
-        reach += np.bincount(np.repeat(np.arange(n_atoms), degree), weights=degree[neighbor],
-                             minlength=n_atoms).astype(np.int64)  # fmt: skip
-    ball_ptr = np.zeros(n_atoms + 1, dtype=np.int64)
-    np.cumsum(reach, out=ball_ptr[1:])
-    ball_len = np.empty(n_atoms, dtype=np.int64)
-    ball_key = np.empty(ball_ptr[-1], dtype=np.int64)
-    near_depth = np.empty(ball_ptr[-1], dtype=np.int8)
 
-    def fill_chunk(chunk):
-        _fill_balls(indptr, neighbor, shift_key, radius, ball_ptr, ball_len, ball_key, near_depth, bounds[chunk],
-                    bounds[chunk + 1])  # fmt: skip
+    def balls_chunk(chunk):
+        first, last = bounds[chunk], bounds[chunk + 1]
+        capacity = np.array([256, 24 * (last - first) + 256], dtype=np.int64)
+        while True:
+            status, *found = _balls(indptr, neighbor, shift_key, radius, first, last, capacity)
+            if status == 0:
+                return found
+            capacity[status - 1] *= 4
 
     def search_chunk(chunk):
         first_root, last_root = bounds[chunk], bounds[chunk + 1]
@@ -363,13 +359,13 @@ def _shortest_path_rings(indptr, neighbor, neighbor_shift, old_label, max_size, 
                 return counts, stored[:n_stored]
             capacity[status - 1] *= 4
 
-    if n_chunks == 1:
-        fill_chunk(0)
-        parts = [search_chunk(0)]
-    else:
-        with ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(fill_chunk, range(n_chunks)))
-            parts = list(pool.map(search_chunk, range(n_chunks)))
+    with ThreadPoolExecutor(n_threads) if n_chunks > 1 else nullcontext() as pool:
+        chunks = range(n_chunks)
+        found = pool.map(balls_chunk, chunks) if pool else [balls_chunk(0)]
+        ball_key, near_depth, ball_len = (np.concatenate(part) for part in zip(*found))
+        ball_ptr = np.zeros(n_atoms + 1, dtype=np.int64)
+        np.cumsum(ball_len, out=ball_ptr[1:])
+        parts = list(pool.map(search_chunk, chunks)) if pool else [search_chunk(0)]
     counts = sum(part[0] for part in parts)
     ring_sizes = np.repeat(np.arange(max_size + 1), counts)
     if not store:
@@ -762,52 +758,64 @@ def _root_is_canonical_start(ring_atom, ring_key, size, root):
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_balls(indptr, neighbor, shift_key, radius, ball_ptr, ball_len, ball_key, ball_depth, first, last):
-    """For atoms first..last-1: the nodes within radius bonds of (atom, image 0), as entries
-    atom * 2**30 + image key in increasing order with their distances, at ball_ptr[atom]
-    (ball_len[atom] of them)."""
-    width = 1
-    for a in range(first, last):
-        width = max(width, ball_ptr[a + 1] - ball_ptr[a])
+def _balls(indptr, neighbor, shift_key, radius, first, last, capacity):
+    """The nodes within radius bonds of (atom, image 0) for atoms first..last-1, each ball as
+    entries atom * 2**30 + image key in increasing order, with their distances. Returns
+    status (0 done, 1: capacity[0] rows too few for one ball, 2: capacity[1] too few for
+    all), the entries, distances and ball sizes."""
+    n_atoms = len(indptr) - 1
+    width, total = capacity[0], capacity[1]
     node_atom = np.empty(width, np.int64)
     node_key = np.empty(width, np.int64)
+    node_depth = np.empty(width, np.int64)
+    node_next = np.empty(width, np.int64)
+    atom_stamp = np.full(n_atoms, -1, np.int64)
+    atom_head = np.empty(n_atoms, np.int64)
+    ball_key = np.empty(total, np.int64)
+    ball_depth = np.empty(total, np.int8)
+    ball_len = np.empty(last - first, np.int64)
+    base = 0
     for a in range(first, last):
-        base = ball_ptr[a]
-        node_atom[0] = a
-        node_key[0] = 0
-        ball_key[base] = a * _KEY_ATOM
-        ball_depth[base] = 0
+        node_atom[0], node_key[0], node_depth[0], node_next[0] = a, 0, 0, -1
+        atom_stamp[a], atom_head[a] = a, 0
         n = 1
         for u in range(width):
-            if u == n or ball_depth[base + u] == radius:
+            if u == n or node_depth[u] == radius:
                 break  # nodes are in depth order
             ua = node_atom[u]
             for e in range(indptr[ua], indptr[ua + 1]):
                 va = neighbor[e]
                 vk = node_key[u] + shift_key[e]
-                entry = va * _KEY_ATOM + vk
-                seen = False
-                for w in range(n):
-                    if ball_key[base + w] == entry:
-                        seen = True
-                        break
-                if seen:
+                if _node_find(va, vk, a, atom_stamp, atom_head, node_key, node_next) >= 0:
                     continue
-                node_atom[n] = va
-                node_key[n] = vk
-                ball_key[base + n] = entry
-                ball_depth[base + n] = ball_depth[base + u] + 1
+                if n == width:
+                    return 1, ball_key, ball_depth, ball_len
+                node_atom[n], node_key[n], node_depth[n] = va, vk, node_depth[u] + 1
+                node_next[n] = atom_head[va] if atom_stamp[va] == a else -1
+                atom_stamp[va], atom_head[va] = a, n
                 n += 1
-        ball_len[a] = n
-        for w in range(1, n):  # insertion sort by entry
-            entry, depth = ball_key[base + w], ball_depth[base + w]
-            v = w
-            while v > 0 and ball_key[base + v - 1] > entry:
-                ball_key[base + v] = ball_key[base + v - 1]
-                ball_depth[base + v] = ball_depth[base + v - 1]
-                v -= 1
-            ball_key[base + v] = entry
-            ball_depth[base + v] = depth
+        if base + n > total:
+            return 2, ball_key, ball_depth, ball_len
+        ball_len[a - first] = n
+        for w in range(n):
+            node_key[w] += node_atom[w] * _KEY_ATOM
+        if n <= 32:  # insertion sort
+            for w in range(n):
+                entry, depth = node_key[w], node_depth[w]
+                v = base + w
+                while v > base and ball_key[v - 1] > entry:
+                    ball_key[v] = ball_key[v - 1]
+                    ball_depth[v] = ball_depth[v - 1]
+                    v -= 1
+                ball_key[v] = entry
+                ball_depth[v] = depth
+        else:
+            order = np.argsort(node_key[:n])
+            for w in range(n):
+                ball_key[base + w] = node_key[order[w]]
+                ball_depth[base + w] = node_depth[order[w]]
+        base += n
+    return 0, ball_key[:base], ball_depth[:base], ball_len
 
 
 @numba.njit(cache=True, inline="always")

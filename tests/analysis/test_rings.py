@@ -123,6 +123,16 @@ def test_graphene_sheet_has_one_hexagon_per_two_atoms():
     assert sum(stats.ring_size_counts.values()) == len(sheet) / 2
 
 
+def test_graphene_rings_up_to_sixteen_atoms_are_hexagons():
+    # rings of more than 15 atoms outgrow the precomputed balls: shortcuts of the 10- to
+    # 16-atom cycles around groups of hexagons are found by balls grown per test
+    sheet = graphene(vacuum=6.0).repeat((6, 6, 1))
+    sheet.pbc = True
+    stats = ring_statistics(sheet, cutoff=1.6, max_size=16)
+    assert stats.ring_size_counts[6] == len(sheet) / 2
+    assert sum(stats.ring_size_counts.values()) == len(sheet) / 2
+
+
 def test_simple_cubic_squares_and_cube_hexagons():
     cubic = bulk("Po", "sc", a=2.5).repeat(3)
     stats = ring_statistics(cubic, cutoff=2.6, max_size=8)
