@@ -69,7 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument("--plot", metavar="PNG", help="write a figure to this PNG file")
         parser.add_argument(
-            "--supercell", default="1x1x1", metavar="NxNxN", help="repeat every frame, e.g. 3x3x3 for a unit cell"
+            "--supercell",
+            default=None,
+            metavar="NxNxN",
+            help="repeat every frame, e.g. 3x3x3 (default: the smallest repeat that the ranges and cutoffs "
+            "need, said on stderr; a big enough cell is not repeated)",
         )
         parser.set_defaults(handler=handler)
         return parser
@@ -156,24 +160,82 @@ def _open_error(path: str, exc: Exception) -> PhasefireError:
     return PhasefireError(f"cannot read structure file {path}: {reason}; give a POSCAR/CIF/extxyz/ASE .traj")
 
 
-def iter_frames(paths: list[str], supercell: str = "1x1x1"):
+#: a frame at least twice this high (Å) keeps the plain default g(r) range, just below half its
+#: height (at most 10 Å); a smaller one (a crystal's unit cell) is repeated so that g(r) reaches 10 Å
+SMALL_CELL_HALF_HEIGHT_A = 6.0
+
+
+def iter_frames(paths: list[str], supercell: str | None = "1x1x1", needs=None):
     """Every frame of every file (or built-in structure name), in order, read one at a time
     (``ase.io.iread``) and repeated by ``supercell``; the first frame of each is checked like
-    every structure phasefire reads (``structure_io.check_structure``: overlapping atoms named)."""
-    from phasefire.structures import MATERIALS, build, parse_supercell
-    from phasefire.workflows.errors import user_input
-    from phasefire.workflows.structure_io import check_structure
+    every structure phasefire reads (``structure_io.check_structure``: overlapping atoms named).
 
-    with user_input():
-        repeat = parse_supercell(supercell)
-    for path in paths:
-        if path in MATERIALS and not Path(path).exists():
-            yield check_structure(build(path).repeat(repeat), path)
-            continue
-        for count, frame in enumerate(_file_frames(path)):
-            if repeat != (1, 1, 1):  # repeat() drops the stored energy and stress
-                frame = frame.repeat(repeat)
-            yield check_structure(frame, path) if count == 0 else frame
+    supercell None: the smallest repeat of the first frame that the analyses need
+    (``needs(frame)`` → (range in Å, what for) or None; ``frames.supercell_for``), chosen once and
+    said on stderr when it is not 1x1x1."""
+    return FrameSource(paths, supercell, needs).stream()
+
+
+class FrameSource:
+    """Fresh streams of the frames of FILEs, each frame repeated by one supercell for all streams:
+    the explicit one, or the one chosen on the first frame (see ``iter_frames``). Calling it
+    returns a stream with a progress bar on stderr when that is a terminal (tqdm)."""
+
+    def __init__(self, paths: list[str], supercell: str | None = "1x1x1", needs=None):
+        from phasefire.structures import parse_supercell
+        from phasefire.workflows.errors import user_input
+
+        self.paths, self.needs = paths, needs
+        self.repeat = None
+        if supercell is not None:
+            with user_input():
+                self.repeat = parse_supercell(supercell)
+
+    def __call__(self):
+        from tqdm import tqdm
+
+        return tqdm(self.stream(), unit=" frames", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
+    def stream(self):
+        from phasefire.structures import MATERIALS, build
+        from phasefire.workflows.structure_io import check_structure
+
+        for path in self.paths:
+            if path in MATERIALS and not Path(path).exists():
+                frames = iter([build(path)])
+            else:
+                frames = _file_frames(path)
+            for count, frame in enumerate(frames):
+                if count == 0:
+                    frame = check_structure(frame, path)
+                if self.repeat is None:
+                    self.repeat = self._choose(frame)
+                if self.repeat != (1, 1, 1):  # repeat() drops the stored energy and stress
+                    frame = frame.repeat(self.repeat)
+                yield frame
+
+    def _choose(self, frame) -> tuple[int, int, int]:
+        from phasefire.analysis.frames import supercell_for
+
+        need = self.needs(frame) if self.needs is not None else None
+        if need is None:
+            return (1, 1, 1)
+        range_A, purpose = need
+        repeat = supercell_for(frame.cell.array, range_A)
+        if repeat != (1, 1, 1):
+            heights = " × ".join(f"{h:.3g}" for h in _heights(frame.cell.array))
+            text = "x".join(map(str, repeat))
+            print(
+                f"phasefire: note: each frame repeated {text} ({len(frame) * int(np.prod(repeat))} atoms), the smallest "
+                f"supercell exact for {purpose} (cell heights {heights} Å); --supercell overrides",
+                file=sys.stderr,
+            )
+        return repeat
+
+
+def _heights(cell: np.ndarray) -> np.ndarray:
+    volume = abs(np.linalg.det(cell))
+    return volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
 
 
 def _file_frames(path: str):
@@ -202,16 +264,38 @@ def read_frames(paths: list[str]) -> list:
     return list(iter_frames(paths))
 
 
-def frame_source(paths: list[str], supercell: str = "1x1x1"):
-    """A function returning a fresh stream of the frames, with a progress bar on stderr when it
-    is a terminal (tqdm)."""
-    from tqdm import tqdm
+def analysis_range(args, analyses: tuple[str, ...]):
+    """``needs`` of the command's analyses (``iter_frames``): the largest distance they look at
+    and what for — g(r) to --rmax (default: 10 Å for a cell less than 12 Å high, else nothing to
+    add), bonds to the largest --cutoff, or the 'auto' cutoff's g(r) search to 6 Å."""
+    from phasefire.analysis.bonds import DEFAULT_CUTOFF_SEARCH_A, BondCutoff
+    from phasefire.analysis.neighbors import shortest_cell_height
+    from phasefire.analysis.trajectory import DEFAULT_R_MAX_A
 
-    def frames():
-        stream = iter_frames(paths, supercell)
-        return tqdm(stream, unit=" frames", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+    options = vars(args)
 
-    return frames
+    def needs(frame):
+        wanted = []
+        if {"rdf", "sq"} & set(analyses):
+            what = "g(r)" if "rdf" in analyses else "S(q)'s g(r)"
+            if options.get("rmax") is not None:
+                wanted.append((options["rmax"], f"{what} to {options['rmax']:g} Å"))
+            elif 0.5 * shortest_cell_height(frame.cell.array) < SMALL_CELL_HALF_HEIGHT_A:
+                wanted.append((DEFAULT_R_MAX_A, f"{what} to {DEFAULT_R_MAX_A:g} Å (the default range)"))
+        if {"cn", "adf", "rings", "altbc"} & set(analyses):
+            cutoff = BondCutoff.of(options.get("cutoff"))
+            if cutoff.auto:
+                wanted.append((DEFAULT_CUTOFF_SEARCH_A, f"the 'auto' cutoff's g(r) to {DEFAULT_CUTOFF_SEARCH_A:g} Å"))
+            else:
+                wanted.append((cutoff.largest_A, f"bonds up to {cutoff.largest_A:g} Å"))
+        return max(wanted, key=lambda item: item[0]) if wanted else None
+
+    return needs
+
+
+def frame_source(paths: list[str], supercell: str | None = "1x1x1", needs=None) -> FrameSource:
+    """A function returning a fresh stream of the frames (``FrameSource``)."""
+    return FrameSource(paths, supercell, needs)
 
 
 def run_pass(args, analyses: tuple[str, ...]) -> dict:
@@ -233,7 +317,8 @@ def run_pass(args, analyses: tuple[str, ...]) -> dict:
         altbc_angle_min_deg=options.get("angle_min", 155.0),
         altbc_r_min_A=options.get("rmin", 2.0),
     )
-    return analyze_trajectory(frame_source(args.files, args.supercell), analyses, settings)
+    source = frame_source(args.files, args.supercell, analysis_range(args, analyses))
+    return analyze_trajectory(source, analyses, settings)
 
 
 # ---------------------------------------------------------------- output
