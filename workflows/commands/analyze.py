@@ -12,14 +12,21 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from phasefire.analysis.bonds import add_bond_cutoff_option
-from phasefire.workflows.commands import analyze_dipoles, analyze_elf, analyze_polarization, analyze_strain
+from phasefire.analysis.bonds import BOND_CUTOFF_HELP, parse_bond_cutoff
+from phasefire.workflows.commands import (
+    analyze_dipoles,
+    analyze_elf,
+    analyze_polarization,
+    analyze_strain,
+)
+from phasefire.workflows.commands._output import number, positive_float, positive_int, wrote_plot
 from phasefire.workflows.commands.analyze_neb import register_neb
 from phasefire.workflows.errors import PhasefireError
 
@@ -36,6 +43,32 @@ Each series is fitted to a third-order Birch–Murnaghan P(V); when both the --a
 --crystal series are present, the pressure where the amorphous density overtakes the
 crystal's is reported (an error if the fitted curves do not cross in the common range).
 """
+
+#: --qmax: the q grid of S(q) starts at 0.3 1/Å
+QMAX = number("--qmax", above=0.3, hint="1/Å; the q grid starts at 0.3")
+#: --max-size: rings of 3 atoms up (the ring kernel packs images in a byte)
+MAX_SIZE = number("--max-size", int, minimum=3, maximum=200, hint="atoms per ring")
+
+
+def _cutoff_type(text: str):
+    """--cutoff: a positive distance, per-pair distances or 'auto'; a bad value names the option (exit 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise PhasefireError(
+            f"--cutoff must be a distance > 0 in Å, pairs like 'Sb-Se=3.2,Sb-Sb=3.4' or 'auto'; got {text!r}"
+        )
+    try:
+        return parse_bond_cutoff(text)
+    except PhasefireError as error:
+        raise PhasefireError(f"--cutoff: {error}") from None
+
+
+def _cutoff_option(parser: argparse.ArgumentParser) -> None:
+    """--cutoff with the shared default and help text (``analysis.bonds``)."""
+    parser.add_argument("--cutoff", type=_cutoff_type, default=None, metavar="CUTOFF", help=BOND_CUTOFF_HELP)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,23 +113,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     def rdf_options(parser: argparse.ArgumentParser, bins: int, what: str = "g(r)") -> None:
         parser.add_argument(
-            "--rmax", type=float, help=f"{what} range in Å (default 10, or just below half the cell height if smaller)"
+            "--rmax",
+            type=positive_float("--rmax"),
+            help=f"{what} range in Å (default 10, or just below half the cell height if smaller)",
         )
-        parser.add_argument("--bins", type=int, default=bins, help=f"number of r bins (default {bins})")
+        parser.add_argument(
+            "--bins", type=number("--bins", int, minimum=2), default=bins, help=f"number of r bins (default {bins})"
+        )
 
     def sq_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--qmax", type=float, default=12.0, help="largest q in 1/Å (default 12)")
+        parser.add_argument("--qmax", type=QMAX, default=12.0, help="largest q in 1/Å (default 12)")
         parser.add_argument("--no-lorch", action="store_true", help="no Lorch window in the Fourier transform")
 
     def ring_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--max-size", type=int, default=10, help="largest ring size (default 10)")
+        parser.add_argument("--max-size", type=MAX_SIZE, default=10, help="largest ring size (default 10)")
         parser.add_argument("--criterion", default="shortest-path", choices=("shortest-path", "king", "guttman"))
 
     def altbc_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
-            "--angle-min", type=float, default=155.0, help="smallest bond angle in degrees (default 155)"
+            "--angle-min",
+            type=number("--angle-min", minimum=90, below=180, hint="degrees"),
+            default=155.0,
+            help="smallest bond angle in degrees (default 155)",
         )
-        parser.add_argument("--rmin", type=float, default=2.0, help="ALTBC histogram start in Å (default 2.0)")
+        parser.add_argument(
+            "--rmin",
+            type=number("--rmin", minimum=0, hint="Å"),
+            default=2.0,
+            help="ALTBC histogram start in Å (default 2.0)",
+        )
 
     rdf_options(add("rdf", "g(r), total and partial, first-peak r1 and first minima", _rdf), 200)
 
@@ -105,18 +150,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sq_options(sq)
 
     cn = add("cn", "partial coordination numbers ('A-B': mean B neighbours of an A atom)", _cn)
-    add_bond_cutoff_option(cn)
+    _cutoff_option(cn)
 
     adf = add("adf", "bond-angle distribution, total and per central species; weight near 60°", _adf)
-    add_bond_cutoff_option(adf)
-    adf.add_argument("--bins", type=int, default=180, help="angle bins over 0–180° (default 180)")
+    _cutoff_option(adf)
+    adf.add_argument("--bins", type=positive_int("--bins"), default=180, help="angle bins over 0–180° (default 180)")
 
     rings = add("rings", "ring statistics of the bond network", _rings)
-    add_bond_cutoff_option(rings)
+    _cutoff_option(rings)
     ring_options(rings)
 
     altbc = add("altbc", "angular-limited three-body correlation and Peierls-like distortion", _altbc)
-    add_bond_cutoff_option(altbc)
+    _cutoff_option(altbc)
     altbc_options(altbc)
 
     every = add(
@@ -127,14 +172,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         'JSON: {"rdf": ..., "sq": ..., "cn": ..., "adf": ..., "rings": ..., "altbc": ...}, each '
         "with the keys of the single command.",
     )
-    add_bond_cutoff_option(every)
+    _cutoff_option(every)
     every.add_argument(
-        "--rmax", type=float, help="g(r) and S(q) range in Å (default 10, or below half the cell height)"
+        "--rmax",
+        type=positive_float("--rmax"),
+        help="g(r) and S(q) range in Å (default 10, or below half the cell height)",
     )
-    every.add_argument("--bins", type=int, default=200, help="g(r) bins (default 200)")
-    every.add_argument("--sq-bins", type=int, default=500, help="g(r) bins behind S(q) (default 500)")
+    every.add_argument("--bins", type=number("--bins", int, minimum=2), default=200, help="g(r) bins (default 200)")
+    every.add_argument(
+        "--sq-bins", type=number("--sq-bins", int, minimum=2), default=500, help="g(r) bins behind S(q) (default 500)"
+    )
     sq_options(every)
-    every.add_argument("--angle-bins", type=int, default=180, help="ADF bins over 0–180° (default 180)")
+    every.add_argument(
+        "--angle-bins", type=positive_int("--angle-bins"), default=180, help="ADF bins over 0–180° (default 180)"
+    )
     ring_options(every)
     altbc_options(every)
     every.add_argument(
@@ -281,7 +332,7 @@ def analysis_range(args, analyses: tuple[str, ...]):
             if options.get("rmax") is not None:
                 wanted.append((options["rmax"], f"{what} to {options['rmax']:g} Å"))
             elif 0.5 * shortest_cell_height(frame.cell.array) < SMALL_CELL_HALF_HEIGHT_A:
-                wanted.append((DEFAULT_R_MAX_A, f"{what} to {DEFAULT_R_MAX_A:g} Å (the default range)"))
+                wanted.append((DEFAULT_R_MAX_A, f"{what} to {DEFAULT_R_MAX_A:g} Å, the default range,"))
         if {"cn", "adf", "rings", "altbc"} & set(analyses):
             cutoff = BondCutoff.of(options.get("cutoff"))
             if cutoff.auto:
@@ -342,6 +393,7 @@ def _save(plt, fig, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    wrote_plot(path)
 
 
 # ---------------------------------------------------------------- handlers
