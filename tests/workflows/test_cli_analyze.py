@@ -263,3 +263,43 @@ def test_a_cell_big_enough_is_not_repeated(capsys, fcc):
     result, err = _json(capsys, "rdf", fcc)
     assert "note" not in err and result == _json(capsys, "rdf", fcc, "--supercell", "1x1x1")[0]
     assert result["r_A"][-1] == pytest.approx(0.999 * 0.5 * 14.4, abs=0.05)  # just below half the 14.4 Å cell
+
+
+def test_shortest_path_pairs_of_the_simple_cubic_lattice():
+    """σ of the lattice point (a, b, c) at distance d = |a|+|b|+|c| is the multinomial d!/(|a|!|b|!|c|!)."""
+    from itertools import product
+    from math import factorial
+
+    from phasefire.workflows.commands.analyze_rings import path_pairs
+
+    indptr = np.array([0, 6])
+    shift = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+    sums, complete = path_pairs(indptr, np.zeros(6, dtype=int), shift, 0, 6)
+    expected = np.zeros(7)
+    for a, b, c in product(range(-6, 7), repeat=3):
+        d = abs(a) + abs(b) + abs(c)
+        if d <= 6:
+            expected[d] += (factorial(d) // (factorial(abs(a)) * factorial(abs(b)) * factorial(abs(c)))) ** 2
+    assert complete and sums.tolist() == expected.tolist()
+
+
+def test_rings_refuses_a_search_of_days_up_front_and_names_the_size_that_fits(capsys, tmp_path):
+    """bcc with 14 neighbours within 3.2 Å: rings up to 20 would take months; refused before the search."""
+    from phasefire.workflows.commands import analyze_rings
+
+    path = tmp_path / "fe.extxyz"
+    write(path, bulk("Fe", "bcc", a=2.87, cubic=True) * 4)
+    code, out, err = run(capsys, "rings", str(path), "--max-size", "20")
+    assert code == 1 and out == "" and err.count("\n") == 1, err
+    assert "rings up to 20 in this network" in err and "days per frame of 128 atoms" in err and "--force" in err
+    suggested = int(err.split("use --max-size ")[1].split()[0])
+    frame = bulk("Fe", "bcc", a=2.87, cubic=True) * 4
+    estimate = analyze_rings.estimate(frame, np.full((1, 1), 3.2), 20)
+    assert estimate.seconds[suggested] <= analyze_rings.REFUSE_ABOVE_S < estimate.seconds[suggested + 1]
+    # bcc: the shortest paths multiply about tenfold per two ring sizes
+    assert estimate.pairs[12] / estimate.pairs[10] > 8
+    assert analyze_rings.check(estimate, 20, force=True) == estimate.seconds[20]  # --force: said, not refused
+    assert "rings up to 20" in capsys.readouterr().err
+    with analyze_rings.progress(100.0, "rings"):  # stderr is not a terminal: no bar
+        pass
+    assert capsys.readouterr().err == ""

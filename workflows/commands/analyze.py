@@ -24,6 +24,7 @@ from phasefire.workflows.commands import (
     analyze_dipoles,
     analyze_elf,
     analyze_polarization,
+    analyze_rings,
     analyze_strain,
 )
 from phasefire.workflows.commands._output import number, positive_float, positive_int, wrote_plot
@@ -128,6 +129,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     def ring_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--max-size", type=MAX_SIZE, default=10, help="largest ring size (default 10)")
         parser.add_argument("--criterion", default="shortest-path", choices=("shortest-path", "king", "guttman"))
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="search even when the up-front estimate says it would take over "
+            f"{analyze_rings.REFUSE_ABOVE_S / 60:g} min per frame",
+        )
 
     def altbc_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -369,7 +376,27 @@ def run_pass(args, analyses: tuple[str, ...]) -> dict:
         altbc_r_min_A=options.get("rmin", 2.0),
     )
     source = frame_source(args.files, args.supercell, analysis_range(args, analyses))
-    return analyze_trajectory(source, analyses, settings)
+    if "rings" not in analyses or settings.ring_criterion != "shortest-path":
+        return analyze_trajectory(source, analyses, settings)
+    seconds = _ring_estimate(source, settings, getattr(args, "force", False))
+    with analyze_rings.progress(seconds, f"rings up to {settings.ring_max_size}"):
+        return analyze_trajectory(source, analyses, settings)
+
+
+def _ring_estimate(source: FrameSource, settings, force: bool) -> float:
+    """The shortest-path ring search's estimated seconds per frame from the first frame; a search
+    far too long is refused before it starts (``analyze_rings.check``)."""
+    from phasefire.analysis.frames import check_frame, species_order
+
+    first = next(iter(source.stream()), None)
+    if first is None:
+        return 0.0
+    check_frame(0, first, None)
+    cutoff = settings.cutoff.with_first_minima([first]) if settings.cutoff.auto else settings.cutoff
+    cutoffs = cutoff.matrix(species_order(first))
+    check_frame(0, first, None, float(cutoffs.max()))
+    result = analyze_rings.estimate(first, cutoffs, settings.ring_max_size)
+    return analyze_rings.check(result, settings.ring_max_size, force)
 
 
 # ---------------------------------------------------------------- output
