@@ -251,7 +251,7 @@ def test_analyze_defaults_work_on_a_bare_unit_cell(capsys, tmp_path):
     assert main(["structures", "build", "ag2se-alpha", "-o", str(cif)]) == 0
     capsys.readouterr()
     rdf, err = _json(capsys, "rdf", str(cif))
-    assert "g(r) to 10 Å, the default range" in err and rdf["r_A"][-1] > 9.9
+    assert "g(r) to 10 Å (the default range)" in err and rdf["r_A"][-1] > 9.9
     assert 2.5 < rdf["first_minimum_A"]["Ag-Se"] < 3.3
     together, _ = _json(capsys, "all", str(cif), "--max-size", "6")
     assert list(together) == ["rdf", "sq", "cn", "adf", "rings", "altbc"] and together["rdf"] == rdf

@@ -2,9 +2,12 @@
 
 Every subcommand takes FILE... (all frames of all files, in order, are one trajectory and
 are time-averaged), prints a readable summary or, with ``--json``, the result as JSON, and
-with ``--plot PNG`` writes a figure. Frames are streamed (read once, never all in memory);
-``all`` runs g(r), S(q), CN, ADF, rings and ALTBC in one pass. User errors raise
-PhasefireError (one line, exit 1).
+with ``--plot PNG`` writes a figure (and says where on stderr). Frames are streamed (read once,
+never all in memory); ``all`` runs g(r), S(q), CN, ADF, rings and ALTBC in one pass. A cell too
+small for what an analysis looks at (g(r) to --rmax, or to 10 Å for a cell under 12 Å high; bonds
+to the largest --cutoff) is repeated to the smallest supercell that makes it exact, said once on
+stderr (``--supercell NxNxN`` overrides); a shortest-path ring search is estimated first and
+refused when it would take hours (``--force``). User errors raise PhasefireError (one line, exit 1).
 """
 
 from __future__ import annotations
@@ -116,7 +119,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument(
             "--rmax",
             type=positive_float("--rmax"),
-            help=f"{what} range in Å (default 10, or just below half the cell height if smaller)",
+            help=f"{what} range in Å (default 10, or just below half the cell height if that is smaller but at "
+            "least 6 Å; a smaller cell is repeated to reach 10)",
         )
         parser.add_argument(
             "--bins", type=number("--bins", int, minimum=2), default=bins, help=f"number of r bins (default {bins})"
@@ -183,7 +187,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     every.add_argument(
         "--rmax",
         type=positive_float("--rmax"),
-        help="g(r) and S(q) range in Å (default 10, or below half the cell height)",
+        help="g(r) and S(q) range in Å (default as for rdf)",
     )
     every.add_argument("--bins", type=number("--bins", int, minimum=2), default=200, help="g(r) bins (default 200)")
     every.add_argument(
@@ -285,7 +289,7 @@ class FrameSource:
             text = "x".join(map(str, repeat))
             print(
                 f"phasefire: note: each frame repeated {text} ({len(frame) * int(np.prod(repeat))} atoms), the smallest "
-                f"supercell exact for {purpose} (cell heights {heights} Å); --supercell overrides",
+                f"supercell exact for {purpose}; cell heights {heights} Å; --supercell overrides",
                 file=sys.stderr,
             )
         return repeat
@@ -339,7 +343,7 @@ def analysis_range(args, analyses: tuple[str, ...]):
             if options.get("rmax") is not None:
                 wanted.append((options["rmax"], f"{what} to {options['rmax']:g} Å"))
             elif 0.5 * shortest_cell_height(frame.cell.array) < SMALL_CELL_HALF_HEIGHT_A:
-                wanted.append((DEFAULT_R_MAX_A, f"{what} to {DEFAULT_R_MAX_A:g} Å, the default range,"))
+                wanted.append((DEFAULT_R_MAX_A, f"{what} to {DEFAULT_R_MAX_A:g} Å (the default range)"))
         if {"cn", "adf", "rings", "altbc"} & set(analyses):
             cutoff = BondCutoff.of(options.get("cutoff"))
             if cutoff.auto:
