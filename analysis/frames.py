@@ -12,7 +12,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
-from phasefire.analysis.neighbors import check_periodic_cell
+from phasefire.analysis.neighbors import check_periodic_cell, shortest_cell_height
 from phasefire.workflows.errors import PhasefireError
 
 
@@ -51,6 +51,23 @@ def as_frames(atoms_or_sequence: Atoms | Iterable[Atoms], cutoff: float | None =
     for index, frame in enumerate(frames):
         check_frame(index, frame, frames[0], cutoff)
     return frames
+
+
+def supercell_for(cell, range_A: float) -> tuple[int, int, int]:
+    """Smallest repeat (n1, n2, n3) of ``cell`` (rows = lattice vectors, Å) whose perpendicular
+    heights all exceed 2·range_A, which the cell lists need for pairs and bonds up to range_A
+    (no atom meets its own image, no pair is seen twice; ``neighbors.check_periodic_cell``).
+    (1, 1, 1) whenever the cell already allows range_A, so big-enough cells are left as they are.
+    Repeating a periodic frame changes nothing it describes: per-atom results are those of the
+    same infinite periodic structure."""
+    cell = np.asarray(cell, dtype=float)
+    if not np.isfinite(range_A) or range_A <= 0:
+        raise PhasefireError(f"range must be a positive distance in Å, got {range_A}")
+    if range_A <= 0.5 * shortest_cell_height(cell):
+        return (1, 1, 1)
+    volume = abs(np.linalg.det(cell))
+    heights = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+    return tuple(1 if range_A <= 0.5 * h else int(np.floor(2.0 * range_A / h)) + 1 for h in heights)
 
 
 def species_order(atoms: Atoms) -> tuple[str, ...]:

@@ -48,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except PhasefireError as exc:  # a bad option value (``commands._output.number``): one line, like any user error
+        print(f"phasefire: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
     debug = args.debug or os.environ.get("PHASEFIRE_DEBUG") == "1"
     try:
         return int(args.handler(args) or 0)

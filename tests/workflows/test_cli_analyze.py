@@ -62,7 +62,7 @@ def test_every_analysis_prints_json_and_plots(capsys, tmp_path, fcc, amorphous):
         code, out, err = run(capsys, name, *argv, "--json", "--plot", str(png))
         assert code == 0, err
         assert check(json.loads(out)), name
-        assert png.read_bytes()[:4] == b"\x89PNG"
+        assert png.read_bytes()[:4] == b"\x89PNG" and f"wrote plot to {png}\n" in err
         code, table, _ = run(capsys, name, *argv)
         assert code == 0 and table.strip() and not table.lstrip().startswith("{")
 
@@ -77,7 +77,7 @@ def test_eos_from_csv_and_from_structures_with_stress(capsys, tmp_path):
     csv_path = tmp_path / "eos.csv"
     csv_path.write_text("\n".join(rows) + "\n")
     code, out, err = run(capsys, "eos", str(csv_path), "--json", "--plot", str(tmp_path / "eos.png"))
-    assert code == 0, err
+    assert code == 0 and err == f"wrote plot to {tmp_path / 'eos.png'}\n", err
     result = json.loads(out)
     assert result["fits"]["crystal"]["B0_GPa"] == pytest.approx(35.0, rel=1e-6)
     assert 5 < result["crossover_pressure_GPa"] < 40
@@ -112,7 +112,7 @@ def test_bad_input(capsys, tmp_path, fcc, amorphous):
     molecule = tmp_path / "molecule.xyz"
     write(molecule, bulk("Cu", "fcc", a=3.6).repeat(1), format="xyz")
     _assert_one_line_error(capsys, ["adf", str(molecule)], "not periodic")
-    _assert_one_line_error(capsys, ["rdf", fcc, "--rmax", "20"], "half the shortest cell height")
+    _assert_one_line_error(capsys, ["rdf", fcc, "--rmax", "20", "--supercell", "1x1x1"], "half the shortest cell")
     _assert_one_line_error(capsys, ["cn", fcc, "--cutoff", "2.0"], "empty neighbour shells")
     _assert_one_line_error(capsys, ["adf", fcc, amorphous], "frame 1 has 600 atoms")
     iron = tmp_path / "fe.extxyz"
@@ -143,7 +143,7 @@ def test_all_in_one_pass_equals_the_single_commands(capsys, tmp_path, amorphous)
     assert code == 0, err
     together = json.loads(out)
     assert list(together) == ["rdf", "sq", "cn", "adf", "rings", "altbc"]
-    assert (tmp_path / "all.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "all.png").read_bytes()[:4] == b"\x89PNG" and "wrote plot to" in err
     for name, extra in [
         ("rdf", []),
         ("sq", []),
@@ -174,9 +174,7 @@ def test_shared_cutoff_option(capsys, amorphous):
 
 def test_all_bad_input(capsys, amorphous):
     _assert_one_line_error(capsys, ["all", amorphous, "--only", "rdf,elf"], "unknown analysis elf")
-    with pytest.raises(SystemExit) as usage:  # argparse usage error
-        run(capsys, "adf", amorphous, "--cutoff", "Sb-Se:3")
-    assert usage.value.code == 2 and "neither a distance in Å" in capsys.readouterr().err
+    _assert_one_line_error(capsys, ["adf", amorphous, "--cutoff", "Sb-Se:3"], "--cutoff: cutoff 'Sb-Se:3' is neither")
     _assert_one_line_error(capsys, ["cn", amorphous, "--cutoff", "Sb-Te=3.0"], "names Te, not in this structure")
 
 
@@ -209,3 +207,99 @@ def test_structures_build_bad_seed_and_supercell_are_one_line(capsys):
     assert main(["structures", "build", "sb2se3-bcc", "--supercell", "abc"]) == 1
     err = capsys.readouterr().err
     assert err.count("phasefire: error:") == 2 and "internal error" not in err
+
+
+def _json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out), err
+
+
+def test_a_unit_cell_is_repeated_to_the_smallest_exact_supercell(capsys, tmp_path):
+    """CsPbBr3's 5.874 Å cubic cell: g(r) to 6 Å needs heights > 12 Å (3x3x3), bonds to 3.2 Å need > 6.4 Å
+    (2x2x2); the automatic repeat gives the numbers of the same crystal repeated by hand, said once on stderr."""
+    by_hand = tmp_path / "cspbbr3-333.extxyz"
+    from phasefire.structures import build
+
+    write(by_hand, build("cspbbr3-cubic").repeat(3))
+    auto, err = _json(capsys, "rdf", "cspbbr3-cubic", "--rmax", "6")
+    assert err.count("\n") == 1 and "repeated 3x3x3 (135 atoms)" in err and "g(r) to 6 Å" in err
+    assert auto == _json(capsys, "rdf", "cspbbr3-cubic", "--rmax", "6", "--supercell", "3x3x3")[0]
+    assert auto == _json(capsys, "rdf", str(by_hand), "--rmax", "6")[0]
+    assert auto["r1_A"] == pytest.approx(5.874 / 2, abs=0.03)  # Pb-Br, half the lattice constant
+
+    for name, check in [
+        ("cn", lambda r: r["cn"]["Pb-Br"] == 6.0 and r["cn"]["Br-Pb"] == 2.0),  # octahedra sharing corners
+        ("adf", lambda r: r["angles_per_atom"] == pytest.approx((15 + 3 * 1) / 5)),  # 15 angles per PbBr6, 1 per Br
+    ]:
+        result, err = _json(capsys, name, "cspbbr3-cubic")
+        assert "repeated 2x2x2 (40 atoms)" in err and "bonds up to 3.2 Å" in err
+        assert check(result), result
+        extensive = result.pop("counts", None)  # the ADF's raw counts per frame grow with the cell (27/8)
+        explicit = _json(capsys, name, str(by_hand))[0]
+        assert explicit.pop("counts", None) == (None if extensive is None else [27 * c // 8 for c in extensive])
+        assert result == explicit, name
+    rings, _ = _json(capsys, "rings", "cspbbr3-cubic", "--max-size", "8")
+    by_hand_rings, _ = _json(capsys, "rings", str(by_hand), "--max-size", "8")
+    assert rings["rings_per_atom"] == by_hand_rings["rings_per_atom"]
+    assert rings["rings_per_atom"]["8"] == pytest.approx(3 / 5)  # the Pb4Br4 squares: 3 faces per Pb
+
+
+def test_analyze_defaults_work_on_a_bare_unit_cell(capsys, tmp_path):
+    """`structures build` a CIF, then every analysis with its defaults: no --supercell, no --rmax."""
+    cif = tmp_path / "a.cif"
+    assert main(["structures", "build", "ag2se-alpha", "-o", str(cif)]) == 0
+    capsys.readouterr()
+    rdf, err = _json(capsys, "rdf", str(cif))
+    assert "g(r) to 10 Å (the default range)" in err and rdf["r_A"][-1] > 9.9
+    assert 2.5 < rdf["first_minimum_A"]["Ag-Se"] < 3.3
+    together, _ = _json(capsys, "all", str(cif), "--max-size", "6")
+    assert list(together) == ["rdf", "sq", "cn", "adf", "rings", "altbc"] and together["rdf"] == rdf
+    auto, err = _json(capsys, "cn", str(cif), "--cutoff", "auto")
+    assert "'auto' cutoff's g(r) to 6 Å" in err and auto["cutoff_source"] == "g(r) first minimum"
+
+
+def test_a_cell_big_enough_is_not_repeated(capsys, fcc):
+    result, err = _json(capsys, "rdf", fcc)
+    assert "note" not in err and result == _json(capsys, "rdf", fcc, "--supercell", "1x1x1")[0]
+    assert result["r_A"][-1] == pytest.approx(0.999 * 0.5 * 14.4, abs=0.05)  # just below half the 14.4 Å cell
+
+
+def test_shortest_path_pairs_of_the_simple_cubic_lattice():
+    """σ of the lattice point (a, b, c) at distance d = |a|+|b|+|c| is the multinomial d!/(|a|!|b|!|c|!)."""
+    from itertools import product
+    from math import factorial
+
+    from phasefire.workflows.commands.analyze_rings import path_pairs
+
+    indptr = np.array([0, 6])
+    shift = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+    sums, complete = path_pairs(indptr, np.zeros(6, dtype=int), shift, 0, 6)
+    expected = np.zeros(7)
+    for a, b, c in product(range(-6, 7), repeat=3):
+        d = abs(a) + abs(b) + abs(c)
+        if d <= 6:
+            expected[d] += (factorial(d) // (factorial(abs(a)) * factorial(abs(b)) * factorial(abs(c)))) ** 2
+    assert complete and sums.tolist() == expected.tolist()
+
+
+def test_rings_refuses_a_search_of_days_up_front_and_names_the_size_that_fits(capsys, tmp_path):
+    """bcc with 14 neighbours within 3.2 Å: rings up to 20 would take months; refused before the search."""
+    from phasefire.workflows.commands import analyze_rings
+
+    path = tmp_path / "fe.extxyz"
+    write(path, bulk("Fe", "bcc", a=2.87, cubic=True) * 4)
+    code, out, err = run(capsys, "rings", str(path), "--max-size", "20")
+    assert code == 1 and out == "" and err.count("\n") == 1, err
+    assert "rings up to 20 in this network" in err and "days per frame of 128 atoms" in err and "--force" in err
+    suggested = int(err.split("use --max-size ")[1].split()[0])
+    frame = bulk("Fe", "bcc", a=2.87, cubic=True) * 4
+    estimate = analyze_rings.estimate(frame, np.full((1, 1), 3.2), 20)
+    assert estimate.seconds[suggested] <= analyze_rings.REFUSE_ABOVE_S < estimate.seconds[suggested + 1]
+    # bcc: the shortest paths multiply about tenfold per two ring sizes
+    assert estimate.pairs[12] / estimate.pairs[10] > 8
+    assert analyze_rings.check(estimate, 20, force=True) == estimate.seconds[20]  # --force: said, not refused
+    assert "rings up to 20" in capsys.readouterr().err
+    with analyze_rings.progress(100.0, "rings"):  # stderr is not a terminal: no bar
+        pass
+    assert capsys.readouterr().err == ""

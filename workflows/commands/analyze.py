@@ -2,9 +2,12 @@
 
 Every subcommand takes FILE... (all frames of all files, in order, are one trajectory and
 are time-averaged), prints a readable summary or, with ``--json``, the result as JSON, and
-with ``--plot PNG`` writes a figure. Frames are streamed (read once, never all in memory);
-``all`` runs g(r), S(q), CN, ADF, rings and ALTBC in one pass. User errors raise
-PhasefireError (one line, exit 1).
+with ``--plot PNG`` writes a figure (and says where on stderr). Frames are streamed (read once,
+never all in memory); ``all`` runs g(r), S(q), CN, ADF, rings and ALTBC in one pass. A cell too
+small for what an analysis looks at (g(r) to --rmax, or to 10 Å for a cell under 12 Å high; bonds
+to the largest --cutoff) is repeated to the smallest supercell that makes it exact, said once on
+stderr (``--supercell NxNxN`` overrides); a shortest-path ring search is estimated first and
+refused when it would take hours (``--force``). User errors raise PhasefireError (one line, exit 1).
 """
 
 from __future__ import annotations
@@ -12,14 +15,22 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from phasefire.analysis.bonds import add_bond_cutoff_option
-from phasefire.workflows.commands import analyze_dipoles, analyze_elf, analyze_polarization, analyze_strain
+from phasefire.analysis.bonds import BOND_CUTOFF_HELP, parse_bond_cutoff
+from phasefire.workflows.commands import (
+    analyze_dipoles,
+    analyze_elf,
+    analyze_polarization,
+    analyze_rings,
+    analyze_strain,
+)
+from phasefire.workflows.commands._output import number, positive_float, positive_int, wrote_plot
 from phasefire.workflows.commands.analyze_neb import register_neb
 from phasefire.workflows.errors import PhasefireError
 
@@ -36,6 +47,32 @@ Each series is fitted to a third-order Birch–Murnaghan P(V); when both the --a
 --crystal series are present, the pressure where the amorphous density overtakes the
 crystal's is reported (an error if the fitted curves do not cross in the common range).
 """
+
+#: --qmax: the q grid of S(q) starts at 0.3 1/Å
+QMAX = number("--qmax", above=0.3, hint="1/Å; the q grid starts at 0.3")
+#: --max-size: rings of 3 atoms up (the ring kernel packs images in a byte)
+MAX_SIZE = number("--max-size", int, minimum=3, maximum=200, hint="atoms per ring")
+
+
+def _cutoff_type(text: str):
+    """--cutoff: a positive distance, per-pair distances or 'auto'; a bad value names the option (exit 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise PhasefireError(
+            f"--cutoff must be a distance > 0 in Å, pairs like 'Sb-Se=3.2,Sb-Sb=3.4' or 'auto'; got {text!r}"
+        )
+    try:
+        return parse_bond_cutoff(text)
+    except PhasefireError as error:
+        raise PhasefireError(f"--cutoff: {error}") from None
+
+
+def _cutoff_option(parser: argparse.ArgumentParser) -> None:
+    """--cutoff with the shared default and help text (``analysis.bonds``)."""
+    parser.add_argument("--cutoff", type=_cutoff_type, default=None, metavar="CUTOFF", help=BOND_CUTOFF_HELP)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,30 +106,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
         parser.add_argument("--plot", metavar="PNG", help="write a figure to this PNG file")
         parser.add_argument(
-            "--supercell", default="1x1x1", metavar="NxNxN", help="repeat every frame, e.g. 3x3x3 for a unit cell"
+            "--supercell",
+            default=None,
+            metavar="NxNxN",
+            help="repeat every frame, e.g. 3x3x3 (default: the smallest repeat that the ranges and cutoffs "
+            "need, said on stderr; a big enough cell is not repeated)",
         )
         parser.set_defaults(handler=handler)
         return parser
 
     def rdf_options(parser: argparse.ArgumentParser, bins: int, what: str = "g(r)") -> None:
         parser.add_argument(
-            "--rmax", type=float, help=f"{what} range in Å (default 10, or just below half the cell height if smaller)"
+            "--rmax",
+            type=positive_float("--rmax"),
+            help=f"{what} range in Å (default 10, or just below half the cell height if that is smaller but at "
+            "least 6 Å; a smaller cell is repeated to reach 10)",
         )
-        parser.add_argument("--bins", type=int, default=bins, help=f"number of r bins (default {bins})")
+        parser.add_argument(
+            "--bins", type=number("--bins", int, minimum=2), default=bins, help=f"number of r bins (default {bins})"
+        )
 
     def sq_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--qmax", type=float, default=12.0, help="largest q in 1/Å (default 12)")
+        parser.add_argument("--qmax", type=QMAX, default=12.0, help="largest q in 1/Å (default 12)")
         parser.add_argument("--no-lorch", action="store_true", help="no Lorch window in the Fourier transform")
 
     def ring_options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--max-size", type=int, default=10, help="largest ring size (default 10)")
+        parser.add_argument("--max-size", type=MAX_SIZE, default=10, help="largest ring size (default 10)")
         parser.add_argument("--criterion", default="shortest-path", choices=("shortest-path", "king", "guttman"))
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="search even when the up-front estimate says it would take over "
+            f"{analyze_rings.REFUSE_ABOVE_S / 60:g} min per frame",
+        )
 
     def altbc_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
-            "--angle-min", type=float, default=155.0, help="smallest bond angle in degrees (default 155)"
+            "--angle-min",
+            type=number("--angle-min", minimum=90, below=180, hint="degrees"),
+            default=155.0,
+            help="smallest bond angle in degrees (default 155)",
         )
-        parser.add_argument("--rmin", type=float, default=2.0, help="ALTBC histogram start in Å (default 2.0)")
+        parser.add_argument(
+            "--rmin",
+            type=number("--rmin", minimum=0, hint="Å"),
+            default=2.0,
+            help="ALTBC histogram start in Å (default 2.0)",
+        )
 
     rdf_options(add("rdf", "g(r), total and partial, first-peak r1 and first minima", _rdf), 200)
 
@@ -101,18 +161,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sq_options(sq)
 
     cn = add("cn", "partial coordination numbers ('A-B': mean B neighbours of an A atom)", _cn)
-    add_bond_cutoff_option(cn)
+    _cutoff_option(cn)
 
     adf = add("adf", "bond-angle distribution, total and per central species; weight near 60°", _adf)
-    add_bond_cutoff_option(adf)
-    adf.add_argument("--bins", type=int, default=180, help="angle bins over 0–180° (default 180)")
+    _cutoff_option(adf)
+    adf.add_argument("--bins", type=positive_int("--bins"), default=180, help="angle bins over 0–180° (default 180)")
 
     rings = add("rings", "ring statistics of the bond network", _rings)
-    add_bond_cutoff_option(rings)
+    _cutoff_option(rings)
     ring_options(rings)
 
     altbc = add("altbc", "angular-limited three-body correlation and Peierls-like distortion", _altbc)
-    add_bond_cutoff_option(altbc)
+    _cutoff_option(altbc)
     altbc_options(altbc)
 
     every = add(
@@ -123,14 +183,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         'JSON: {"rdf": ..., "sq": ..., "cn": ..., "adf": ..., "rings": ..., "altbc": ...}, each '
         "with the keys of the single command.",
     )
-    add_bond_cutoff_option(every)
+    _cutoff_option(every)
     every.add_argument(
-        "--rmax", type=float, help="g(r) and S(q) range in Å (default 10, or below half the cell height)"
+        "--rmax",
+        type=positive_float("--rmax"),
+        help="g(r) and S(q) range in Å (default as for rdf)",
     )
-    every.add_argument("--bins", type=int, default=200, help="g(r) bins (default 200)")
-    every.add_argument("--sq-bins", type=int, default=500, help="g(r) bins behind S(q) (default 500)")
+    every.add_argument("--bins", type=number("--bins", int, minimum=2), default=200, help="g(r) bins (default 200)")
+    every.add_argument(
+        "--sq-bins", type=number("--sq-bins", int, minimum=2), default=500, help="g(r) bins behind S(q) (default 500)"
+    )
     sq_options(every)
-    every.add_argument("--angle-bins", type=int, default=180, help="ADF bins over 0–180° (default 180)")
+    every.add_argument(
+        "--angle-bins", type=positive_int("--angle-bins"), default=180, help="ADF bins over 0–180° (default 180)"
+    )
     ring_options(every)
     altbc_options(every)
     every.add_argument(
@@ -156,24 +222,82 @@ def _open_error(path: str, exc: Exception) -> PhasefireError:
     return PhasefireError(f"cannot read structure file {path}: {reason}; give a POSCAR/CIF/extxyz/ASE .traj")
 
 
-def iter_frames(paths: list[str], supercell: str = "1x1x1"):
+#: a frame at least twice this high (Å) keeps the plain default g(r) range, just below half its
+#: height (at most 10 Å); a smaller one (a crystal's unit cell) is repeated so that g(r) reaches 10 Å
+SMALL_CELL_HALF_HEIGHT_A = 6.0
+
+
+def iter_frames(paths: list[str], supercell: str | None = "1x1x1", needs=None):
     """Every frame of every file (or built-in structure name), in order, read one at a time
     (``ase.io.iread``) and repeated by ``supercell``; the first frame of each is checked like
-    every structure phasefire reads (``structure_io.check_structure``: overlapping atoms named)."""
-    from phasefire.structures import MATERIALS, build, parse_supercell
-    from phasefire.workflows.errors import user_input
-    from phasefire.workflows.structure_io import check_structure
+    every structure phasefire reads (``structure_io.check_structure``: overlapping atoms named).
 
-    with user_input():
-        repeat = parse_supercell(supercell)
-    for path in paths:
-        if path in MATERIALS and not Path(path).exists():
-            yield check_structure(build(path).repeat(repeat), path)
-            continue
-        for count, frame in enumerate(_file_frames(path)):
-            if repeat != (1, 1, 1):  # repeat() drops the stored energy and stress
-                frame = frame.repeat(repeat)
-            yield check_structure(frame, path) if count == 0 else frame
+    supercell None: the smallest repeat of the first frame that the analyses need
+    (``needs(frame)`` → (range in Å, what for) or None; ``frames.supercell_for``), chosen once and
+    said on stderr when it is not 1x1x1."""
+    return FrameSource(paths, supercell, needs).stream()
+
+
+class FrameSource:
+    """Fresh streams of the frames of FILEs, each frame repeated by one supercell for all streams:
+    the explicit one, or the one chosen on the first frame (see ``iter_frames``). Calling it
+    returns a stream with a progress bar on stderr when that is a terminal (tqdm)."""
+
+    def __init__(self, paths: list[str], supercell: str | None = "1x1x1", needs=None):
+        from phasefire.structures import parse_supercell
+        from phasefire.workflows.errors import user_input
+
+        self.paths, self.needs = paths, needs
+        self.repeat = None
+        if supercell is not None:
+            with user_input():
+                self.repeat = parse_supercell(supercell)
+
+    def __call__(self):
+        from tqdm import tqdm
+
+        return tqdm(self.stream(), unit=" frames", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
+    def stream(self):
+        from phasefire.structures import MATERIALS, build
+        from phasefire.workflows.structure_io import check_structure
+
+        for path in self.paths:
+            if path in MATERIALS and not Path(path).exists():
+                frames = iter([build(path)])
+            else:
+                frames = _file_frames(path)
+            for count, frame in enumerate(frames):
+                if count == 0:
+                    frame = check_structure(frame, path)
+                if self.repeat is None:
+                    self.repeat = self._choose(frame)
+                if self.repeat != (1, 1, 1):  # repeat() drops the stored energy and stress
+                    frame = frame.repeat(self.repeat)
+                yield frame
+
+    def _choose(self, frame) -> tuple[int, int, int]:
+        from phasefire.analysis.frames import supercell_for
+
+        need = self.needs(frame) if self.needs is not None else None
+        if need is None:
+            return (1, 1, 1)
+        range_A, purpose = need
+        repeat = supercell_for(frame.cell.array, range_A)
+        if repeat != (1, 1, 1):
+            heights = " × ".join(f"{h:.3g}" for h in _heights(frame.cell.array))
+            text = "x".join(map(str, repeat))
+            print(
+                f"phasefire: note: each frame repeated {text} ({len(frame) * int(np.prod(repeat))} atoms), the smallest "
+                f"supercell exact for {purpose}; cell heights {heights} Å; --supercell overrides",
+                file=sys.stderr,
+            )
+        return repeat
+
+
+def _heights(cell: np.ndarray) -> np.ndarray:
+    volume = abs(np.linalg.det(cell))
+    return volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
 
 
 def _file_frames(path: str):
@@ -202,16 +326,38 @@ def read_frames(paths: list[str]) -> list:
     return list(iter_frames(paths))
 
 
-def frame_source(paths: list[str], supercell: str = "1x1x1"):
-    """A function returning a fresh stream of the frames, with a progress bar on stderr when it
-    is a terminal (tqdm)."""
-    from tqdm import tqdm
+def analysis_range(args, analyses: tuple[str, ...]):
+    """``needs`` of the command's analyses (``iter_frames``): the largest distance they look at
+    and what for — g(r) to --rmax (default: 10 Å for a cell less than 12 Å high, else nothing to
+    add), bonds to the largest --cutoff, or the 'auto' cutoff's g(r) search to 6 Å."""
+    from phasefire.analysis.bonds import DEFAULT_CUTOFF_SEARCH_A, BondCutoff
+    from phasefire.analysis.neighbors import shortest_cell_height
+    from phasefire.analysis.trajectory import DEFAULT_R_MAX_A
 
-    def frames():
-        stream = iter_frames(paths, supercell)
-        return tqdm(stream, unit=" frames", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+    options = vars(args)
 
-    return frames
+    def needs(frame):
+        wanted = []
+        if {"rdf", "sq"} & set(analyses):
+            what = "g(r)" if "rdf" in analyses else "S(q)'s g(r)"
+            if options.get("rmax") is not None:
+                wanted.append((options["rmax"], f"{what} to {options['rmax']:g} Å"))
+            elif 0.5 * shortest_cell_height(frame.cell.array) < SMALL_CELL_HALF_HEIGHT_A:
+                wanted.append((DEFAULT_R_MAX_A, f"{what} to {DEFAULT_R_MAX_A:g} Å (the default range)"))
+        if {"cn", "adf", "rings", "altbc"} & set(analyses):
+            cutoff = BondCutoff.of(options.get("cutoff"))
+            if cutoff.auto:
+                wanted.append((DEFAULT_CUTOFF_SEARCH_A, f"the 'auto' cutoff's g(r) to {DEFAULT_CUTOFF_SEARCH_A:g} Å"))
+            else:
+                wanted.append((cutoff.largest_A, f"bonds up to {cutoff.largest_A:g} Å"))
+        return max(wanted, key=lambda item: item[0]) if wanted else None
+
+    return needs
+
+
+def frame_source(paths: list[str], supercell: str | None = "1x1x1", needs=None) -> FrameSource:
+    """A function returning a fresh stream of the frames (``FrameSource``)."""
+    return FrameSource(paths, supercell, needs)
 
 
 def run_pass(args, analyses: tuple[str, ...]) -> dict:
@@ -233,7 +379,28 @@ def run_pass(args, analyses: tuple[str, ...]) -> dict:
         altbc_angle_min_deg=options.get("angle_min", 155.0),
         altbc_r_min_A=options.get("rmin", 2.0),
     )
-    return analyze_trajectory(frame_source(args.files, args.supercell), analyses, settings)
+    source = frame_source(args.files, args.supercell, analysis_range(args, analyses))
+    if "rings" not in analyses or settings.ring_criterion != "shortest-path":
+        return analyze_trajectory(source, analyses, settings)
+    seconds = _ring_estimate(source, settings, getattr(args, "force", False))
+    with analyze_rings.progress(seconds, f"rings up to {settings.ring_max_size}"):
+        return analyze_trajectory(source, analyses, settings)
+
+
+def _ring_estimate(source: FrameSource, settings, force: bool) -> float:
+    """The shortest-path ring search's estimated seconds per frame from the first frame; a search
+    far too long is refused before it starts (``analyze_rings.check``)."""
+    from phasefire.analysis.frames import check_frame, species_order
+
+    first = next(iter(source.stream()), None)
+    if first is None:
+        return 0.0
+    check_frame(0, first, None)
+    cutoff = settings.cutoff.with_first_minima([first]) if settings.cutoff.auto else settings.cutoff
+    cutoffs = cutoff.matrix(species_order(first))
+    check_frame(0, first, None, float(cutoffs.max()))
+    result = analyze_rings.estimate(first, cutoffs, settings.ring_max_size)
+    return analyze_rings.check(result, settings.ring_max_size, force)
 
 
 # ---------------------------------------------------------------- output
@@ -257,6 +424,7 @@ def _save(plt, fig, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    wrote_plot(path)
 
 
 # ---------------------------------------------------------------- handlers

@@ -12,17 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from phasefire.workflows.commands._output import finite_floats, positive_int, wrote_plot
 from phasefire.workflows.errors import PhasefireError
-
-
-def _vector(text: str) -> tuple[float, float, float]:
-    try:
-        values = tuple(float(x) for x in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 3:
-        raise argparse.ArgumentTypeError(f"give three numbers like 1,0,0, got {text!r}")
-    return values  # type: ignore[return-value]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,9 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="POSCAR/CIF/extxyz/ASE .traj (last frame)")
-    parser.add_argument("--neighbors", type=int, default=4, help="Ag per cage (default 4)")
-    parser.add_argument("--projection", type=_vector, metavar="U,V,W", help="project on the plane normal to [UVW]")
-    parser.add_argument("--field-direction", type=_vector, default=(0.0, 0.0, 1.0), metavar="U,V,W",
+    parser.add_argument("--neighbors", type=positive_int("--neighbors"), default=4, help="Ag per cage (default 4)")
+    parser.add_argument(
+        "--projection",
+        type=finite_floats("--projection", 3),
+        metavar="U,V,W",
+        help="project on the plane normal to [UVW]",
+    )
+    parser.add_argument("--field-direction", type=finite_floats("--field-direction", 3), default=(0.0, 0.0, 1.0), metavar="U,V,W",
                         help="direction splitting the families (default 0,0,1)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--plot", metavar="PNG", help="dipole and vortex map (needs --projection along a cell vector)")
@@ -62,6 +58,7 @@ def analyze_dipoles(args: argparse.Namespace) -> int:
         if not result["vortices"]:
             raise PhasefireError("--plot needs --projection along a cell vector (e.g. 1,0,0)")
         plot_dipole_map(result, args.plot, args.file)
+        wrote_plot(args.plot)
     result = public(result)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -19,6 +19,8 @@ import json
 
 import numpy as np
 
+from phasefire.workflows.commands._output import positive_float, wrote_plot
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``elf`` to the ``phasefire analyze`` subcommands."""
@@ -36,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--plane", type=_plane, metavar="I,J,K", help="0-based indices of three atoms: ELF on the plane through them"
     )
-    parser.add_argument("--cutoff", type=float, default=3.2, help="bond cutoff in Å (default 3.2)")
+    parser.add_argument("--cutoff", type=positive_float("--cutoff"), default=3.2, help="bond cutoff in Å (default 3.2)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--plot",
@@ -104,6 +106,7 @@ def analyze_elf(args) -> int:
             _plot_plane(parts["plane"], args.plot)
         else:
             _plot_histograms(result, parts["bonds"], args.plot)
+        wrote_plot(args.plot)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

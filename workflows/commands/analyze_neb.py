@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import finite_float, print_json, print_table, wrote_plot
 
 
 def register_neb(analyze_subparsers: argparse._SubParsersAction) -> None:
     parser = analyze_subparsers.add_parser("neb", help="barriers and energy profile of a finished VASP NEB folder")
     parser.add_argument("rundir", metavar="RUNDIR", help="folder with INCAR and image folders 00 ... N+1")
     parser.add_argument(
-        "--endpoint-energies", nargs=2, type=float, metavar=("E_INITIAL", "E_FINAL"),
+        "--endpoint-energies", nargs=2, type=finite_float("--endpoint-energies"), metavar=("E_INITIAL", "E_FINAL"),
         help="total energies (eV) of the relaxed endpoints when 00/ and N+1/ hold no OUTCAR",
     )  # fmt: skip
     parser.add_argument("--plot", metavar="PNG", help="write the profile plot here")
@@ -71,6 +71,7 @@ def analyze_neb(args: argparse.Namespace) -> int:
             profile, Path(args.plot), title=f"VASP NEB {Path(args.rundir).name}", converged=summary["converged"]
         )
         summary["plot"] = args.plot
+        wrote_plot(args.plot)
     if args.json:
         print_json(summary)
         return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import positive_int, print_json, print_table
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     query.set_defaults(handler=query_tasks)
 
     show = actions.add_parser("show", help="one task document: header, results, files")
-    show.add_argument("task_id", type=int, metavar="TASK_ID")
+    show.add_argument("task_id", type=positive_int("TASK_ID"), metavar="TASK_ID")
     show.add_argument("--json", action="store_true", help="print the whole document as JSON")
     show.set_defaults(handler=show_task)
 

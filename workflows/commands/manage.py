@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from phasefire.workflows.commands._output import print_json
+from phasefire.workflows.commands._output import positive_int, print_json
 from phasefire.workflows.errors import PhasefireError
 
 #: lines of a failed firework's traceback `phasefire show` prints (all of it with --json)
@@ -20,7 +20,7 @@ CANCELLABLE = ("WAITING", "READY", "FIZZLED", "PAUSED")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     show = subparsers.add_parser("show", help="one firework: state, error, run folder, log, task id")
-    show.add_argument("fw_id", type=int, metavar="FW_ID")
+    show.add_argument("fw_id", type=positive_int("FW_ID"), metavar="FW_ID")
     show.add_argument("--json", action="store_true", help="print JSON (with the whole traceback)")
     show.set_defaults(handler=show_firework)
 
@@ -29,14 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Reset fireworks so that `phasefire run` runs them again in their folders. A COMPLETED "
         "firework (and its completed children) is recomputed: its stored result moves to superseded_tasks.",
     )  # fmt: skip
-    rerun.add_argument("fw_id", type=int, nargs="?", metavar="FW_ID")
+    rerun.add_argument("fw_id", type=positive_int("FW_ID"), nargs="?", metavar="FW_ID")
     rerun.add_argument("--fizzled", action="store_true", help="every FIZZLED firework")
     rerun.add_argument("--lost", action="store_true", help="every RUNNING firework whose worker is gone")
     rerun.add_argument("--workflow", action="append", metavar="W", help="only in this workflow (name or id)")
     rerun.set_defaults(handler=rerun_fireworks)
 
     cancel = subparsers.add_parser("cancel", help="cancel (defuse) a firework, or what is left of a workflow")
-    cancel.add_argument("fw_id", type=int, nargs="?", metavar="FW_ID")
+    cancel.add_argument("fw_id", type=positive_int("FW_ID"), nargs="?", metavar="FW_ID")
     cancel.add_argument("--workflow", action="append", metavar="W", help="a workflow (name or id)")
     cancel.set_defaults(handler=cancel_fireworks)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from phasefire.models import rectification as rect
 from phasefire.models import rectification_study as study
+from phasefire.workflows.commands._output import finite_float, number, positive_float, positive_int, wrote_plot
 from phasefire.workflows.errors import PhasefireError
 
 
@@ -33,9 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="halide migration under forward/reverse bias in a CsPbBr3-CsPbCl3 nanowire",
         description="Reaction-drift-diffusion-Poisson model of the perovskite paper (Figs. 1e, 2b/d, 3a/b).",
     )
-    parser.add_argument("--bias", type=float, default=4.0, help="bias magnitude in V/µm, 0 allowed (default 4)")
-    parser.add_argument("--hours", type=float, default=4.0, help="biasing time in h (default 4)")
-    parser.add_argument("--grid", type=int, default=1000, help="finite-volume cells (default 1000)")
+    parser.add_argument(
+        "--bias", type=finite_float("--bias"), default=4.0, help="bias magnitude in V/µm, 0 allowed (default 4)"
+    )
+    parser.add_argument("--hours", type=positive_float("--hours"), default=4.0, help="biasing time in h (default 4)")
+    parser.add_argument(
+        "--grid", type=number("--grid", int, minimum=10), default=1000, help="finite-volume cells (default 1000)"
+    )
     parser.add_argument(
         "--boundary",
         choices=rect.BOUNDARIES,
@@ -51,23 +56,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--rate-constant",
-        type=float,
+        type=positive_float("--rate-constant"),
         default=None,
         metavar="K",
         help="rate constant k of the formation-energy sources (µm V^-1 s^-1); default: fitted at +2 V/µm "
         "to the paper's mobility on this grid",
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--barrier-eV", type=float, default=None, help="Br-vacancy hop barrier (eV) setting D_V")
+    source.add_argument(
+        "--barrier-eV",
+        type=positive_float("--barrier-eV"),
+        default=None,
+        help="Br-vacancy hop barrier (eV) setting D_V",
+    )
     source.add_argument(
         "--from-task",
-        type=int,
+        type=positive_int("--from-task"),
         default=None,
         metavar="TASK_ID",
         help="take barrier, attempt frequency and T from a NEB task document",
     )
     parser.add_argument(
-        "--attempt-frequency-Hz", type=float, default=1e13, help="attempt frequency for --barrier-eV (Hz, default 1e13)"
+        "--attempt-frequency-Hz",
+        type=positive_float("--attempt-frequency-Hz"),
+        default=1e13,
+        help="attempt frequency for --barrier-eV (Hz, default 1e13)",
     )
     parser.add_argument(
         "--sweep", action="store_true", help="Fig. 1e curve from -4 to +4 V/µm, Fig. 2b/2d/3a/3b PNGs, paper comparison"
@@ -197,6 +210,7 @@ def run_rectification(args: argparse.Namespace) -> int:
         from phasefire.workflows.reports.cspbx3 import write_profiles_png
 
         report["plot"] = str(write_profiles_png(forward, reverse, params, Path(args.plot)))
+        wrote_plot(report["plot"])
 
     if args.json:
         print(json.dumps(report, indent=2))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from typing import Any
 
+from phasefire.workflows.commands._output import number, positive_int
 from phasefire.workflows.errors import PhasefireError
 
 #: template fields that are shell commands: they come from launchpad.yaml only, never from a firework
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     queue = subparsers.add_parser("queue", help="submit fireworks as batch jobs (SLURM, PBS, SGE, ...)")
     actions = queue.add_subparsers(dest="action", required=True, metavar="ACTION")
     launch = actions.add_parser("launch", help="one job per READY firework (FireWorks reservation mode)")
-    launch.add_argument("--njobs", type=int, default=None, help="submit at most this many jobs (default: all READY)")
+    launch.add_argument(
+        "--njobs", type=number("--njobs", int), default=None, help="submit at most this many jobs (default: all READY)"
+    )
     launch.set_defaults(handler=queue_launch)
     status = actions.add_parser("status", help="the scheduler's view of our jobs beside the LaunchPad's")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -34,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     worker = subparsers.add_parser("worker", help="run fireworks in this process (used inside batch jobs)")
     worker.add_argument("mode", choices=("singleshot", "rapidfire"), help="one firework, or until none is pending")
-    worker.add_argument("--fw_id", type=int, help="the reserved firework to run (singleshot)")
+    worker.add_argument("--fw_id", type=positive_int("--fw_id"), help="the reserved firework to run (singleshot)")
     worker.set_defaults(handler=run_worker_command)
 
 

@@ -6,7 +6,7 @@ import argparse
 import time
 
 from phasefire.workflows.commands import register_optional
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import positive_float, positive_int, print_json, print_table
 
 #: modules adding one study each with ``register(studies)``; this module adds ``campaign``
 STUDY_MODULES = (
@@ -24,8 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "campaign", help="relax alpha-Ag2Se, cubic CsPbBr3 and Pnma Sb2Se3 and compare with experiment"
     )
     campaign.add_argument("--engine", default="mlip", help="mlip (default) or vasp")
-    campaign.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
-    campaign.add_argument("--fmax", type=float, default=0.01, help="force criterion, eV/Å (paper: 0.01)")
+    campaign.add_argument(
+        "--workers", type=positive_int("--workers"), default=1, help="local worker processes (default 1)"
+    )
+    campaign.add_argument(
+        "--fmax", type=positive_float("--fmax"), default=0.01, help="force criterion, eV/Å (paper: 0.01)"
+    )
     campaign.add_argument("--json", action="store_true", help="print the results as JSON")
     campaign.set_defaults(handler=reproduce_campaign)
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from phasefire.workflows.commands._output import print_json
+from phasefire.workflows.commands._output import positive_int, print_json
 
 
 def register(studies: argparse._SubParsersAction) -> None:
@@ -22,7 +22,9 @@ def register(studies: argparse._SubParsersAction) -> None:
                         help="quick (default: ~20 min on 2 cores with CHGNet) or full (tighter, larger)")  # fmt: skip
     parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet); relaxations/QHA need an ASE engine")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine parameter")
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes for the NEBs (default 1)")
+    parser.add_argument(
+        "--workers", type=positive_int("--workers"), default=1, help="local worker processes for the NEBs (default 1)"
+    )
     parser.add_argument("--out", default=None, help="report folder (default reports/ag2se-<timestamp>)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=reproduce_ag2se)

@@ -8,7 +8,7 @@ import argparse
 import time
 from pathlib import Path
 
-from phasefire.workflows.commands._output import print_json
+from phasefire.workflows.commands._output import positive_float, positive_int, print_json
 
 #: the quick profile: NEB settings and the biases of the rectification model (V/µm)
 PROFILES = {
@@ -26,8 +26,12 @@ def register(studies: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or paper")
     parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet) or vasp")
-    parser.add_argument("--temperature", type=float, default=300.0, metavar="K", help="temperature (300 K)")
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    parser.add_argument(
+        "--temperature", type=positive_float("--temperature"), default=300.0, metavar="K", help="temperature (300 K)"
+    )
+    parser.add_argument(
+        "--workers", type=positive_int("--workers"), default=1, help="local worker processes (default 1)"
+    )
     parser.add_argument("--out", default=None, help="report folder (default reports/cspbx3-<timestamp>)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=reproduce_cspbx3)

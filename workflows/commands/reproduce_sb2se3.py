@@ -7,7 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import positive_int, print_json, print_table
 
 
 def register(studies: argparse._SubParsersAction) -> None:
@@ -19,7 +19,9 @@ def register(studies: argparse._SubParsersAction) -> None:
     )
     add_profile_arguments(parser)
     add_engine_arguments(parser)
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=positive_int("--workers"), default=1, help="local worker processes (default 1)"
+    )
     parser.add_argument("--out", default=None, help="report folder (default reports/sb2se3-<timestamp>)")
     parser.add_argument("--from-workflow", default=None, metavar="NAME",
                         help="report on a finished campaign of this name instead of running a new one")  # fmt: skip

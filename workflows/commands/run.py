@@ -11,13 +11,15 @@ import time
 from collections import Counter
 from typing import Any
 
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import positive_int, print_json, print_table
 from phasefire.workflows.errors import PhasefireError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="run ready fireworks on this machine")
-    run.add_argument("--workers", type=int, default=1, help="worker processes sharing the store (default 1)")
+    run.add_argument(
+        "--workers", type=positive_int("--workers"), default=1, help="worker processes sharing the store (default 1)"
+    )
     run.add_argument(
         "--rerun-lost", action="store_true",
         help="first reset fireworks left RUNNING by a worker process that no longer exists",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import number, print_json, print_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = actions.add_parser("build", help="build a structure and write it (POSCAR, CIF or extxyz by extension)")
     build.add_argument("name", help="structure name (see `phasefire structures list`)")
     build.add_argument("--supercell", default="1x1x1", help="repeat, e.g. 2x2x2 (default 1x1x1)")
-    build.add_argument("--seed", type=int, default=0, help="seed for random builders (sb2se3-bcc), default 0")
+    build.add_argument(
+        "--seed",
+        type=number("--seed", int, minimum=0),
+        default=0,
+        help="seed for random builders (sb2se3-bcc), default 0",
+    )
     build.add_argument("-o", "--output", help="output file; POSCAR to stdout when omitted")
     build.set_defaults(handler=build_structure)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from phasefire.workflows.commands._output import number
+
 
 def register(kinds: argparse._SubParsersAction) -> None:
     from phasefire.workflows.commands.submit import add_engine_arguments, add_name_argument
@@ -19,7 +21,12 @@ def register(kinds: argparse._SubParsersAction) -> None:
 
 def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="quick", help="quick (~100 atoms, CPU) or paper (>=300 atoms, GPU/HPC)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random start and the thermostats (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=number("--seed", int, minimum=0),
+        default=0,
+        help="seed of the random start and the thermostats (default 0)",
+    )
 
 
 def submit_amorphous(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from phasefire.workflows.commands._output import positive_float
 from phasefire.workflows.commands.submit import (
     add_engine_arguments,
     add_name_argument,
@@ -23,7 +24,11 @@ def register(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--defect", default="vacancy", help="defect that hops (vacancy)")
     parser.add_argument("--hops", default=None, help="'all' (default), 'shortest' or hop indices like 0,2")
     parser.add_argument(
-        "--temperature", type=float, default=None, metavar="K", help="temperature of the transport numbers (300 K)"
+        "--temperature",
+        type=positive_float("--temperature"),
+        default=None,
+        metavar="K",
+        help="temperature of the transport numbers (300 K)",
     )
     parser.add_argument(
         "--attempt-frequency", default=None, metavar="HZ|vineyard",

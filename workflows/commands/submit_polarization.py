@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from phasefire.workflows.commands._output import finite_floats, positive_float, positive_int
 from phasefire.workflows.commands.submit import (
     add_engine_arguments,
     engine_spec,
@@ -22,19 +23,6 @@ from phasefire.workflows.commands.submit import (
     split_overrides,
 )
 from phasefire.workflows.errors import PhasefireError
-
-
-def _floats(count: int, what: str):
-    def parse(text: str) -> tuple[float, ...]:
-        try:
-            values = tuple(float(x) for x in text.split(","))
-        except ValueError:
-            values = ()
-        if len(values) != count:
-            raise argparse.ArgumentTypeError(f"{what} takes {count} comma-separated numbers, got {text!r}")
-        return values
-
-    return parse
 
 
 def register(kinds: argparse._SubParsersAction) -> None:
@@ -46,7 +34,9 @@ def register(kinds: argparse._SubParsersAction) -> None:
     berry = kinds.add_parser("berry", help="Berry-phase polarization series, non-polar to polar (VASP LCALCPOL)")
     berry.add_argument("--nonpolar", required=True, metavar="NAME|FILE", help="the non-polar reference structure")
     berry.add_argument("--polar", required=True, metavar="NAME|FILE", help="the polar structure (same atom order)")
-    berry.add_argument("--images", type=int, default=8, help="interpolated images between them (default 8)")
+    berry.add_argument(
+        "--images", type=positive_int("--images"), default=8, help="interpolated images between them (default 8)"
+    )
     add_engine_arguments(berry)
     berry.set_defaults(handler=submit_berry)
 
@@ -55,15 +45,21 @@ def register(kinds: argparse._SubParsersAction) -> None:
     )
     field.add_argument("--structure", required=True, metavar="NAME|FILE", help="built-in name or structure file")
     field.add_argument("--field-V-per-A", type=float, nargs="+", metavar="V_PER_A", help="field strengths (V/Å)")
-    field.add_argument("--field-ladder", type=_floats(2, "--field-ladder"), metavar="MAX,N",
+    field.add_argument("--field-ladder", type=finite_floats("--field-ladder", 2, "0.05,5"), metavar="MAX,N",
                        help="N evenly spaced strengths up to MAX (V/Å)")  # fmt: skip
-    field.add_argument("--field-direction", type=_floats(3, "--field-direction"), default=None, metavar="X,Y,Z",
+    field.add_argument("--field-direction", type=finite_floats("--field-direction", 3), default=None, metavar="X,Y,Z",
                        help="Cartesian field direction (default 0,0,1; a slab's is its normal)")  # fmt: skip
     field.add_argument("--one-sign", action="store_true", help="only the given sign (default: both signs)")
-    field.add_argument("--slab-plane", type=_floats(3, "--slab-plane"), metavar="H,K,L",
+    field.add_argument("--slab-plane", type=finite_floats("--slab-plane", 3, "0,0,1"), metavar="H,K,L",
                        help="build a slab along this lattice plane (sawtooth field along its normal)")  # fmt: skip
-    field.add_argument("--slab-thickness", type=float, default=12.0, metavar="A", help="slab thickness (Å, 12)")
-    field.add_argument("--vacuum", type=float, default=15.0, metavar="A", help="vacuum (Å, 15)")
+    field.add_argument(
+        "--slab-thickness",
+        type=positive_float("--slab-thickness"),
+        default=12.0,
+        metavar="A",
+        help="slab thickness (Å, 12)",
+    )
+    field.add_argument("--vacuum", type=positive_float("--vacuum"), default=15.0, metavar="A", help="vacuum (Å, 15)")
     field.add_argument("--born-charges", metavar="JSON", help="Z* per atom, a JSON (N, 3, 3) list in atom order (e)")
     add_engine_arguments(field)
     field.set_defaults(handler=submit_field)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from phasefire.workflows.commands._output import print_json, print_table
+from phasefire.workflows.commands._output import positive_float, positive_int, print_json, print_table, wrote_plot
 
 
 def _list(text: str | None) -> list[str] | None:
@@ -33,8 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     models.add_argument("--quick", action="store_true", help="CHGNet, no dispersion, cubic CsPbBr3 only")
     models.add_argument("--no-eos", action="store_true", help="skip the Sb2Se3 volume-pressure curve")
     models.add_argument("--no-barrier", action="store_true", help="skip the CsPbBr3 Br-vacancy NEB")
-    models.add_argument("--fmax", type=float, default=0.01, help="force criterion of the relaxations, eV/Å")
-    models.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    models.add_argument(
+        "--fmax", type=positive_float("--fmax"), default=0.01, help="force criterion of the relaxations, eV/Å"
+    )
+    models.add_argument(
+        "--workers", type=positive_int("--workers"), default=1, help="local worker processes (default 1)"
+    )
     models.add_argument("--from-workflow", metavar="NAME", help="re-read a stored validation instead of running one")
     models.add_argument("--json", action="store_true", help="print the table as JSON")
     models.add_argument("--plot", metavar="PNG", help="write volume errors and V(P) to this PNG")
@@ -63,6 +67,7 @@ def validate_models(args: argparse.Namespace) -> int:
     summary = validation.validation_summary(ResultsDB(open_launchpad()).query(workflow=name), name)
     if args.plot:
         validation.plot_validation(summary, args.plot)
+        wrote_plot(args.plot)
     if args.json:
         print_json(summary)
         return 0
