@@ -526,8 +526,7 @@ def crossover_lines(comparison: dict[str, Any], crystal_md: list[dict[str, Any]]
     for key in ("density_crossover_GPa", "density_crossover_crystal_0K_GPa", "density_crossover_branches_GPa"):
         if key in comparison:
             entry = comparison[key]
-            lines.append(f"- {_fmt(entry['value'], '.1f')} GPa against {entry.get('reference', 'Pnma relaxed at 0 K')}"
-                         f" ({entry['how']})")  # fmt: skip
+            lines.append(f"- {_fmt(entry['value'], '.1f')} GPa {entry['how']}")  # the how names the reference
     lines.append("- paper: ~16 GPa against room-temperature experimental Pnma data (its ref. 38, Fig. 4a).")
     branches = comparison.get("amorphous_branches")
     if branches:
