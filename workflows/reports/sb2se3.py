@@ -167,7 +167,7 @@ def settling_summary(
         "crystal_equilibration_barostat_times": times("crystal_md_equilibration_steps"),
         "crystal_sampling_barostat_times": times("crystal_md_sample_steps"),
         "tolerance_percent": tolerance,
-        "unsettled": unsettled(stages, "amorphous") + unsettled(crystal_300K, "Pnma 300 K"),
+        "unsettled": unsettled(stages, "amorphous") + unsettled(crystal_300K, "Pnma MD"),
     }
 
 
