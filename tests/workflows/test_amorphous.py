@@ -20,6 +20,7 @@ from ase.io import Trajectory
 from fireworks import Firework, Workflow
 
 import phasefire.workflows.calculations.md as md_module
+from phasefire.structures import build
 from phasefire.structures.amorphous import amorphous_sb2se3_start
 from phasefire.workflows.amorphous import amorphous_workflow, md_stages, resolve_profile, split_overrides
 from phasefire.workflows.calculations import get_calculation
@@ -33,11 +34,13 @@ from phasefire.workflows.launchpad import open_launchpad
 from phasefire.workflows.tasks import CalculationTask
 from tests.conftest import REFERENCE, run_all
 
-#: a campaign small enough for a test: 10 atoms, a few steps per stage, three pressures
+#: a campaign small enough for a test: 20 atoms (half the cell height stays above the 3.2 Å bond cutoff
+#: at 20 GPa, so the report analysis runs), a few steps per stage, three pressures
 TINY = {
-    "n_formula_units": 2, "melt_steps": 10, "quench_steps": 10, "anneal_steps": 10, "equilibration_steps": 10,
+    "n_formula_units": 4, "melt_steps": 10, "quench_steps": 10, "anneal_steps": 10, "equilibration_steps": 10,
     "sample_steps": 10, "sample_interval": 5, "pressures_GPa": [0, 10, 20], "crystal_fmax_eV_per_A": 0.1,
-    "crystal_max_steps": 20,
+    "crystal_max_steps": 20, "crystal_md_supercell": [1, 1, 1], "crystal_md_equilibration_steps": 10,
+    "crystal_md_sample_steps": 10,
 }  # fmt: skip
 
 
@@ -59,6 +62,26 @@ def test_profiles_take_overrides_and_reject_bad_ones():
         resolve_profile("quick", {"melt_stepz": 3})
     with pytest.raises(PhasefireError, match="multiple of sample_interval"):
         resolve_profile("quick", {"sample_steps": 15})
+    with pytest.raises(PhasefireError, match="multiple of sample_interval"):
+        resolve_profile("quick", {"crystal_md_sample_steps": 15})
+    assert resolve_profile("quick", {"crystal_md_supercell": (1, 2, 1)})["crystal_md_supercell"] == [1, 2, 1]
+    with pytest.raises(PhasefireError, match="three positive integers"):
+        resolve_profile("quick", {"crystal_md_supercell": [1, 0, 1]})
+
+
+@pytest.mark.parametrize("name", ["quick", "paper"])
+def test_profiles_equilibrate_every_pressure_for_several_barostat_times(name):
+    """Each pressure starts from the previous one's end state; its equilibration spans >= 3 barostat times
+    (md.BAROSTAT_TIME_FS) before sampling, and sampling spans ~1 barostat time or more, so the settling
+    check (mean volume of the first vs second half of sampling) sees at least one cell oscillation."""
+    profile = resolve_profile(name)
+    for equilibration, sampling in (("equilibration_steps", "sample_steps"),
+                                    ("crystal_md_equilibration_steps", "crystal_md_sample_steps")):  # fmt: skip
+        assert profile[equilibration] * profile["timestep_fs"] >= 3 * md_module.BAROSTAT_TIME_FS
+        assert profile[sampling] * profile["timestep_fs"] >= 0.9 * md_module.BAROSTAT_TIME_FS
+        assert profile[sampling] // profile["sample_interval"] >= 10  # frames for the two halves
+    cell = build("sb2se3-pnma", tuple(profile["crystal_md_supercell"])).cell
+    assert min(cell.lengths()) > 11  # no axis of the crystal MD cell as short as the 20-atom cell's 3.9 Å b
 
 
 def test_workflow_is_one_firework_per_stage_plus_crystal_relaxations():
@@ -67,7 +90,7 @@ def test_workflow_is_one_firework_per_stage_plus_crystal_relaxations():
     names = [fw.name for fw in workflow.fws]
     assert names[:4] == ["md melt", "md quench", "md anneal", "md compress 0 GPa"]
     assert names.count("relax sb2se3-pnma-16GPa") == 1
-    assert len(workflow.fws) == 3 + 2 * len(profile["pressures_GPa"])
+    assert len(workflow.fws) == 3 + 3 * len(profile["pressures_GPa"])
     stages = dict(md_stages(profile, seed=4))
     assert stages["compress 16 GPa"]["pressure_GPa"] == 16 and stages["quench"]["temperature_end_K"] == 300
     assert len({s["seed"] for s in stages.values()}) == len(stages)
@@ -75,10 +98,39 @@ def test_workflow_is_one_firework_per_stage_plus_crystal_relaxations():
     assert workflow.links[by_name["md compress 4 GPa"].fw_id] == [by_name["md compress 8 GPa"].fw_id]
 
 
+def test_workflow_runs_the_pnma_crystal_by_the_same_npt_md_at_every_ladder_pressure():
+    profile = resolve_profile("quick")
+    workflow = amorphous_workflow(profile, {"name": "mlip", "model": "chgnet"}, seed=4)
+    by_name = {fw.name: fw for fw in workflow.fws}
+    crystal = [by_name[f"md sb2se3-pnma-1x3x1-300K-{p:g}GPa"] for p in profile["pressures_GPa"]]
+    amorphous = by_name["md compress 16 GPa"].tasks[0]
+    for fw, pressure in zip(crystal, profile["pressures_GPa"]):
+        task = fw.tasks[0]
+        assert task["task_type"] == amorphous["task_type"] == "md"  # the same integrator, thermostat and barostat
+        assert task["engine"] == amorphous["engine"]
+        assert task["metadata"] == {"phase": "pnma", "supercell": [1, 3, 1]}
+        settings = task["settings"]
+        assert settings["pressure_GPa"] == pressure and settings["temperature_K"] == 300.0
+        assert settings["timestep_fs"] == amorphous["settings"]["timestep_fs"]
+        assert settings["sample_interval"] == amorphous["settings"]["sample_interval"]
+        assert settings["equilibration_steps"] == profile["crystal_md_equilibration_steps"]
+        assert settings["steps"] == profile["crystal_md_equilibration_steps"] + profile["crystal_md_sample_steps"]
+        assert "_priority" not in fw.spec  # the amorphous chain (the critical path) goes first
+    assert len(crystal[0].tasks[0]["structure"]["sites"]) == 60
+    assert all("structure" not in fw.tasks[0] for fw in crystal[1:])  # each from the previous pressure's end state
+    for parent, child in zip(crystal, crystal[1:]):
+        assert workflow.links[parent.fw_id] == [child.fw_id]
+    # independent of the amorphous chain: no link between the two ladders
+    chain_ids = {fw.fw_id for fw in workflow.fws if fw.name.startswith("md ") and "pnma" not in fw.name}
+    assert not any(set(workflow.links[fw.fw_id]) & chain_ids for fw in crystal)
+    seeds = [fw.tasks[0]["settings"]["seed"] for fw in workflow.fws if fw.name.startswith("md ")]
+    assert len(set(seeds)) == len(seeds)
+
+
 def test_submit_amorphous_applies_profile_and_engine_overrides(store, capsys):
     assert main(["submit", "amorphous", "--profile", "quick", "--seed", "5", "--set", "melt_steps=20",
                  "--set", "pressures_GPa=[0, 30]", "--set", "model=sevennet"]) == 0  # fmt: skip
-    assert "7 firework(s)" in capsys.readouterr().out
+    assert "9 firework(s)" in capsys.readouterr().out
     fireworks = {fw["name"]: fw for fw in open_launchpad().fireworks.find({})}
     melt = fireworks["md melt"]["spec"]["_tasks"][0]
     assert melt["settings"]["steps"] == 20 and melt["settings"]["seed"] == 5
@@ -170,6 +222,33 @@ def test_tiny_campaign_chains_stages_and_stores_documents(store):
     assert first["input"]["structure"]["lattice"] == anneal["output"]["structure"]["lattice"]
     volumes = [documents[f"relax sb2se3-pnma-{p}GPa"]["output"]["lattice"]["volume_per_atom_A3"] for p in (0, 10, 20)]
     assert volumes[0] > volumes[1] > volumes[2]
+    # the crystal MD ladder: 20-atom Pnma at 300 K, each pressure from the previous one's end state
+    hot = [documents[f"md sb2se3-pnma-1x1x1-300K-{p}GPa"] for p in (0, 10, 20)]
+    assert [d["input"]["metadata"]["phase"] for d in hot] == ["pnma"] * 3 and hot[0]["nsites"] == 20
+    assert hot[1]["input"]["structure"]["lattice"] == hot[0]["output"]["structure"]["lattice"]
+    assert hot[0]["output"]["mean_volume_per_atom_A3"] > hot[2]["output"]["mean_volume_per_atom_A3"]
+
+    from phasefire.workflows.reports.sb2se3 import linear_crossover
+    from phasefire.workflows.studies.sb2se3 import campaign_summary
+
+    summary = campaign_summary(list(documents.values()), "amorphous/test", profile)
+    assert [s["target_pressure_GPa"] for s in summary["stages"]] == [0, 10, 20]  # the crystal MD is not amorphous
+    assert [c["target_pressure_GPa"] for c in summary["crystal_md"]] == [0, 10, 20]
+    for point, document in zip(summary["crystal_md"], hot):
+        assert point["volume_per_atom_A3"] == document["output"]["mean_volume_per_atom_A3"]
+        with Trajectory(str(Path(document["run_dir"], MD_TRAJECTORY))) as frames:  # settling, recomputed here
+            sampled = [frames[k].get_volume() for k in range(document["output"]["sample_start_frame"], len(frames))]
+        assert point["volume_drift_percent"] == pytest.approx(100 * (sampled[1] - sampled[0]) / np.mean(sampled))
+    comparison = summary["comparison"]
+    assert comparison["density_crossover_GPa"]["reference"] == "Pnma NPT MD at 300 K"
+    assert comparison["density_crossover_crystal_0K_GPa"]["reference"] == "Pnma relaxed at 0 K"
+    # 3 pressures: no Birch–Murnaghan fit, so the crossover is the linear one between ladder points
+    assert comparison["density_crossover_GPa"]["value"] == linear_crossover(summary["stages"], summary["crystal_md"])
+    assert comparison["amorphous_branches"] is None  # fewer than 6 points
+    settling = summary["settling"]
+    assert settling["barostat_time_fs"] == md_module.BAROSTAT_TIME_FS
+    assert settling["amorphous_equilibration_barostat_times"] == pytest.approx(10 * 3.0 / md_module.BAROSTAT_TIME_FS)
+    assert summary["crystal_md_steps"] == 3 * 20 and summary["md_steps"] == 3 * 10 + 3 * 20
 
 
 def wait_for(condition, timeout_s: float, what: str):
@@ -290,7 +369,9 @@ def test_landmarks_and_report_from_a_known_ladder(tmp_path):
                "stages": stages, "crystal": crystal, "comparison": comparison, "caveats": CAVEATS}  # fmt: skip
     report = write_report(summary, tmp_path / "report")
     text = report.read_text()
-    assert "| density crossover a-Sb2Se3 / Pnma (GPa) | ~16 |" in text
+    # no crystal MD in this ladder: the headline is against the 0 K relaxations and says so
+    assert "| density crossover a-Sb2Se3 / Pnma vs Pnma relaxed at 0 K (GPa) | ~16 |" in text
+    assert "## Density crossover: crystal references and LDA/HDA branches" in text
     for figure in ("gr", "adf", "cn", "rings", "volume"):
         assert (tmp_path / "report" / f"{figure}_vs_pressure.png").stat().st_size > 5000
     assert (
@@ -301,7 +382,7 @@ def test_landmarks_and_report_from_a_known_ladder(tmp_path):
 
 @pytest.mark.slow
 def test_quick_profile_campaign_end_to_end(store, capsys):
-    """The whole quick ladder with CHGNet (~20 min on 2 free cores) and its report."""
+    """The whole quick ladder with the study's default model and its report (hours on 2 cores: see PROFILES)."""
     assert main(["reproduce", "sb2se3", "--profile", "quick", "--workers", "2", "--out", "report"]) == 0
     out = capsys.readouterr().out
     assert "density crossover" in out and Path("report", "report.md").is_file()

@@ -51,6 +51,12 @@ def reproduce_sb2se3(args: argparse.Namespace) -> int:
         return 0
     print(f"\nAmorphous Sb2Se3 campaign '{name}' ({summary['n_atoms']} atoms, engine {summary['engine']}): "
           f"{summary['md_steps']} MD steps at {summary['md_steps_per_s']:.1f} steps/s, wall {summary['wall_time_s']:.0f} s")  # fmt: skip
+    if summary.get("crystal_md_steps"):
+        print(f"Pnma crystal MD ({summary['crystal_md_n_atoms']} atoms): {summary['crystal_md_steps']} MD steps at "
+              f"{summary['crystal_md_steps_per_s']:.1f} steps/s")  # fmt: skip
     print_table([row[:3] for row in comparison_rows(summary["comparison"])], ["quantity", "paper", "this run"])
+    unsettled = summary["settling"]["unsettled"]
+    print(f"barostat settling (|<V> 2nd - 1st half of sampling| <= {summary['settling']['tolerance_percent']:g} %): "
+          + (f"unsettled: {', '.join(unsettled)}" if unsettled else "every pressure settled"))  # fmt: skip
     print(f"report: {report}")
     return 0

@@ -11,7 +11,7 @@ def register(kinds: argparse._SubParsersAction) -> None:
     from phasefire.workflows.commands.submit import add_engine_arguments, add_name_argument
 
     parser = kinds.add_parser(
-        "amorphous", help="amorphous Sb2Se3: melt-quench, anneal, compression ladder (+ Pnma under pressure)"
+        "amorphous", help="amorphous Sb2Se3: melt-quench, anneal, compression ladder (+ Pnma by NPT MD and relaxed)"
     )
     add_profile_arguments(parser)
     add_engine_arguments(parser)
