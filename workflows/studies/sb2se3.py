@@ -60,6 +60,9 @@ def campaign_summary(documents: list[dict[str, Any]], name: str, profile: dict[s
     """Analyse the task documents of campaign ``name``: every compression stage (MD documents with
     a pressure) and every crystal relaxation, compared with the paper."""
     from phasefire.workflows.reports.sb2se3 import analyse_stage, compare_with_paper
+    from phasefire.workflows.studies.sb2se3_elf import elf_comparison, split_documents
+
+    documents, elf_documents = split_documents(documents)
 
     def pressure(document: dict[str, Any]) -> float | None:
         return document["input"]["settings"].get("pressure_GPa")
@@ -90,4 +93,5 @@ def campaign_summary(documents: list[dict[str, Any]], name: str, profile: dict[s
         "crystal": crystal,
         "comparison": compare_with_paper(stages, crystal),
         "caveats": CAVEATS,
+        "elf": elf_comparison(elf_documents, profile, ladder[0]["engine"]),
     }
