@@ -36,11 +36,17 @@ def elf_lines(elf: dict[str, Any] | None) -> list[str]:
     engine = next(iter(phases.values()))["engine"]
     lines += [
         f"ELF from `{engine_description(engine)}` on the {elf['frames']} "
-        f"({elf['n_atoms_amorphous']} atoms; the companion chain repeats the campaign's MD protocol with short "
-        "stages because a ~100-atom DFT frame costs ~1 h on 2 cores); "
-        f"ELF part wall time {elf['wall_time_s']:.0f} s (companion MD {elf['companion_md_wall_time_s']:.0f} s, "
+        f"({elf['n_atoms_amorphous']} atoms"
+        + (
+            "; it repeats the campaign's MD protocol with short stages because a ~100-atom DFT frame costs ~1 h "
+            "on 2 cores); "
+            if elf["frames"] == "companion chain"
+            else "); "
+        )
+        + f"ELF part {elf['wall_time_s']:.0f} s of task wall time (companion MD {elf['companion_md_wall_time_s']:.0f} s, "
         f"SCF + ELF {elf['elf_wall_time_s']:.0f} s). Pseudo-valence ELF; bonds shorter than the report's bond "
-        "cutoff; the distortion counts bond pairs at > 155° up to 3.6 Å.",
+        "cutoff; the distortion counts bond pairs at > 155° up to 3.6 Å; P static is the ELF engine's pressure "
+        "on the MD frame (DFT without dispersion on a volume the MD engine chose).",
         "",
         "| quantity | LDA | HDA | LDA -> HDA | paper |",
         "|---|---|---|---|---|",
