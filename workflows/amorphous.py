@@ -72,6 +72,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         "volume_drift_tolerance_percent": 1.0,  # settling flag: |<V> 2nd half - <V> 1st half| of sampling
         "bond_cutoff_A": 3.2,  # bonds for CN, ADF and rings (Sb–Se first shell ends ~3.2 Å)
         "ring_max_size": 8,
+        # ELF (paper Fig. 5c-d; workflows/studies/sb2se3_elf.py): a 100-atom GPAW frame costs ~1 h on 2
+        # cores, so a 40-atom companion chain (same MD protocol, short stages) gives the LDA and HDA
+        # frames: GPAW at Γ, PW 250 eV, ~2.5 min per frame + ~1 min for Pnma; `--set elf=false` skips it
+        "elf": True,
+        "elf_pressures_GPa": [0.0, 35.0],  # LDA, HDA
+        "elf_n_formula_units": 8,  # Sb16Se24 companion chain (0: the campaign's own frames)
+        "elf_stage_steps": 200,  # per companion stage: melt, quench, anneal, each ELF pressure
+        "elf_ecut_eV": 250.0,  # GPAW plane waves (ELF engine of an ML-potential campaign)
+        "elf_crystal_kpoint_density_per_inv_A": 1.5,  # Pnma: 1x3x1
     },
     # ≥ 300 atoms, ps-scale stages: for a GPU or an HPC allocation
     "paper": {
@@ -96,6 +105,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "volume_drift_tolerance_percent": 0.5,
         "bond_cutoff_A": 3.2,
         "ring_max_size": 10,
+        # ELF on the campaign's own 0 and 35 GPa frames (GPAW for an ML potential: an HPC job at ~300 atoms)
+        "elf": True,
+        "elf_pressures_GPa": [0.0, 35.0],
+        "elf_n_formula_units": 0,
+        "elf_stage_steps": 2000,  # used only with elf_n_formula_units > 0
+        "elf_ecut_eV": 300.0,
+        "elf_crystal_kpoint_density_per_inv_A": 1.5,
     },
 }
 
@@ -181,6 +197,9 @@ def amorphous_workflow(
                                            "max_steps": int(profile["crystal_max_steps"]), "pressure_GPa": pressure})  # fmt: skip
         label = f"sb2se3-pnma-{pressure:g}GPa"
         relaxations.append(maker.make(label, engine_spec, name, f"{top}/{safe_slug(label)}", atoms=crystal))
+    from phasefire.workflows.studies.sb2se3_elf import elf_fireworks
+
+    relaxations += elf_fireworks(profile, engine_spec, name, top, seed, chain, relaxations)
     return Workflow(
         chain + crystal_md + relaxations,
         name=name,

@@ -151,3 +151,17 @@ def test_static_elf_with_gpaw_through_the_generic_task(store, capsys, tmp_path):
     capsys.readouterr()
     summary = _analyze(capsys, f"{document['run_dir']}/ELFCAR", 2.5)
     assert summary["bonds"]["Si-Si"]["midpoint"]["total"]["mean"] > 0.9  # covalent bond
+
+
+def test_band_count_and_scf_criteria_reach_gpaw(tmp_path):
+    from phasefire.workflows.engines.gpaw import GpawEngine
+
+    engine = GpawEngine(nbands="105%", eigenstates_convergence=1e-4, density_convergence=1e-3)
+    parameters = engine.calculator(tmp_path).parameters.todict()
+    assert parameters["nbands"] == "105%"
+    assert parameters["convergence"] == {"eigenstates": 1e-4, "density": 1e-3}
+    assert "nbands" not in GpawEngine().calculator(tmp_path).parameters.todict()
+    assert GpawEngine(nbands=60).calculator(tmp_path).parameters.todict()["nbands"] == 60
+    for bad in ({"nbands": "lots"}, {"eigenstates_convergence": 0}):
+        with pytest.raises(PhasefireError):
+            GpawEngine(**bad)

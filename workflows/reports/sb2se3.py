@@ -22,6 +22,7 @@ from phasefire.analysis.rdf import first_peak, radial_distribution  # noqa: E402
 from phasefire.analysis.rings import ring_statistics  # noqa: E402
 from phasefire.analysis.structure_factor import xray_structure_factor  # noqa: E402
 from phasefire.workflows.errors import PhasefireError  # noqa: E402
+from phasefire.workflows.reports.sb2se3_elf import elf_lines  # noqa: E402
 from phasefire.workflows.studies.validation import engine_description  # noqa: E402
 
 #: the paper's simulated/measured landmarks (GPa)
@@ -636,6 +637,7 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         "",
         *crossover_lines(comparison, crystal_md),
         *settling_lines(summary.get("settling"), stages, crystal_md),
+        *elf_lines(summary.get("elf")),
         "## Why numbers may differ from the paper",
         "",
         *(f"- {reason}" for reason in summary["caveats"]),

@@ -69,6 +69,9 @@ def campaign_summary(documents: list[dict[str, Any]], name: str, profile: dict[s
         compare_with_paper,
         settling_summary,
     )
+    from phasefire.workflows.studies.sb2se3_elf import elf_comparison, split_documents
+
+    documents, elf_documents = split_documents(documents)
 
     def pressure(document: dict[str, Any]) -> float | None:
         return document["input"]["settings"].get("pressure_GPa")
@@ -113,4 +116,5 @@ def campaign_summary(documents: list[dict[str, Any]], name: str, profile: dict[s
         "comparison": compare_with_paper(stages, crystal, crystal_md),
         "settling": settling_summary(stages, crystal_md, profile),
         "caveats": CAVEATS,
+        "elf": elf_comparison(elf_documents, profile, ladder[0]["engine"]),
     }
