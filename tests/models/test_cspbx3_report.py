@@ -39,3 +39,25 @@ def test_report_puts_the_model_beside_the_paper(tmp_path):
     # the -0.054 eV endpoint mismatch of the old CsPbBr3 run: ±0.027 eV, D_V uncertain by exp(0.027/kT) = 2.84
     assert "| Br | 0.300 | 0.027 | -0.054 | 2.84 | **flagged**: differ beyond tolerance |" in text
     assert "Engine: mlip." in text  # a summary without engine_spec: the name alone
+
+
+def test_a_neb_whose_highest_image_is_an_endpoint_is_kept_out_of_the_model(tmp_path):
+    """The quick CHGNet CsPbCl3 run of this change: endpoints relaxed 0.946 eV apart, saddle = last image."""
+    from phasefire.workflows.commands.reproduce_cspbx3 import flagged_hops
+
+    def document(energies, flagged):
+        check = {
+            "energy_difference_eV": energies[-1],
+            "tolerance_eV": 0.01,
+            "flagged": flagged,
+            "relaxed_equivalent": False,
+        }
+        profile = {"energies_eV": energies, "saddle_index": max(range(len(energies)), key=energies.__getitem__)}
+        return {"output": {"energy_profile": profile, "endpoint_check": check}}
+
+    reasons = flagged_hops({
+        "Br": document([0.0, 0.03, 0.101, 0.07, 0.045], True),  # flagged, but a barrier: carried as uncertainty
+        "Cl": document([0.0, 0.032, 0.204, 0.931, 0.946], True),
+    })  # fmt: skip
+    assert list(reasons) == ["Cl"]
+    assert "highest image is an endpoint" in reasons["Cl"] and "+0.946 eV" in reasons["Cl"]

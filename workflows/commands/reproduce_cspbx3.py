@@ -33,8 +33,25 @@ def register(studies: argparse._SubParsersAction) -> None:
         "--workers", type=positive_int("--workers"), default=1, help="local worker processes (default 1)"
     )
     parser.add_argument("--out", default=None, help="report folder (default reports/cspbx3-<timestamp>)")
+    parser.add_argument("--from-workflow", default=None, metavar="NAME",
+                        help="report on the stored NEBs of this finished workflow instead of running new ones")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=reproduce_cspbx3)
+
+
+def flagged_hops(documents: dict[str, dict]) -> dict[str, str]:
+    """Species whose NEB gives no hop barrier: the highest image is an endpoint (the endpoints relaxed
+    into different structures, one far above the other), with the reason. Endpoints that differ
+    less are fed to the model and carried as the barrier's uncertainty in the report."""
+    reasons = {}
+    for species, document in documents.items():
+        profile = document["output"]["energy_profile"]
+        if profile["saddle_index"] in (0, len(profile["energies_eV"]) - 1):
+            check = document["output"].get("endpoint_check") or {}
+            reasons[species] = (f"the highest image is an endpoint, E_final - E_initial = "
+                                f"{profile['energies_eV'][-1] - profile['energies_eV'][0]:+.3f} eV; endpoints "
+                                f"equivalent after relaxation: {check.get('relaxed_equivalent', 'not checked')}")  # fmt: skip
+    return reasons
 
 
 def reproduce_cspbx3(args: argparse.Namespace) -> int:
@@ -55,14 +72,15 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     profile = PROFILES[args.profile]
     settings = hop_settings({"hops": "shortest", "temperature_K": args.temperature, **profile["neb"]})
     spec = engine_spec(args.engine, study_engine_params("cspbx3", args.engine, {}))
-    name = f"cspbx3-neb/{args.profile}/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
+    name = args.from_workflow or f"cspbx3-neb/{args.profile}/{args.engine}/{time.strftime('%Y%m%d-%H%M%S')}"
     parts = [
         neb_workflow(build(label), label, species, "vacancy", spec, settings, name=name) for label, species in SYSTEMS
     ]
     start = time.perf_counter()
-    submit_and_run(
-        Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"}), args.workers
-    )
+    if not args.from_workflow:
+        submit_and_run(
+            Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"}), args.workers
+        )
     neb_wall = time.perf_counter() - start
     documents = {
         d["input"]["metadata"]["hop"]["species"]: d
@@ -72,11 +90,25 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     if unconverged:
         raise PhasefireError(f"the {', '.join(unconverged)}-vacancy NEB did not converge (stored flagged); "
                              "rerun with the paper profile or more steps before feeding the model")  # fmt: skip
+    if set(documents) != {species for _, species in SYSTEMS}:
+        raise PhasefireError(f"workflow '{name}' has NEB documents for {sorted(documents) or 'no species'}, not Br and Cl; "
+                             "check the name with `phasefire db query --type neb`")  # fmt: skip
     barrier = neb_barriers(documents.values())
+    excluded = flagged_hops(documents)
+    if "Br" in excluded:
+        raise PhasefireError(f"the Br-vacancy NEB has no barrier ({excluded['Br']}); it "
+                             "cannot feed the model: rerun with --profile paper (tighter endpoints)")  # fmt: skip
     start = time.perf_counter()
+    chloride = None if "Cl" in excluded else barrier["Cl"]
+    try:
+        neb_runs = rectification_runs(parameters_from_barrier(barrier["Br"], temperature_K=args.temperature, chloride_barrier_eV=chloride),
+                                      profile["biases"], profile["hours"], profile["grid_points"])  # fmt: skip
+    except PhasefireError as exc:
+        raise PhasefireError(f"the rectification model fed with the NEB barriers (Br {barrier['Br']:.3f} eV, Cl "
+                             f"{'not used' if chloride is None else f'{chloride:.3f} eV'}) failed: {exc}; the NEBs are "
+                             f"stored: `phasefire reproduce cspbx3 --from-workflow {name}` reports again") from None  # fmt: skip
     runs = {
-        "neb": rectification_runs(parameters_from_barrier(barrier["Br"], temperature_K=args.temperature, chloride_barrier_eV=barrier["Cl"]),
-                                  profile["biases"], profile["hours"], profile["grid_points"]),
+        "neb": neb_runs,
         "paper": rectification_runs(RectificationParameters(temperature_K=args.temperature), profile["biases"], profile["hours"], profile["grid_points"]),
     }  # fmt: skip
     runs["study"] = rectification_study(RectificationParameters(temperature_K=args.temperature), profile["hours"], profile["grid_points"], profile["sweep"])  # fmt: skip
@@ -84,7 +116,7 @@ def reproduce_cspbx3(args: argparse.Namespace) -> int:
     out = Path(args.out or f"reports/cspbx3-{time.strftime('%Y%m%d-%H%M%S')}")
     summary = {
         "workflow": name, "engine": args.engine, "engine_spec": spec, "profile": args.profile, "temperature_K": args.temperature,
-        "barriers_eV": barrier, "experimental_br_barrier_eV": EXPERIMENTAL_BR_BARRIER_EV,
+        "barriers_eV": barrier, "experimental_br_barrier_eV": EXPERIMENTAL_BR_BARRIER_EV, "excluded_from_model": excluded,
         "neb": {s: {"task_id": d["task_id"], "hop": d["input"]["metadata"]["hop"]["label"], "atoms": d["nsites"],
                     "profile": d["output"]["energy_profile"], "barrier_backward_eV": d["output"]["barrier_backward_eV"],
                     "barrier_forward_eV": d["output"]["barrier_forward_eV"], "endpoint_check": d["output"].get("endpoint_check"),

@@ -171,6 +171,12 @@ def uncertainty_lines(summary: dict[str, Any]) -> list[str]:
     ]
 
 
+def excluded_note(summary: dict[str, Any], species: str) -> str:
+    """' (not fed to the model: why)' for a NEB whose endpoint check failed, else ''."""
+    reason = (summary.get("excluded_from_model") or {}).get(species)
+    return f" (**not fed to the model**: {reason}; the model takes the Cl/Br jump ratio as 1)" if reason else ""
+
+
 def write_report(summary: dict[str, Any], out: Path) -> Path:
     """Write out/report.md and out/cspbx3.png; return the Markdown path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -219,7 +225,7 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         "| quantity | this run (NEB) | paper parameter set | experiment |",
         "|---|---|---|---|",
         f"| Br-vacancy barrier, CsPbBr3 (eV) | {barrier['Br']:.3f} | 0.30 (assumed in the model) | {EXPERIMENTAL_BR_BARRIER_EV} (Mizusaki et al. 1983) |",
-        f"| Cl-vacancy barrier, CsPbCl3 (eV) | {barrier['Cl']:.3f} | equal to Br (ratio 1) | - |",
+        f"| Cl-vacancy barrier, CsPbCl3 (eV) | {barrier['Cl']:.3f}{excluded_note(summary, 'Cl')} | equal to Br (ratio 1) | - |",
         f"| vacancy diffusivity D_V (µm²/s) | {runs['neb']['vacancy_diffusivity_um2_per_s']:.3g} | {runs['paper']['vacancy_diffusivity_um2_per_s']:.3g} | - |",
         f"| halide mobility (cm² V⁻¹ s⁻¹) | {runs['neb']['mobility_cm2_per_V_s']:.2e} | {runs['paper']['mobility_cm2_per_V_s']:.2e} | {PAPER_MOBILITY_CM2_PER_V_S:.1e} |",
         f"| rectification ratio at ±{runs['neb']['biases_V_per_um'][-1]} V/µm | {runs['neb']['rectification_ratio']:.1f} | {runs['paper']['rectification_ratio']:.1f} | ~{PAPER_RECTIFICATION_RATIO:.0f} |",
