@@ -74,8 +74,57 @@ def test_report_has_every_section_and_figure(tmp_path):
     }  # fmt: skip
     report = write_report(results, tmp_path / "report")
     text = report.read_text()
-    for needle in ("## Cells", "Abrahams", "FIELD LADDER", "+5.85 %", "Ratio Se/Ag of the percolating barriers: 20.0"):
+    for needle in (
+        "## Cells",
+        "Abrahams",
+        "field ladder did not run",
+        "+5.85 %",
+        "Ratio Se/Ag of the percolating barriers: 20.0",
+    ):
         assert needle in text
     assert (tmp_path / "report" / "dipoles-cited-alpha.png").stat().st_size > 10_000
     assert (tmp_path / "report" / "qha.png").is_file() and (tmp_path / "report" / "results.json").is_file()
     assert not list((tmp_path / "report").glob(".tmp-*"))
+
+
+@pytest.mark.slow
+def test_field_ladder_through_the_generic_task_gives_equal_and_opposite_responses(store, tmp_path):
+    """alpha relaxed at 0 and ±0.01 V/Å along [011] (the study's 7net-mf-0, nominal Born charges)
+    through the stored workflow: Se moves against E, Ag with it, the ±E changes of the dipole
+    families mirror each other (measured: ∓2.56 / ±2.61 pm, Se 1.74 pm). CHGNet, softer for Ag2Se,
+    already reorients every Se dipole at this field (all four in one family, -30 pm)."""
+    import warnings
+
+    from fireworks import Workflow
+
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.launchpad import open_launchpad
+    from phasefire.workflows.reports.ag2se import field_ladder_lines
+    from phasefire.workflows.studies.ag2se import FIELD_LADDER_V_PER_A, field_ladder_fireworks, field_ladder_results
+    from tests.conftest import run_all
+
+    settings = {"field_V_per_A": FIELD_LADDER_V_PER_A, "fmax_eV_per_A": 0.01, "max_steps": 300}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nominal Born charges
+        fireworks = field_ladder_fireworks(
+            build("ag2se-alpha"), {"name": "mlip", "model": "7net-mf-0"}, "ladder", settings
+        )
+        open_launchpad().add_wf(Workflow(fireworks, name="ladder"))
+        assert run_all(store) == 3
+    ladder = field_ladder_results(ResultsDB(open_launchpad()).query(workflow="ladder"))
+    assert ladder["converged"]
+    plus, minus = ladder["response"]["+E"], ladder["response"]["-E"]
+    se_plus = plus["displacements_pm"]["Se"]["mean_displacement_along_direction_pm"]
+    ag_plus = plus["displacements_pm"]["Ag"]["mean_displacement_along_direction_pm"]
+    assert se_plus < -0.5 and ag_plus > 0.2  # anion against E, cation along, by pm
+    assert minus["displacements_pm"]["Se"]["mean_displacement_along_direction_pm"] == pytest.approx(-se_plus, rel=0.2)
+    change = ladder["change"]
+    common = set(change["+E"]) & set(change["-E"])  # a family exists when both fields leave Se in it
+    assert common
+    for family in common:
+        assert change["+E"][family]["magnitude_change_pm"] == pytest.approx(
+            -change["-E"][family]["magnitude_change_pm"], abs=0.3
+        )
+    assert max(abs(change["+E"][f]["magnitude_change_pm"]) for f in common) > 0.5
+    assert field_ladder_results([]) is None
+    assert any("nominal oxidation states" in line for line in field_ladder_lines(ladder, PAPER))

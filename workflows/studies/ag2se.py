@@ -61,12 +61,26 @@ PAPER = {
     "projected_se_se_alpha_A": 3.97, "projected_se_se_beta_A": 4.15, "barrier_ratio": PAPER_BARRIER_RATIO,
 }  # fmt: skip
 
-#: settings of the two profiles: relaxation force criterion (eV/Å), QHA supercell/strains/mesh, NEB settings
+#: the field ladder: alpha relaxed (ions and cell, no symmetry, one driver) at 0 and at ±E along
+#: [011], the paper's in-plane voltage direction (Fig. 3a). The paper's 0.4 V across its electrodes
+#: is a field far too weak for a relaxation to resolve; 0.01 V/Å with nominal Born charges (Ag +1,
+#: Se -2 e) puts 0.02 eV/Å on each Se and moves it ~2 pm, the order of the paper's changes, and the
+#: ±E responses come out equal and opposite (linear regime; tests/workflows/test_studies_ag2se.py).
+#: With 7net-mf-0 (the study default) at 0.05 V/Å the structure runs away (cell +133 %); CHGNet,
+#: softer here, already reorients every Se dipole at 0.01 V/Å.
+FIELD_LADDER_V_PER_A = 0.01
+FIELD_DIRECTION = (0.0, 1.0, 1.0)
+FIELD_LADDER_SIGNS = {"0": 0, "+E": 1, "-E": -1}
+
+#: settings of the two profiles: relaxation force criterion (eV/Å), QHA supercell/strains/mesh, NEB
+#: settings, field ladder (field in V/Å, its relaxations' force criterion in eV/Å and step limit)
 PROFILES = {
     "quick": {"fmax_eV_per_A": 0.05, "relax_max_steps": 200, "qha_supercell": (1, 1, 1), "qha_strains": (-0.02, -0.01, 0.0, 0.01, 0.02),
-              "qha_mesh": (6, 6, 6), "neb": {"n_images": 3, "fmax_eV_per_A": 0.1, "max_steps": 150}},
+              "qha_mesh": (6, 6, 6), "neb": {"n_images": 3, "fmax_eV_per_A": 0.1, "max_steps": 150},
+              "field": {"field_V_per_A": FIELD_LADDER_V_PER_A, "fmax_eV_per_A": 0.005, "max_steps": 400}},
     "full": {"fmax_eV_per_A": 0.01, "relax_max_steps": 1000, "qha_supercell": (2, 2, 2), "qha_strains": (-0.02, -0.01, 0.0, 0.01, 0.02, 0.03),
-             "qha_mesh": (10, 10, 10), "neb": {"n_images": 5, "fmax_eV_per_A": 0.05, "max_steps": 300}},
+             "qha_mesh": (10, 10, 10), "neb": {"n_images": 5, "fmax_eV_per_A": 0.05, "max_steps": 300},
+             "field": {"field_V_per_A": FIELD_LADDER_V_PER_A, "fmax_eV_per_A": 0.002, "max_steps": 1000}},
 }  # fmt: skip
 
 
@@ -124,11 +138,61 @@ def dipole_rows(structures: dict[str, Any]) -> dict[str, Any]:
 
 
 def field_ladder_rows(zero_field, plus_field, minus_field, field_direction=(0, 1, 1)) -> dict[str, Any]:
-    """FIELD LADDER HOOK (issue 11): dipoles at 0 and +/-E relative to the field [011] (Fig. 3b-c, i).
-    The structures relaxed under +/-E come from the MLIP field route; see ``analysis.dipoles.field_comparison``."""
+    """Dipoles at 0 and ±E relative to the field direction (Fig. 3b-c, i), [100] projection;
+    see ``analysis.dipoles.field_comparison``."""
     from phasefire.analysis.dipoles import field_comparison
 
     return field_comparison(zero_field, plus_field, minus_field, field_direction, projection=(1, 0, 0))
+
+
+def field_ladder_fireworks(alpha, engine_spec: dict[str, Any], name: str, settings: dict[str, Any]) -> list:
+    """Fireworks relaxing ``alpha`` identically at 0 (relax type) and at ±E (field type) along
+    ``FIELD_DIRECTION``; each carries ``metadata={"field_ladder": "0" | "+E" | "-E"}``."""
+    from phasefire.workflows.makers import CalculationMaker, run_folder
+    from phasefire.workflows.naming import safe_slug
+
+    common = {"fmax_eV_per_A": settings["fmax_eV_per_A"], "max_steps": settings["max_steps"], "relax_cell": True}
+    top = run_folder(f"{name}/field-ladder")
+    fireworks = []
+    for label, sign in FIELD_LADDER_SIGNS.items():
+        if sign == 0:
+            maker = CalculationMaker("relax", {**common, "keep_symmetry": False})
+        else:
+            field = {"field_V_per_A": sign * settings["field_V_per_A"], "field_direction": FIELD_DIRECTION}
+            maker = CalculationMaker("field", {**common, **field})
+        maker.check_engine(engine_spec)
+        tag = f"ag2se-alpha E{label}"
+        fireworks.append(maker.make(tag, engine_spec, name, f"{top}/{safe_slug(tag)}", atoms=alpha,
+                                    metadata={"field_ladder": label}))  # fmt: skip
+    return fireworks
+
+
+def field_ladder_results(documents: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ladder's dipole rows (``field_ladder_rows``) plus, per sign, the field document's
+    response (Se displacement along E, induced polarization, strain); None when a rung is missing."""
+    from phasefire.workflows.calculations.structures import atoms_from_dict
+
+    rungs = {d["input"]["metadata"]["field_ladder"]: d for d in documents if "field_ladder" in d["input"]["metadata"]}
+    if set(rungs) != set(FIELD_LADDER_SIGNS):
+        return None
+    atoms = {label: atoms_from_dict(rungs[label]["output"]["structure"]) for label in FIELD_LADDER_SIGNS}
+    rows = field_ladder_rows(atoms["0"], atoms["+E"], atoms["-E"], FIELD_DIRECTION)
+    zero = atoms["0"].cell.cellpar()[:3]
+    rows["response"] = {}
+    for label in ("+E", "-E"):
+        response = rungs[label]["output"]["field_response"]
+        rows["response"][label] = {
+            "field_V_per_A": response["field_V_per_A"],
+            "displacements_pm": response["displacements_pm"],
+            "induced_polarization_along_field_uC_cm2": response["induced_polarization_along_field_uC_cm2"],
+            # cell lengths against the zero-field rung relaxed by the same driver
+            "cell_length_change_percent": [float(100 * (x / x0 - 1)) for x, x0 in zip(atoms[label].cell.cellpar()[:3], zero)],
+            "born_source": response["born_source"],
+            "converged": rungs[label]["converged"],
+        }  # fmt: skip
+    rows["converged"] = all(d["converged"] for d in rungs.values())
+    rows["field_direction"] = list(FIELD_DIRECTION)
+    return rows
 
 
 def hop_kinds(rows: list[dict[str, Any]], documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -203,24 +267,28 @@ def reproduce(profile: str, engine_spec: dict[str, Any], workers: int, name: str
         mesh=settings["qha_mesh"], fmax_eV_per_A=settings["fmax_eV_per_A"],
     )  # fmt: skip
     timings["qha_s"] = time.perf_counter() - mark
-    progress("NEB of every distinct Ag and Se vacancy hop ...")
+    progress(f"NEB of every distinct Ag and Se vacancy hop; alpha relaxed at 0 and ±{settings['field']['field_V_per_A']} V/Å "
+             "along [011] (the field ladder) ...")  # fmt: skip
     mark = time.perf_counter()
     neb_settings = hop_settings({"hops": "all", **settings["neb"]})
     parts = [neb_workflow(cited["alpha"], "ag2se-alpha", s, "vacancy", engine_spec, neb_settings, name=name)
              for s in ("Ag", "Se")]  # fmt: skip
-    workflow = Workflow([fw for part in parts for fw in part.fws], name=name, metadata={"phasefire": "neb"})
+    ladder = field_ladder_fireworks(relaxed["alpha"], engine_spec, name, settings["field"])
+    workflow = Workflow([fw for part in parts for fw in part.fws] + ladder, name=name, metadata={"phasefire": "neb"})
     submit_and_run(workflow, workers)
-    documents = ResultsDB(open_launchpad()).query(workflow=name, task_type="neb")
-    rows = species_rows(documents)
-    percolation = percolation_comparison(cited["alpha"], hop_kinds(rows, documents))
-    timings["neb_s"] = time.perf_counter() - mark
+    documents = ResultsDB(open_launchpad()).query(workflow=name)
+    neb_documents = [d for d in documents if d["task_type"] == "neb"]
+    rows = species_rows(neb_documents)
+    percolation = percolation_comparison(cited["alpha"], hop_kinds(rows, neb_documents))
+    field_ladder = field_ladder_results(documents)
+    timings["neb_and_field_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - start
     return {
         "profile": profile, "engine": engine_spec, "workflow": name, "cells": cells,
         "dipoles": {k: public(v) for k, v in dipoles.items()}, "strain": strain,
         "qha": {k: v for k, v in qha.items() if k != "vibrational_free_energy_kJ_per_mol"},
         "hops": rows, "percolation": percolation, "shortest_hop_comparison": barrier_comparison(rows),
-        "field_ladder": None,  # FIELD LADDER HOOK: field_ladder_rows(...) once issue 11's route is merged
+        "field_ladder": field_ladder,
         "paper": PAPER, "timings_s": timings,
         "_structures": {**{f"cited {k}": v for k, v in cited.items()}, **{f"relaxed {k}": v for k, v in relaxed.items()}},
         "_dipoles": dipoles,
