@@ -128,3 +128,16 @@ def test_field_ladder_through_the_generic_task_gives_equal_and_opposite_response
     assert max(abs(change["+E"][f]["magnitude_change_pm"]) for f in common) > 0.5
     assert field_ladder_results([]) is None
     assert any("nominal oxidation states" in line for line in field_ladder_lines(ladder, PAPER))
+
+
+def test_a_beta_without_lattice_correspondence_is_reported_not_fatal():
+    from phasefire.analysis.strain import transformation_strain
+    from phasefire.workflows.studies.ag2se import strain_or_reason
+
+    alpha, beta = build("ag2se-alpha"), build("ag2se-beta")
+    sheared = beta.copy()  # Se sublattice no longer bcc: its primitive cell is the whole approximant
+    selenium = [i for i, atom in enumerate(beta) if atom.symbol == "Se"]
+    sheared.positions[selenium] += np.random.default_rng(1).normal(0.0, 0.4, (len(selenium), 3))
+    result = strain_or_reason(transformation_strain, alpha, sheared)
+    assert result["minimal"] is None and "no lattice correspondence" in result["reason"]
+    assert strain_or_reason(transformation_strain, alpha, beta)["minimal"]["strain_along_axis"] > 0

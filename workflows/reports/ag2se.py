@@ -186,7 +186,9 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         for kind in ("minimal", "orientation_relation"):
             row = strain[kind]
             if row is None:
-                lines.append(f"| {label}, {kind} | none found | | | | |")
+                lines.append(
+                    f"| {label}, {kind} | none found{(': ' + strain['reason']) if strain.get('reason') else ''} | | | | |"
+                )
                 continue
             lines.append(
                 f"| {label}, {kind.replace('_', ' ')} | {100 * row['strain_along_axis']:+.2f} % | "

@@ -195,6 +195,15 @@ def field_ladder_results(documents: list[dict[str, Any]]) -> dict[str, Any] | No
     return rows
 
 
+def strain_or_reason(transformation_strain, alpha, beta) -> dict[str, Any]:
+    """``transformation_strain(alpha, beta)``, or no correspondence with the reason (a freely relaxed
+    beta approximant whose Se sublattice left bcc has none within the tolerances)."""
+    try:
+        return transformation_strain(alpha, beta)
+    except ValueError as exc:
+        return {"minimal": None, "orientation_relation": None, "reason": str(exc)}
+
+
 def hop_kinds(rows: list[dict[str, Any]], documents: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Per species, the hop kinds (start/end site, shift, label) with their migration barrier (eV)."""
     kinds: dict[str, list[dict[str, Any]]] = {"Ag": [], "Se": []}
@@ -256,10 +265,8 @@ def reproduce(profile: str, engine_spec: dict[str, Any], workers: int, name: str
     timings["relax_s"] = time.perf_counter() - start
     cells = [cell_row(f"{k}-Ag2Se", cited[k], relaxed[k]) for k in ("alpha", "beta")]
     dipoles = dipole_rows({"cited alpha": cited["alpha"], "relaxed alpha": relaxed["alpha"]})
-    strain = {
-        "cited": transformation_strain(cited["alpha"], cited["beta"]),
-        "relaxed": transformation_strain(relaxed["alpha"], relaxed["beta"]),
-    }
+    strain = {label: strain_or_reason(transformation_strain, pair["alpha"], pair["beta"])
+              for label, pair in (("cited", cited), ("relaxed", relaxed))}  # fmt: skip
     progress("QHA thermal expansion of alpha ...")
     mark = time.perf_counter()
     qha = qha_thermal_expansion(
