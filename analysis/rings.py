@@ -204,13 +204,13 @@ def bond_graph(atoms: Atoms, cutoff=None) -> tuple[np.ndarray, np.ndarray, np.nd
     cutoffs = BondCutoff.of(cutoff).matrix(species)
     check_periodic_cell(atoms, float(cutoffs.max()))
     batch, _ = prepare_batch([atoms])
-    indptr, neighbor, shift, order = cells.bond_graph(batch, species_codes(atoms, species), cutoffs)
-    if len(neighbor) == 0:
+    i, j, shift = cells.bond_list(batch, species_codes(atoms, species), cutoffs)
+    if len(j) == 0:
         raise PhasefireError(
             f"no bonds shorter than the cutoff ({cutoffs.max():g} Å; every neighbour shell is empty); "
             "use a larger cutoff, e.g. the first minimum of g(r)"
         )
-    return order[np.repeat(np.arange(len(atoms)), np.diff(indptr))], order[neighbor], shift
+    return i, j, shift
 
 
 def count_rings(
