@@ -341,50 +341,152 @@ def _bond_histograms(
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_graph(spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, atom_bin, first, last):
+def _wrap_table(n, k):
+    """For bin c (0..n-1) and offset d (-k..k): the wrapped bin and the lattice shift, (n, 2k+1, 2)
+    (Python floor division, computed once instead of per stencil)."""
+    table = np.empty((n, 2 * k + 1, 2), np.int64)
+    for c in range(n):
+        for d in range(-k, k + 1):
+            s = (c + d) // n
+            table[c, d + k, 0] = c + d - s * n
+            table[c, d + k, 1] = s
+    return table
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _full_stencil(cell, n_bins, reach, cells, start, tx, ty, tz, sten_range, sten_shift):
+    """``_stencil(..., half=False, ...)`` with the wrapping looked up in tables (``_wrap_table``),
+    runs of entries with one lattice shift and contiguous atom ranges merged into one entry."""
+    ny, nz = n_bins[1], n_bins[2]
+    kx, ky, kz = reach[0], reach[1], reach[2]
+    cx = cell // (ny * nz)
+    cy = (cell // nz) % ny
+    cz = cell % nz
+    n = 0
+    for dx in range(2 * kx + 1):
+        wx, sx = tx[cx, dx, 0], tx[cx, dx, 1]
+        for dy in range(2 * ky + 1):
+            wy, sy = ty[cy, dy, 0], ty[cy, dy, 1]
+            base = (wx * ny + wy) * nz
+            if kz <= cz < nz - kz:  # no wrap along z: the column's bins are one atom range
+                t0, t1 = start[base + cz - kz], start[base + cz + kz + 1]
+                if t0 == t1:
+                    continue
+                if n > 0 and sten_range[n - 1, 1] == t0 and sten_range[n - 1, 2] == sx and sten_range[n - 1, 3] == sy:
+                    if sten_range[n - 1, 4] == 0:
+                        sten_range[n - 1, 1] = t1
+                        continue
+                sten_range[n, 0], sten_range[n, 1] = t0, t1
+                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, 0
+                for c in range(3):
+                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + 0 * cells[2, c]
+                n += 1
+                continue
+            for dz in range(2 * kz + 1):
+                wz, sz = tz[cz, dz, 0], tz[cz, dz, 1]
+                target = base + wz
+                t0, t1 = start[target], start[target + 1]
+                if t0 == t1:
+                    continue
+                if (
+                    n > 0
+                    and sten_range[n - 1, 1] == t0
+                    and sten_range[n - 1, 2] == sx
+                    and sten_range[n - 1, 3] == sy
+                    and sten_range[n - 1, 4] == sz
+                ):
+                    sten_range[n - 1, 1] = t1
+                    continue
+                sten_range[n, 0], sten_range[n, 1] = t0, t1
+                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
+                for c in range(3):
+                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
+                n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _bond_graph(
+    spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, atom_bin, relabel, first, last
+):
     """Bonds of frame 0 from atoms first..last-1 in cell-list order (atom k is order[0, k]), in
     both directions: bonds per centre, neighbour (cell-list order) and the lattice shift S of
-    the neighbour such that the bond is r_j + S @ cell − r_i (frame positions)."""
+    the neighbour such that the bond is r_j + S @ cell − r_i (frame positions). relabel: the
+    centres (bonds per centre is then empty) and neighbours as frame atom indices instead.
+
+    Stencil bins with the same lattice shift whose atom ranges follow one another are scanned as
+    one range (same neighbours, same order, fewer loops)."""
     largest2 = largest * largest
+    pos = spos[0]
+    code = scode[0]
+    order0 = order[0]
     size = (2 * reach[0, 0] + 1) * (2 * reach[0, 1] + 1) * (2 * reach[0, 2] + 1)
     sten_range = np.empty((size, 5), np.int64)
     sten_shift = np.empty((size, 3))
-    buf = np.empty((64, 4))
-    nbr = np.empty((64, 2), np.int64)
-    counts = np.zeros(last - first, np.int64)
-    cap = 8 * (last - first) + 64
+    n_local = last - first
+    tx = _wrap_table(n_bins[0, 0], reach[0, 0])
+    ty = _wrap_table(n_bins[0, 1], reach[0, 1])
+    tz = _wrap_table(n_bins[0, 2], reach[0, 2])
+    # wrap of every centre/neighbour in cell-list order (no gather through order per bond)
+    n_atoms = order0.shape[0]
+    swrap = np.empty((n_atoms, 3), np.int64)
+    for k in range(n_atoms):
+        m = order0[k]
+        swrap[k, 0], swrap[k, 1], swrap[k, 2] = wrap[0, m, 0], wrap[0, m, 1], wrap[0, m, 2]
+    counts = np.zeros(n_local, np.int64)
+    cap = 6 * n_local + 64
     neighbor = np.empty(cap, np.int64)
+    centre = np.empty(cap if relabel else 0, np.int64)
     shift = np.empty((cap, 3), np.int32)
     total = 0
     n_sten = 0
     last_cell = -1
     for k in range(first, last):
-        a = order[0, k]
-        if atom_bin[0, a] != last_cell:
-            last_cell = atom_bin[0, a]
-            n_sten = _stencil(last_cell, n_bins[0], reach[0], cells[0], start[0], False, sten_range, sten_shift)
-        n = _gather(0, k, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
-        if n < 0:
-            buf = np.empty((2 * -n, 4))
-            nbr = np.empty((2 * -n, 2), np.int64)
-            n = _gather(0, k, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
-        if total + n > cap:
-            cap = 2 * (total + n)
+        cell = atom_bin[0, order0[k]]
+        if cell != last_cell:
+            last_cell = cell
+            n_sten = _full_stencil(cell, n_bins[0], reach[0], cells[0], start[0], tx, ty, tz, sten_range, sten_shift)
+            candidates = 0
+            for e in range(n_sten):
+                candidates += sten_range[e, 1] - sten_range[e, 0]
+        if total + candidates > cap:
+            cap = 2 * (total + candidates)
             grown = np.empty(cap, np.int64)
             grown[:total] = neighbor[:total]
             neighbor = grown
             grown_shift = np.empty((cap, 3), np.int32)
             grown_shift[:total] = shift[:total]
             shift = grown_shift
-        for p in range(n):
-            t = nbr[p, 0]
-            m = order[0, t]
-            neighbor[total] = t
-            for c in range(3):
-                shift[total, c] = wrap[0, m, c] - wrap[0, a, c] + sten_range[nbr[p, 1], 2 + c]
-            total += 1
-        counts[k - first] = n
-    return counts, neighbor[:total], shift[:total]
+            if relabel:
+                grown_centre = np.empty(cap, np.int64)
+                grown_centre[:total] = centre[:total]
+                centre = grown_centre
+        xa, ya, za = pos[k, 0], pos[k, 1], pos[k, 2]
+        row = cutoff2[code[k]]
+        wx, wy, wz = swrap[k, 0], swrap[k, 1], swrap[k, 2]
+        begin = total
+        for e in range(n_sten):
+            px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
+            gx, gy, gz = sten_range[e, 2] - wx, sten_range[e, 3] - wy, sten_range[e, 4] - wz
+            for t in range(sten_range[e, 0], sten_range[e, 1]):
+                ux = pos[t, 0] + px
+                uy = pos[t, 1] + py
+                uz = pos[t, 2] + pz
+                d2 = ux * ux + uy * uy + uz * uz
+                if d2 < largest2 and d2 < row[code[t]] and (t != k or d2 > 0.0):
+                    neighbor[total] = t
+                    shift[total, 0] = swrap[t, 0] + gx
+                    shift[total, 1] = swrap[t, 1] + gy
+                    shift[total, 2] = swrap[t, 2] + gz
+                    total += 1
+        if relabel:
+            a = order0[k]
+            for p in range(begin, total):
+                centre[p] = a
+                neighbor[p] = order0[neighbor[p]]
+        else:
+            counts[k - first] = total - begin
+    return (centre[:total] if relabel else counts), neighbor[:total], shift[:total]
 
 
 # ----------------------------------------------------------------------------- drivers
@@ -456,16 +558,13 @@ def bond_histograms(
     )
 
 
-def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
-    """Bonds of the batch's first frame in both directions, sorted by centre, atoms numbered in
-    cell-list order (bonded atoms close together): (indptr, neighbour, shift, order), the bond
-    of k to neighbor being r_j + shift @ cell − r_i with i = order[k], j = order[neighbor]."""
+def _bond_parts(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, relabel: bool):
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
     largest = float(cutoffs.max())
     n_bins, reach, order, start, atom_bin, spos, scode = _sorted(first, codes, largest, 1)
     n_atoms = spos.shape[1]
     args = (spos, scode, first.wrap, order, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach,
-            start, atom_bin)  # fmt: skip
+            start, atom_bin, relabel)  # fmt: skip
     n_threads = min(threads(), max(1, n_atoms // (2 * MIN_ATOMS_PER_THREAD)))
     bounds = np.linspace(0, n_atoms, n_threads + 1).astype(int)
     if n_threads == 1:
@@ -477,6 +576,22 @@ def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
         parts = [
             f.result() for f in [_POOL.submit(_bond_graph, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
         ]
-    indptr = np.zeros(n_atoms + 1, dtype=np.int64)
-    np.cumsum(np.concatenate([p[0] for p in parts]), out=indptr[1:])
-    return indptr, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), order[0]
+    if len(parts) == 1:
+        return parts[0], order[0]
+    return tuple(np.concatenate([p[c] for p in parts]) for c in range(3)), order[0]
+
+
+def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
+    """Bonds of the batch's first frame in both directions, sorted by centre, atoms numbered in
+    cell-list order (bonded atoms close together): (indptr, neighbour, shift, order), the bond
+    of k to neighbor being r_j + shift @ cell − r_i with i = order[k], j = order[neighbor]."""
+    (counts, neighbor, shift), order = _bond_parts(batch, codes, cutoffs, False)
+    indptr = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, neighbor, shift, order
+
+
+def bond_list(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
+    """The bonds of ``bond_graph`` (same bonds, same order) as frame atom indices: (i, j, shift)."""
+    (centre, neighbor, shift), _ = _bond_parts(batch, codes, cutoffs, True)
+    return centre, neighbor, shift

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 from ase import Atoms
+from ase.data import chemical_symbols
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
@@ -200,17 +201,28 @@ def ring_statistics(
 def bond_graph(atoms: Atoms, cutoff=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bonds (both directions) of a periodic frame: i, j and the integer lattice image
     shift S of j, so that the bond vector is r_j + S @ cell - r_i (grouped by i, in cell-list order)."""
-    species = species_order(atoms)
+    species, codes = _species_and_codes(atoms.numbers)
     cutoffs = BondCutoff.of(cutoff).matrix(species)
     check_periodic_cell(atoms, float(cutoffs.max()))
     batch, _ = prepare_batch([atoms])
-    indptr, neighbor, shift, order = cells.bond_graph(batch, species_codes(atoms, species), cutoffs)
-    if len(neighbor) == 0:
+    i, j, shift = cells.bond_list(batch, codes, cutoffs)
+    if len(j) == 0:
         raise PhasefireError(
             f"no bonds shorter than the cutoff ({cutoffs.max():g} Å; every neighbour shell is empty); "
             "use a larger cutoff, e.g. the first minimum of g(r)"
         )
-    return order[np.repeat(np.arange(len(atoms)), np.diff(indptr))], order[neighbor], shift
+    return i, j, shift
+
+
+def _species_and_codes(numbers: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+    """``species_order`` and ``species_codes`` of atomic numbers without sorting them."""
+    numbers = np.asarray(numbers)
+    present = np.flatnonzero(np.bincount(numbers))
+    first = [int(np.argmax(numbers == z)) for z in present]
+    by_first = present[np.argsort(first)]
+    lookup = np.zeros(int(numbers.max()) + 1, dtype=np.intp)
+    lookup[by_first] = np.arange(len(by_first))
+    return tuple(chemical_symbols[z] for z in by_first), lookup[numbers]
 
 
 def count_rings(
