@@ -462,6 +462,13 @@ def _find_node(atom, x, y, z, stamp, atom_stamp, atom_head, node_image, node_nex
 
 
 @numba.njit(cache=True)
+def _find_neighbor_node(edge, neighbor, neighbor_shift, stamp, atom_stamp, atom_head, node_image, node_next):
+    """``_find_node`` of the bond ``edge``'s far end (its atom and lattice shift)."""
+    x, y, z = neighbor_shift[edge, 0], neighbor_shift[edge, 1], neighbor_shift[edge, 2]
+    return _find_node(neighbor[edge], x, y, z, stamp, atom_stamp, atom_head, node_image, node_next)
+
+
+@numba.njit(cache=True)
 def _shortest_paths(target, node_depth, pred_head, pred_node, pred_next, paths, cursor):
     """All shortest paths from node 0 to target, as rows of node indices 0..depth.
     Returns their number, or -1 when paths has too few rows."""
@@ -545,16 +552,8 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
                         missing = 0
                         for e2 in range(indptr[root] + source + 1, indptr[root + 1]):
                             if (
-                                _find_node(
-                                    neighbor[e2],
-                                    neighbor_shift[e2, 0],
-                                    neighbor_shift[e2, 1],
-                                    neighbor_shift[e2, 2],
-                                    stamp,
-                                    atom_stamp,
-                                    atom_head,
-                                    node_image,
-                                    node_next,
+                                _find_neighbor_node(
+                                    e2, neighbor, neighbor_shift, stamp, atom_stamp, atom_head, node_image, node_next
                                 )
                                 < 0
                             ):
@@ -614,16 +613,8 @@ def _ring_kernel(indptr, neighbor, neighbor_shift, max_size, criterion, store, c
             last_target = indptr[root + 1] if criterion == 1 else 1
             for e2 in range(first_target, last_target):
                 if criterion == 1:
-                    target = _find_node(
-                        neighbor[e2],
-                        neighbor_shift[e2, 0],
-                        neighbor_shift[e2, 1],
-                        neighbor_shift[e2, 2],
-                        stamp,
-                        atom_stamp,
-                        atom_head,
-                        node_image,
-                        node_next,
+                    target = _find_neighbor_node(
+                        e2, neighbor, neighbor_shift, stamp, atom_stamp, atom_head, node_image, node_next
                     )
                 else:
                     target = _find_node(root, 0, 0, 0, stamp, atom_stamp, atom_head, node_image, node_next)
