@@ -146,10 +146,15 @@ def run_band(evaluate: Evaluate, endpoints: Endpoints, workdir: Path, settings: 
     )
 
 
+def saddle_at_endpoint(saddle_index: int, n_points: int) -> bool:
+    """True when the highest of ``n_points`` band energies is an endpoint: no barrier along the path."""
+    return saddle_index in (0, n_points - 1)
+
+
 def path_notes(profile: BarrierProfile, converged: bool) -> list[str]:
     """Warnings a reader of the barrier must see (one line each)."""
     notes = [] if converged else ["NEB not converged: the barrier is stored under unconverged_* keys only"]
-    if profile.saddle_index in (0, len(profile.energies_eV) - 1):
+    if saddle_at_endpoint(profile.saddle_index, len(profile.energies_eV)):
         notes.append("the highest image is an endpoint: no barrier along this path (are the endpoints minima?)")
     if (profile.energies_eV[1:-1] < min(profile.energies_eV[0], profile.energies_eV[-1]) - 0.01).any():
         notes.append("an image lies below both endpoints by > 10 meV: the endpoints are not the path's minima")

@@ -43,10 +43,12 @@ def flagged_hops(documents: dict[str, dict]) -> dict[str, str]:
     """Species whose NEB gives no hop barrier: the highest image is an endpoint (the endpoints relaxed
     into different structures, one far above the other), with the reason. Endpoints that differ
     less are fed to the model and carried as the barrier's uncertainty in the report."""
+    from phasefire.workflows.calculations.neb import saddle_at_endpoint
+
     reasons = {}
     for species, document in documents.items():
         profile = document["output"]["energy_profile"]
-        if profile["saddle_index"] in (0, len(profile["energies_eV"]) - 1):
+        if saddle_at_endpoint(profile["saddle_index"], len(profile["energies_eV"])):
             check = document["output"].get("endpoint_check") or {}
             reasons[species] = (f"the highest image is an endpoint, E_final - E_initial = "
                                 f"{profile['energies_eV'][-1] - profile['energies_eV'][0]:+.3f} eV; endpoints "
