@@ -39,15 +39,11 @@ PROFILES: dict[str, dict[str, Any]] = {
     # 1.5 ps, from the previous pressure's end state) before 150 sampled steps (0.9 barostat time), and
     # the report flags a pressure whose mean volume moves by more than volume_drift_tolerance_percent
     # between the first and second half of its sampling (reports/sb2se3.py: volume_settling).
-    # Cost per MD step, this machine, 1 torch thread, loaded (load 9-10 on 2 cores; min of 6), with CHGNet
-    # measured in the same run as anchor: 7net-l3i5 + D3(BJ) 8.2 s at 100 atoms (CHGNet 1.09 s, 7.6x),
-    # 6.1 s for the Pnma 1x3x1 (60 atoms; CHGNet 0.74 s, 8.2x), 3.3 s for 1x2x1 (40 atoms).
-    # Estimate: 6,200 amorphous steps + 5,200 crystal steps (x0.73) + 8 relaxations ~ 10,000 100-atom
-    # steps; on 2 idle cores (CHGNet ~0.18 s/step at 100 atoms, technical-findings.md, not measured here)
-    # that is ~30 min with --set model=chgnet and ~1.5 h (at the 3x) to ~4 h (at the 7.6x
-    # measured here) with the default 7net-l3i5 + D3(BJ): the ~30-minute target is NOT met with the
-    # default model at this size once every pressure gets 3 barostat times. --workers 2 runs the
-    # crystal ladder beside the amorphous one (the amorphous chain is the critical path).
+    # Cost per NPT MD step at 100 atoms, 2 idle cores, 2 torch threads (1 thread): CHGNet 0.17 s (0.24 s),
+    # 7net-l3i5 + D3(BJ) 1.08 s (1.83 s), 6.4x; at 60 atoms (the Pnma 1x3x1) 0.12 s and 0.45 s. The amorphous
+    # chain (6,200 steps) is the critical path: ~26 min with CHGNet, ~2-3 h with 7net-l3i5 + D3(BJ); so the
+    # quick profile runs CHGNet (studies/validation.py: PROFILE_ENGINE_DEFAULTS, said in the report) and
+    # --workers 2 runs the crystal ladder and the ELF part beside it.
     "quick": {
         "n_formula_units": 20,  # Sb40Se60
         "density_g_cm3": round(AMORPHOUS_SB2SE3_DENSITY_G_CM3, 4),  # 16 % below Pnma (paper, Fig. 4a)

@@ -58,12 +58,20 @@ def test_sb2se3_volume_pressure_curve_and_barrier_with_chgnet(store, capsys):
 
 def test_study_defaults_apply_unless_the_user_chooses(store):
     from phasefire.workflows.studies.sb2se3 import study_workflow
-    from phasefire.workflows.studies.validation import engine_description, study_engine_params
+    from phasefire.workflows.studies.validation import engine_choice_note, engine_description, study_engine_params
 
-    workflow, _ = study_workflow("quick", {"pressures_GPa": [0, 4]}, "mlip", seed=0, name="amorphous/defaults")
+    workflow, _ = study_workflow("paper", {"pressures_GPa": [0, 4], "elf": False}, "mlip", seed=0, name="amorphous/defaults")
     engine = workflow.fws[0].tasks[0]["engine"]
     assert (engine["model"], engine["dispersion"]) == ("7net-l3i5", "d3bj")  # Sb2Se3: layered, D3 (V -3.6 %)
     assert engine_description(engine) == "mlip (model 7net-l3i5, dispersion d3bj)"
+    assert engine_choice_note("sb2se3", "paper", engine) is None
+    # the quick profile's time budget takes the fastest model, and says why
+    workflow, _ = study_workflow("quick", {"pressures_GPa": [0, 4]}, "mlip", seed=0, name="amorphous/quick-defaults")
+    engine = workflow.fws[0].tasks[0]["engine"]
+    assert (engine["model"], engine["dispersion"]) == ("chgnet", "none")
+    assert "7net-l3i5 + D3(BJ)" in engine_choice_note("sb2se3", "quick", engine)
+    chosen = study_engine_params("sb2se3", "mlip", {"model": "7net-l3i5", "dispersion": "d3bj"}, "quick")
+    assert engine_choice_note("sb2se3", "quick", {"name": "mlip", **chosen}) is None  # the user's choice
     assert study_engine_params("sb2se3", "mlip", {"model": "chgnet"}) == {"model": "chgnet"}
     assert study_engine_params("ag2se", "mlip", {}) == {"model": "7net-mf-0", "dispersion": "none"}
     assert study_engine_params("ag2se", "vasp", {}) == {}

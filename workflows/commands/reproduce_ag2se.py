@@ -19,8 +19,8 @@ def register(studies: argparse._SubParsersAction) -> None:
         "ag2se", help="alpha-Ag2Se: cells, dipoles, Ps, transformation strain, QHA, percolating Ag/Se barriers; report"
     )
     parser.add_argument("--profile", choices=("quick", "full"), default="quick",
-                        help="quick (default: ~20 min on 2 cores with CHGNet) or full (tighter, larger)")  # fmt: skip
-    parser.add_argument("--engine", default="mlip", help="mlip (default, CHGNet); relaxations/QHA need an ASE engine")
+                        help="quick (default; see the README for its time) or full (tighter, larger)")  # fmt: skip
+    parser.add_argument("--engine", default="mlip", help="mlip (default: 7net-mf-0, the validated model for Ag2Se); relaxations/QHA need an ASE engine")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine parameter")
     parser.add_argument(
         "--workers", type=positive_int("--workers"), default=1, help="local worker processes for the NEBs (default 1)"

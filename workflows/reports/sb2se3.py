@@ -23,7 +23,7 @@ from phasefire.analysis.rings import ring_statistics  # noqa: E402
 from phasefire.analysis.structure_factor import xray_structure_factor  # noqa: E402
 from phasefire.workflows.errors import PhasefireError  # noqa: E402
 from phasefire.workflows.reports.sb2se3_elf import elf_lines  # noqa: E402
-from phasefire.workflows.studies.validation import engine_description  # noqa: E402
+from phasefire.workflows.studies.validation import engine_choice_note, engine_description  # noqa: E402
 
 #: the paper's simulated/measured landmarks (GPa)
 PAPER = {
@@ -603,14 +603,16 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
     stages, crystal, comparison = summary["stages"], summary["crystal"], summary["comparison"]
     crystal_md = summary.get("crystal_md") or []
     figures = plot_figures(stages, crystal, comparison, out, crystal_md)
+    engine = summary.get("engine_spec") or {"name": summary["engine"]}
     (out / "results.json").write_text(json.dumps(summary, indent=1, default=float))
     lines = [
         "# Amorphous Sb2Se3 under pressure",
         "",
-        f"Workflow `{summary['workflow']}`, engine `{engine_description(summary.get('engine_spec') or {'name': summary['engine']})}`, profile `{summary['profile_name']}`, "
+        f"Workflow `{summary['workflow']}`, engine `{engine_description(engine)}`, profile `{summary['profile_name']}`, "
         f"{summary['n_atoms']} atoms, seed {summary['seed']}; campaign wall time {summary['wall_time_s']:.0f} s.",
         "Paper: K. Zhang et al., Phys. Rev. Lett. 127, 127002 (2021), Figs. 2–4 (simulated values where the paper has them).",
         "",
+        *([note, ""] if (note := engine_choice_note("sb2se3", summary["profile_name"], engine)) else []),
         "## Computed vs paper",
         "",
         "| quantity | paper | this run | how it was obtained |",

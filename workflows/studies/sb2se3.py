@@ -5,7 +5,9 @@ Engine default (``phasefire validate models``; ``validation.STUDY_ENGINE_DEFAULT
 7net-l3i5 with D3(BJ). Pnma Sb2Se3 errors vs experiment (a/b/c, V, %): 7net-l3i5 + D3(BJ)
 -0.8/0.0/-2.7 (-3.6) against CHGNet +6.4/+2.9/-1.0 (+8.4) and 7net-l3i5 alone +8.6/+1.1/-1.1
 (+8.5); CHGNet + D3 collapses the cell (-10 % V). The layered crystal's van der Waals gaps need
-dispersion. It costs ~3x CHGNet per force call; ``--set model=chgnet`` is the fast alternative.
+dispersion. It costs 6.4x CHGNet per MD step here, too much for the quick profile's ~30-minute
+budget, so the quick profile runs CHGNet (``validation.PROFILE_ENGINE_DEFAULTS``; its report says
+why); the paper profile runs the validated pair.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def study_workflow(
 
     resolve_profile(profile_name)
     profile_overrides, engine_params = split_overrides(overrides, profile_name)
-    engine_params = study_engine_params("sb2se3", engine_name, engine_params)
+    engine_params = study_engine_params("sb2se3", engine_name, engine_params, profile_name)
     profile = resolve_profile(profile_name, profile_overrides)
     engine = engine_spec(engine_name, engine_params, list(profile))
     return amorphous_workflow(profile, engine, seed=seed, name=name), profile
