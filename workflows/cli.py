@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from phasefire.workflows.commands import register_optional
 from phasefire.workflows.errors import PhasefireError
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # scipy's logm inside ASE's FrechetCellFilter warns at every cell-relaxation step about errors of
+    # ~1e-13: noise that buried `reproduce ag2se`'s progress lines under hundreds of warnings
+    warnings.filterwarnings("ignore", message="logm result may be inaccurate", category=RuntimeWarning)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
