@@ -141,3 +141,18 @@ def test_a_beta_without_lattice_correspondence_is_reported_not_fatal():
     result = strain_or_reason(transformation_strain, alpha, sheared)
     assert result["minimal"] is None and "no lattice correspondence" in result["reason"]
     assert strain_or_reason(transformation_strain, alpha, beta)["minimal"]["strain_along_axis"] > 0
+
+
+def test_from_workflow_without_stored_nebs_fails_at_once(store, capsys, monkeypatch):
+    """A wrong --from-workflow name is one line naming the fix, before minutes of relaxations."""
+    import phasefire.workflows.studies.ag2se
+    from phasefire.workflows.cli import main
+
+    def no_relaxation(*args, **kwargs):
+        raise AssertionError("a relaxation ran before the stored workflow was checked")
+
+    monkeypatch.setattr(phasefire.workflows.studies.ag2se, "relax_cell", no_relaxation)
+    assert main(["reproduce", "ag2se", "--from-workflow", "ag2se/quick/mlip/none"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("phasefire: error: workflow 'ag2se/quick/mlip/none' has no stored NEB documents")
+    assert "phasefire db query" in error and len(error.splitlines()) == 1

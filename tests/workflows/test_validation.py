@@ -60,7 +60,9 @@ def test_study_defaults_apply_unless_the_user_chooses(store):
     from phasefire.workflows.studies.sb2se3 import study_workflow
     from phasefire.workflows.studies.validation import engine_choice_note, engine_description, study_engine_params
 
-    workflow, _ = study_workflow("paper", {"pressures_GPa": [0, 4], "elf": False}, "mlip", seed=0, name="amorphous/defaults")
+    workflow, _ = study_workflow(
+        "paper", {"pressures_GPa": [0, 4], "elf": False}, "mlip", seed=0, name="amorphous/defaults"
+    )
     engine = workflow.fws[0].tasks[0]["engine"]
     assert (engine["model"], engine["dispersion"]) == ("7net-l3i5", "d3bj")  # Sb2Se3: layered, D3 (V -3.6 %)
     assert engine_description(engine) == "mlip (model 7net-l3i5, dispersion d3bj)"

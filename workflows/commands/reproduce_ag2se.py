@@ -20,12 +20,19 @@ def register(studies: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--profile", choices=("quick", "full"), default="quick",
                         help="quick (default; see the README for its time) or full (tighter, larger)")  # fmt: skip
-    parser.add_argument("--engine", default="mlip", help="mlip (default: 7net-mf-0, the validated model for Ag2Se); relaxations/QHA need an ASE engine")
+    parser.add_argument(
+        "--engine",
+        default="mlip",
+        help="mlip (default: 7net-mf-0, the validated model for Ag2Se); relaxations/QHA need an ASE engine",
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine parameter")
     parser.add_argument(
         "--workers", type=positive_int("--workers"), default=1, help="local worker processes for the NEBs (default 1)"
     )
     parser.add_argument("--out", default=None, help="report folder (default reports/ag2se-<timestamp>)")
+    parser.add_argument("--from-workflow", default=None, metavar="NAME",
+                        help="report on the stored NEBs and field ladder of this finished workflow (the in-process "
+                             "relaxations and QHA run again, a few minutes) instead of running new ones")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(handler=reproduce_ag2se)
 
@@ -38,8 +45,9 @@ def reproduce_ag2se(args: argparse.Namespace) -> int:
 
     spec = engine_spec(args.engine, study_engine_params("ag2se", args.engine, parse_overrides(args.set)))
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    name = f"ag2se/{args.profile}/{args.engine}/{stamp}"
-    results = reproduce(args.profile, spec, args.workers, name, progress=lambda m: print(m, file=sys.stderr))
+    name = args.from_workflow or f"ag2se/{args.profile}/{args.engine}/{stamp}"
+    results = reproduce(args.profile, spec, args.workers, name, progress=lambda m: print(m, file=sys.stderr),
+                        submit=not args.from_workflow)  # fmt: skip
     report = write_report(results, Path(args.out or f"reports/ag2se-{stamp}"))
     public = {k: v for k, v in results.items() if not k.startswith("_")}
     if args.json:

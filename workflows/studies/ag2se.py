@@ -228,9 +228,27 @@ def percolation_comparison(atoms, kinds: dict[str, list[dict[str, Any]]]) -> dic
     return result
 
 
-def reproduce(profile: str, engine_spec: dict[str, Any], workers: int, name: str, progress=print) -> dict[str, Any]:
+def stored_documents(name: str) -> list[dict[str, Any]]:
+    """The task documents of workflow ``name``; an error naming the fix when it has no NEB."""
+    from phasefire.workflows.database import ResultsDB
+    from phasefire.workflows.errors import PhasefireError
+    from phasefire.workflows.launchpad import open_launchpad
+
+    documents = ResultsDB(open_launchpad()).query(workflow=name)
+    if not any(d["task_type"] == "neb" for d in documents):
+        raise PhasefireError(
+            f"workflow '{name}' has no stored NEB documents; list stored workflows with `phasefire db query` "
+            "or run `phasefire reproduce ag2se` without --from-workflow"
+        )
+    return documents
+
+
+def reproduce(
+    profile: str, engine_spec: dict[str, Any], workers: int, name: str, progress=print, submit: bool = True
+) -> dict[str, Any]:
     """Every step of ``phasefire reproduce ag2se``: relaxed alpha and beta, dipoles, strain, QHA,
-    NEB of every distinct hop (FireWorks workflow) and the percolating barriers. Returns JSON-ready
+    NEB of every distinct hop and the field ladder (FireWorks workflow ``name``; with ``submit``
+    False, the stored documents of that workflow) and the percolating barriers. Returns JSON-ready
     results plus ``_structures`` / ``_dipoles`` for the report's figures."""
     import time
 
@@ -241,13 +259,13 @@ def reproduce(profile: str, engine_spec: dict[str, Any], workers: int, name: str
     from phasefire.analysis.strain import transformation_strain
     from phasefire.structures import build
     from phasefire.workflows.commands.reproduce import submit_and_run
-    from phasefire.workflows.database import ResultsDB
     from phasefire.workflows.engines import load_engine
     from phasefire.workflows.errors import PhasefireError
-    from phasefire.workflows.launchpad import open_launchpad
     from phasefire.workflows.neb import hop_settings, neb_workflow
 
     settings = PROFILES[profile]
+    if not submit:
+        stored_documents(name)  # before minutes of relaxations: fail at once on a wrong name
     engine = load_engine(engine_spec)
     if not engine.evaluates_forces():
         raise PhasefireError(
@@ -274,16 +292,19 @@ def reproduce(profile: str, engine_spec: dict[str, Any], workers: int, name: str
         mesh=settings["qha_mesh"], fmax_eV_per_A=settings["fmax_eV_per_A"],
     )  # fmt: skip
     timings["qha_s"] = time.perf_counter() - mark
-    progress(f"NEB of every distinct Ag and Se vacancy hop; alpha relaxed at 0 and ±{settings['field']['field_V_per_A']} V/Å "
-             "along [011] (the field ladder) ...")  # fmt: skip
     mark = time.perf_counter()
-    neb_settings = hop_settings({"hops": "all", **settings["neb"]})
-    parts = [neb_workflow(cited["alpha"], "ag2se-alpha", s, "vacancy", engine_spec, neb_settings, name=name)
-             for s in ("Ag", "Se")]  # fmt: skip
-    ladder = field_ladder_fireworks(relaxed["alpha"], engine_spec, name, settings["field"])
-    workflow = Workflow([fw for part in parts for fw in part.fws] + ladder, name=name, metadata={"phasefire": "neb"})
-    submit_and_run(workflow, workers)
-    documents = ResultsDB(open_launchpad()).query(workflow=name)
+    if submit:
+        progress(f"NEB of every distinct Ag and Se vacancy hop; alpha relaxed at 0 and ±{settings['field']['field_V_per_A']} "
+                 "V/Å along [011] (the field ladder) ...")  # fmt: skip
+        neb_settings = hop_settings({"hops": "all", **settings["neb"]})
+        parts = [neb_workflow(cited["alpha"], "ag2se-alpha", s, "vacancy", engine_spec, neb_settings, name=name)
+                 for s in ("Ag", "Se")]  # fmt: skip
+        ladder = field_ladder_fireworks(relaxed["alpha"], engine_spec, name, settings["field"])
+        workflow = Workflow(
+            [fw for part in parts for fw in part.fws] + ladder, name=name, metadata={"phasefire": "neb"}
+        )
+        submit_and_run(workflow, workers)
+    documents = stored_documents(name)
     neb_documents = [d for d in documents if d["task_type"] == "neb"]
     rows = species_rows(neb_documents)
     percolation = percolation_comparison(cited["alpha"], hop_kinds(rows, neb_documents))
