@@ -13,6 +13,7 @@ from phasefire.structures.defects import distinct_hops
 from phasefire.workflows.reports.ag2se import write_report
 from phasefire.workflows.studies.ag2se import (
     PAPER,
+    PROFILES,
     dipole_rows,
     hop_kinds,
     percolation_comparison,
@@ -29,7 +30,8 @@ def documents_with_barriers(barriers: dict[str, list[float]]) -> list[dict]:
             documents.append({
                 "task_type": "neb", "task_id": len(documents) + 1, "label": f"{species} {k}", "converged": True,
                 "nsites": 143, "wall_time_s": 1.0, "input": {"metadata": {"hop": record}},
-                "output": {"barrier_forward_eV": barrier, "barrier_backward_eV": barrier},
+                "output": {"barrier_forward_eV": barrier, "barrier_backward_eV": barrier,
+                           "endpoint_check": {"energy_difference_eV": 0.03 * k, "flagged": k == 1}},
             })  # fmt: skip
     return documents
 
@@ -69,7 +71,8 @@ def test_report_has_every_section_and_figure(tmp_path):
                 "volume_A3": (238 + temperatures * 0.01).tolist(), "linear_expansion_300K_per_K": 1e-5,
                 "volumetric_expansion_300K_per_K": 3e-5, "method": "test", "supercell": [1, 1, 1],
                 "imaginary_mesh_modes": [0]},
-        "hops": rows, "percolation": percolation_comparison(alpha, hop_kinds(rows, documents)),
+        "hops": rows, "neb_settings": PROFILES["quick"]["neb"],
+        "percolation": percolation_comparison(alpha, hop_kinds(rows, documents)),
         "field_ladder": None, "paper": PAPER,
     }  # fmt: skip
     report = write_report(results, tmp_path / "report")
@@ -80,6 +83,10 @@ def test_report_has_every_section_and_figure(tmp_path):
         "field ladder did not run",
         "+5.85 %",
         "Ratio Se/Ag of the percolating barriers: 20.0",
+        "Climbing-image NEB, 1 climbing image, NEB forces < 0.1 eV/Å; both endpoints relaxed from the same 0.02 Å "
+        "rattle to 0.05 eV/Å",
+        "| 0.050 | yes | +0.000 |",  # the endpoint check of the first Ag hop
+        "| yes | +0.030 FLAGGED |",  # equivalent endpoints 30 meV apart
     ):
         assert needle in text
     assert (tmp_path / "report" / "dipoles-cited-alpha.png").stat().st_size > 10_000

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from phasefire.analysis.dipoles import plot_dipole_map  # noqa: E402
+from phasefire.workflows.studies.validation import engine_description  # noqa: E402
 
 
 def _fmt(value, spec: str = ".3f", missing: str = "n/a") -> str:
@@ -103,6 +104,26 @@ def field_ladder_lines(ladder: dict[str, Any] | None, paper: dict[str, Any]) -> 
     return lines
 
 
+def neb_settings_line(settings: dict[str, Any]) -> str:
+    """How the NEBs were run (the profile's settings; defaults of ``workflows.neb`` where it sets none)."""
+    from phasefire.workflows.neb import hop_settings
+
+    neb = hop_settings(settings)
+    images = f"{neb.n_images} climbing image" if neb.n_images == 1 and neb.climb else f"{neb.n_images} images"
+    return (
+        f"Climbing-image NEB, {images}, NEB forces < {neb.fmax_eV_per_A:g} eV/Å; both endpoints relaxed from the "
+        f"same {neb.rattle_A:g} Å rattle to {neb.endpoint_fmax_eV_per_A:g} eV/Å (the paper: 0.01 eV/Å); "
+        f"symmetry-equivalent endpoints flagged beyond {neb.endpoint_tolerance_eV:g} eV."
+    )
+
+
+def endpoint_cell(check: dict[str, Any] | None) -> str:
+    """Endpoint energy difference (eV), marked when symmetry-equivalent endpoints disagree."""
+    if check is None:
+        return "n/a"
+    return f"{check['energy_difference_eV']:+.3f}" + (" FLAGGED" if check["flagged"] else "")
+
+
 def write_report(results: dict[str, Any], out: Path) -> Path:
     """Write out/report.md, out/results.json and the figures; return the Markdown path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -111,8 +132,7 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
     lines = [
         "# alpha-Ag2Se electromechanics reproduced",
         "",
-        f"Profile `{results['profile']}`, engine `{results['engine']['name']}` "
-        f"({json.dumps(results['engine'])}); workflow `{results['workflow']}`; wall time "
+        f"Profile `{results['profile']}`, engine `{engine_description(results['engine'])}`; workflow `{results['workflow']}`; wall time "
         f"{results['timings_s']['total_s']:.0f} s ({', '.join(f'{k} {v:.0f}' for k, v in results['timings_s'].items())}).",
         "Paper: Luo et al., Nat. Commun. (2025), doi:10.1038/s41467-025-57057-5.",
         "",
@@ -219,14 +239,17 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         "",
         "## Vacancy hops and percolating barriers",
         "",
-        "| species | hop | supercell | atoms | Ea fwd (eV) | Ea bwd (eV) | migration (eV) | converged |",
-        "|---|---|---|---|---|---|---|---|",
+        neb_settings_line(results["neb_settings"]),
+        "",
+        "| species | hop | supercell | atoms | Ea fwd (eV) | Ea bwd (eV) | migration (eV) | converged | endpoints ΔE (eV) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["hops"]:
         lines.append(
             f"| {row['species']} | {row['hop']} | {row['supercell']} | {row['atoms']} | "
             f"{row['barrier_forward_eV']:.3f} | {row['barrier_backward_eV']:.3f} | "
-            f"{_fmt(row['migration_barrier_eV'])} | {'yes' if row['converged'] else 'NO'} |"
+            f"{_fmt(row['migration_barrier_eV'])} | {'yes' if row['converged'] else 'NO'} | "
+            f"{endpoint_cell(row['endpoint_check'])} |"
         )
     percolation = results["percolation"]
     lines += [

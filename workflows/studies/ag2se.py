@@ -32,6 +32,8 @@ def species_rows(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "barrier_forward_eV": output[f"{prefix}barrier_forward_eV"],
             "barrier_backward_eV": output[f"{prefix}barrier_backward_eV"],
             "migration_barrier_eV": migration_barrier(document), "converged": document["converged"],
+            # final - initial endpoint energy (eV) and whether symmetry-equivalent endpoints disagree
+            "endpoint_check": output.get("endpoint_check"),
             "supercell": "x".join(str(n) for n in record["supercell"]), "atoms": document["nsites"],
             "wall_time_s": document["wall_time_s"],
         })  # fmt: skip
@@ -73,10 +75,17 @@ FIELD_DIRECTION = (0.0, 1.0, 1.0)
 FIELD_LADDER_SIGNS = {"0": 0, "+E": 1, "-E": -1}
 
 #: settings of the two profiles: relaxation force criterion (eV/Å), QHA supercell/strains/mesh, NEB
-#: settings, field ladder (field in V/Å, its relaxations' force criterion in eV/Å and step limit)
+#: settings, field ladder (field in V/Å, its relaxations' force criterion in eV/Å and step limit).
+#: Quick NEBs: one climbing image and endpoints to 0.05 eV/Å, because every distinct hop needs the
+#: 3x2x2 supercell (143 atoms; the 4.34 Å Se hop along a rules out 2x2x2) at ~0.9 s per 7net-mf-0
+#: force call on 2 idle cores. Measured (--workers 2, a third process on one core): endpoints 20-35
+#: BFGS steps, bands 20-48 FIRE steps; 27.8 min wall, 2,264 s of CPU, symmetry-equivalent endpoints
+#: within 15 meV. With 3 images and endpoints to 0.005 eV/Å the profile took over an hour.
 PROFILES = {
     "quick": {"fmax_eV_per_A": 0.05, "relax_max_steps": 200, "qha_supercell": (1, 1, 1), "qha_strains": (-0.02, -0.01, 0.0, 0.01, 0.02),
-              "qha_mesh": (6, 6, 6), "neb": {"n_images": 3, "fmax_eV_per_A": 0.1, "max_steps": 150},
+              "qha_mesh": (6, 6, 6),
+              "neb": {"n_images": 1, "fmax_eV_per_A": 0.1, "max_steps": 150, "endpoint_fmax_eV_per_A": 0.05,
+                      "endpoint_tolerance_eV": 0.02},
               "field": {"field_V_per_A": FIELD_LADDER_V_PER_A, "fmax_eV_per_A": 0.005, "max_steps": 400}},
     "full": {"fmax_eV_per_A": 0.01, "relax_max_steps": 1000, "qha_supercell": (2, 2, 2), "qha_strains": (-0.02, -0.01, 0.0, 0.01, 0.02, 0.03),
              "qha_mesh": (10, 10, 10), "neb": {"n_images": 5, "fmax_eV_per_A": 0.05, "max_steps": 300},
@@ -315,7 +324,8 @@ def reproduce(
         "profile": profile, "engine": engine_spec, "workflow": name, "cells": cells,
         "dipoles": {k: public(v) for k, v in dipoles.items()}, "strain": strain,
         "qha": {k: v for k, v in qha.items() if k != "vibrational_free_energy_kJ_per_mol"},
-        "hops": rows, "percolation": percolation, "shortest_hop_comparison": barrier_comparison(rows),
+        "hops": rows, "neb_settings": settings["neb"], "percolation": percolation,
+        "shortest_hop_comparison": barrier_comparison(rows),
         "field_ladder": field_ladder,
         "paper": PAPER, "timings_s": timings,
         "_structures": {**{f"cited {k}": v for k, v in cited.items()}, **{f"relaxed {k}": v for k, v in relaxed.items()}},
