@@ -12,9 +12,11 @@ read while a batch runs.
 Geometry: positions are wrapped into the cell, which is split into n_c bins along each
 lattice vector, each no thinner than cutoff / SUBDIVISION along its normal, and an atom
 looks at the (2 k_c + 1)³ bins around its own, k_c = ceil(cutoff n_c / h_c) (h_c: cell
-height), each with the lattice shift of its wrapped bin. Every periodic image within the
-cutoff is found once; callers check cutoff ≤ half the shortest cell height, so an atom
-never meets its own image and no pair has two images in range.
+height), each with the lattice shift of its wrapped bin (one stencil builder, ``_stencil``,
+for every kernel: wrapping from per-frame tables, neighbouring bins with one shift scanned as
+one atom range). Every periodic image within the cutoff is found once; callers check cutoff ≤
+half the shortest cell height, so an atom never meets its own image and no pair has two
+images in range.
 """
 
 from __future__ import annotations
@@ -152,34 +154,75 @@ def _sort_batch(fractional, wrapped, codes, n_bins, max_cells):
     return order, start, atom_bin, spos, scode
 
 
+@numba.njit(cache=True, nogil=True)
+def _wrap_table(n, k):
+    """For bin c (0..n-1) and offset d (-k..k): the wrapped bin and the lattice shift, (n, 2k+1, 2)
+    (Python floor division, computed once per frame instead of per stencil)."""
+    table = np.empty((n, 2 * k + 1, 2), np.int64)
+    for c in range(n):
+        for d in range(-k, k + 1):
+            s = (c + d) // n
+            table[c, d + k, 0] = c + d - s * n
+            table[c, d + k, 1] = s
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _wrap_tables(n_bins, reach):
+    """``_wrap_table`` of each cell direction for one frame's bins and reach."""
+    return _wrap_table(n_bins[0], reach[0]), _wrap_table(n_bins[1], reach[1]), _wrap_table(n_bins[2], reach[2])
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
-def _stencil(cell, n_bins, reach, cells, start, half, sten_range, sten_shift):
-    """Neighbour bins of ``cell``: atom ranges (sorted order) and lattice shifts (Å);
-    half: only offsets lexicographically ≥ 0 (the zero offset first). Returns their number."""
-    nx, ny, nz = n_bins[0], n_bins[1], n_bins[2]
+def _push(n, t0, t1, sx, sy, sz, cells, sten_range, sten_shift):
+    """Add atoms t0..t1-1 with lattice shift (sx, sy, sz) as stencil entry n, or extend entry n - 1
+    when it ends at t0 with the same shift (same atoms, same order); returns the entry count."""
+    if (
+        n > 0
+        and sten_range[n - 1, 1] == t0
+        and sten_range[n - 1, 2] == sx
+        and sten_range[n - 1, 3] == sy
+        and sten_range[n - 1, 4] == sz
+    ):
+        sten_range[n - 1, 1] = t1
+        return n
+    sten_range[n, 0], sten_range[n, 1] = t0, t1
+    sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
+    for c in range(3):
+        sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
+    return n + 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stencil(cell, n_bins, reach, cells, start, tx, ty, tz, half, sten_range, sten_shift):
+    """Neighbour bins of ``cell`` as entries of sten_range (first and end atom in sorted order,
+    lattice shift) and sten_shift (that shift in Å), bins visited in increasing offset, wrapping
+    looked up in the ``_wrap_table``s tx, ty, tz; bins with one shift whose atoms follow one
+    another form one entry (a z column without wrap is one atom range). half: only offsets
+    lexicographically ≥ 0, the first entry starting with the bin's own atoms. Returns the number
+    of entries."""
+    ny, nz = n_bins[1], n_bins[2]
     kx, ky, kz = reach[0], reach[1], reach[2]
     cx = cell // (ny * nz)
     cy = (cell // nz) % ny
     cz = cell % nz
     n = 0
-    for dx in range(0 if half else -kx, kx + 1):
-        sx = (cx + dx) // nx
-        wx = cx + dx - sx * nx
-        for dy in range(0 if half and dx == 0 else -ky, ky + 1):
-            sy = (cy + dy) // ny
-            wy = cy + dy - sy * ny
-            for dz in range(0 if half and dx == 0 and dy == 0 else -kz, kz + 1):
-                sz = (cz + dz) // nz
-                wz = cz + dz - sz * nz
-                target = (wx * ny + wy) * nz + wz
-                t0, t1 = start[target], start[target + 1]
-                if t0 == t1:
-                    continue
-                sten_range[n, 0], sten_range[n, 1] = t0, t1
-                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
-                for c in range(3):
-                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
-                n += 1
+    for dx in range(kx if half else 0, 2 * kx + 1):
+        wx, sx = tx[cx, dx, 0], tx[cx, dx, 1]
+        for dy in range(ky if half and dx == kx else 0, 2 * ky + 1):
+            wy, sy = ty[cy, dy, 0], ty[cy, dy, 1]
+            base = (wx * ny + wy) * nz
+            z0 = kz if half and dx == kx and dy == ky else 0
+            if 0 <= cz + z0 - kz and cz + kz < nz:  # no wrap along z: one atom range
+                t0, t1 = start[base + cz + z0 - kz], start[base + cz + kz + 1]
+                if t0 < t1:
+                    n = _push(n, t0, t1, sx, sy, 0, cells, sten_range, sten_shift)
+                continue
+            for dz in range(z0, 2 * kz + 1):
+                wz, sz = tz[cz, dz, 0], tz[cz, dz, 1]
+                t0, t1 = start[base + wz], start[base + wz + 1]
+                if t0 < t1:
+                    n = _push(n, t0, t1, sx, sy, sz, cells, sten_range, sten_shift)
     return n
 
 
@@ -188,14 +231,17 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
     """Unordered pairs closer than r_max per (frame, pair type × radial bin), (B, n_pairs * bins),
     from work items first..last-1 (item = frame * n_blocks + block of bins).
 
-    Each bin meets the bins of a half stencil; within its own bin only later atoms."""
+    Each bin meets the bins of a half stencil; in its first entry (own atoms first) only later atoms."""
     n_frames = spos.shape[0]
     out = np.zeros((n_frames, n_pairs * bins), np.int64)
     r2_max = r_max * r_max
     scale = bins / r_max
+    tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
         b = item // n_blocks
         block = item % n_blocks
+        if block == 0 and item > first:  # a new frame: its bins and reach
+            tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
         n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
         size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
         sten_range = np.empty((size, 5), np.int64)
@@ -205,15 +251,14 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
                 continue
-            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], True, sten_range, sten_shift)
+            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift)
             for e in range(n_sten):
                 t0, t1 = sten_range[e, 0], sten_range[e, 1]
                 px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
-                same = e == 0 and sten_range[0, 0] == a0 and px == 0.0 and py == 0.0 and pz == 0.0
                 for s in range(a0, a1):
                     xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
                     base = pair_index[scode[b, s]]
-                    for t in range(s + 1 if same else t0, t1):
+                    for t in range(s + 1 if e == 0 else t0, t1):
                         ux = spos[b, t, 0] - xa
                         uy = spos[b, t, 1] - ya
                         uz = spos[b, t, 2] - za
@@ -266,9 +311,12 @@ def _bond_histograms(
     angle_scale = angle_bins / 180.0
     r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
     deg = 180.0 / math.pi
+    tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
         b = item // n_blocks
         block = item % n_blocks
+        if block == 0 and item > first:  # a new frame: its bins and reach
+            tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
         n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
         size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
         sten_range = np.empty((size, 5), np.int64)
@@ -285,7 +333,9 @@ def _bond_histograms(
                 continue
             if not (do_angles or do_altbc):
                 # bond counts only: each pair once over a half stencil, counted for both ends
-                n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], True, sten_range, sten_shift)
+                n_sten = _stencil(
+                    cell, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
+                )
                 for e in range(n_sten):
                     px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
                     for s in range(a0, a1):
@@ -301,7 +351,7 @@ def _bond_histograms(
                                 my_cn[ca * n_species + ct] += 1
                                 my_cn[ct * n_species + ca] += 1
                 continue
-            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], False, sten_range, sten_shift)
+            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, False, sten_range, sten_shift)
             for s in range(a0, a1):
                 n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
                 if n < 0:
@@ -341,81 +391,13 @@ def _bond_histograms(
 
 
 @numba.njit(cache=True, nogil=True)
-def _wrap_table(n, k):
-    """For bin c (0..n-1) and offset d (-k..k): the wrapped bin and the lattice shift, (n, 2k+1, 2)
-    (Python floor division, computed once instead of per stencil)."""
-    table = np.empty((n, 2 * k + 1, 2), np.int64)
-    for c in range(n):
-        for d in range(-k, k + 1):
-            s = (c + d) // n
-            table[c, d + k, 0] = c + d - s * n
-            table[c, d + k, 1] = s
-    return table
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _full_stencil(cell, n_bins, reach, cells, start, tx, ty, tz, sten_range, sten_shift):
-    """``_stencil(..., half=False, ...)`` with the wrapping looked up in tables (``_wrap_table``),
-    runs of entries with one lattice shift and contiguous atom ranges merged into one entry."""
-    ny, nz = n_bins[1], n_bins[2]
-    kx, ky, kz = reach[0], reach[1], reach[2]
-    cx = cell // (ny * nz)
-    cy = (cell // nz) % ny
-    cz = cell % nz
-    n = 0
-    for dx in range(2 * kx + 1):
-        wx, sx = tx[cx, dx, 0], tx[cx, dx, 1]
-        for dy in range(2 * ky + 1):
-            wy, sy = ty[cy, dy, 0], ty[cy, dy, 1]
-            base = (wx * ny + wy) * nz
-            if kz <= cz < nz - kz:  # no wrap along z: the column's bins are one atom range
-                t0, t1 = start[base + cz - kz], start[base + cz + kz + 1]
-                if t0 == t1:
-                    continue
-                if n > 0 and sten_range[n - 1, 1] == t0 and sten_range[n - 1, 2] == sx and sten_range[n - 1, 3] == sy:
-                    if sten_range[n - 1, 4] == 0:
-                        sten_range[n - 1, 1] = t1
-                        continue
-                sten_range[n, 0], sten_range[n, 1] = t0, t1
-                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, 0
-                for c in range(3):
-                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + 0 * cells[2, c]
-                n += 1
-                continue
-            for dz in range(2 * kz + 1):
-                wz, sz = tz[cz, dz, 0], tz[cz, dz, 1]
-                target = base + wz
-                t0, t1 = start[target], start[target + 1]
-                if t0 == t1:
-                    continue
-                if (
-                    n > 0
-                    and sten_range[n - 1, 1] == t0
-                    and sten_range[n - 1, 2] == sx
-                    and sten_range[n - 1, 3] == sy
-                    and sten_range[n - 1, 4] == sz
-                ):
-                    sten_range[n - 1, 1] = t1
-                    continue
-                sten_range[n, 0], sten_range[n, 1] = t0, t1
-                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
-                for c in range(3):
-                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
-                n += 1
-    return n
-
-
-@numba.njit(cache=True, nogil=True)
 def _bond_graph(
     spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, atom_bin, relabel, first, last
 ):
     """Bonds of frame 0 from atoms first..last-1 in cell-list order (atom k is order[0, k]), in
     both directions: bonds per centre, neighbour (cell-list order) and the lattice shift S of
     the neighbour such that the bond is r_j + S @ cell − r_i (frame positions). relabel: the
-    centres (bonds per centre is then empty) and neighbours as frame atom indices instead.
-
-    Stencil bins with the same lattice shift whose atom ranges follow one another are scanned as
-    one range (same neighbours, same order, fewer loops)."""
+    centres (bonds per centre is then empty) and neighbours as frame atom indices instead."""
     largest2 = largest * largest
     pos = spos[0]
     code = scode[0]
@@ -424,9 +406,7 @@ def _bond_graph(
     sten_range = np.empty((size, 5), np.int64)
     sten_shift = np.empty((size, 3))
     n_local = last - first
-    tx = _wrap_table(n_bins[0, 0], reach[0, 0])
-    ty = _wrap_table(n_bins[0, 1], reach[0, 1])
-    tz = _wrap_table(n_bins[0, 2], reach[0, 2])
+    tx, ty, tz = _wrap_tables(n_bins[0], reach[0])
     # wrap of every centre/neighbour in cell-list order (no gather through order per bond)
     n_atoms = order0.shape[0]
     swrap = np.empty((n_atoms, 3), np.int64)
@@ -445,7 +425,7 @@ def _bond_graph(
         cell = atom_bin[0, order0[k]]
         if cell != last_cell:
             last_cell = cell
-            n_sten = _full_stencil(cell, n_bins[0], reach[0], cells[0], start[0], tx, ty, tz, sten_range, sten_shift)
+            n_sten = _stencil(cell, n_bins[0], reach[0], cells[0], start[0], tx, ty, tz, False, sten_range, sten_shift)
             candidates = 0
             for e in range(n_sten):
                 candidates += sten_range[e, 1] - sten_range[e, 0]
