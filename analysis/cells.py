@@ -21,6 +21,7 @@ images in range.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -292,14 +293,73 @@ def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift
     return n if n <= buf.shape[0] else -n
 
 
+@numba.njit(cache=True)
+def _binned_angle(c, bins, angle_min):
+    """Reference binning of a bond pair with cosine c, by arccos: (bin of its angle over 0–180° in
+    ``bins`` bins, whether the angle exceeds angle_min (°))."""
+    angle = math.acos(min(1.0, max(-1.0, c))) * (180.0 / math.pi)
+    return min(int(angle * (bins / 180.0)), bins - 1), angle > angle_min
+
+
+@numba.njit(cache=True, inline="always")
+def _is_wide(c, k, bins, angle_min):
+    """Whether cosine c has a ``_binned_angle`` bin ≥ k (k ≥ 1) or, for k = 0, an angle above angle_min."""
+    b, wide = _binned_angle(c, bins, angle_min)
+    return b >= k if k > 0 else wide
+
+
+@numba.njit(cache=True)
+def _last_cosine(k, bins, angle_min):
+    """Largest cosine that ``_is_wide`` (2 when all of [-1, 1] are, -2 when none), by bisection down
+    to adjacent doubles (the predicate only turns false once, as c grows)."""
+    if _is_wide(1.0, k, bins, angle_min):
+        return 2.0
+    if not _is_wide(-1.0, k, bins, angle_min):
+        return -2.0
+    lo, hi = -1.0, 1.0
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            return lo
+        if _is_wide(mid, k, bins, angle_min):
+            lo = mid
+        else:
+            hi = mid
+
+
+@functools.lru_cache(maxsize=16)
+def cosine_bounds(bins: int, angle_min: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Angle binning without an arccos per bond pair (written by hand: it reproduces
+    ``_binned_angle`` exactly, bin edges included, since arccos and both products are monotonic).
+
+    Returns bound (bins + 1): the bin of cosine c is the k with bound[k + 1] < c ≤ bound[k]; start
+    (8 × bins): a first guess of that bin for each cell of a uniform grid over [-1, 1]; and the
+    largest cosine of an angle above angle_min (°)."""
+    bound = np.array([np.inf] + [_last_cosine(k, bins, angle_min) for k in range(1, bins)] + [-np.inf])
+    grid = -1.0 + (np.arange(8 * bins) + 0.5) / (4 * bins)
+    start = np.array([_binned_angle(c, bins, angle_min)[0] for c in grid], dtype=np.int64)
+    return bound, start, _last_cosine(0, bins, angle_min)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _angle_bin(c, bound, start):
+    """Bin of cosine c (see ``cosine_bounds``): from the guess of its grid cell, a step or two."""
+    k = start[min(int((c + 1.0) * (0.5 * start.shape[0])), start.shape[0] - 1)]
+    while c <= bound[k + 1]:
+        k += 1
+    while c > bound[k]:
+        k -= 1
+    return k
+
+
 @numba.njit(cache=True, nogil=True)
 def _bond_histograms(
     spos, scode, cells, n_species, cutoff2, largest, n_bins, reach, start, n_blocks,
-    angle_bins, do_angles, altbc_angle_min, r_min, altbc_bins, do_altbc, first, last,
+    angle_bins, do_angles, bound, start_bin, wide_cosine, r_min, altbc_bins, do_altbc, first, last,
 ):  # fmt: skip
     """Per frame: bonds per (centre species, neighbour species) (B, S*S); bond angles per
     (centre species, angle bin over 0–180°) (B, S*angle_bins), each angle once; and, for
-    bond pairs with angle > altbc_angle_min (degrees), the symmetric (r1, r2) histogram from
+    bond pairs with cosine ≤ wide_cosine, the symmetric (r1, r2) histogram from
     r_min to largest (B, altbc_bins²) with the sum, sum of squares and number of
     |r1 − r2| / (r1 + r2) (B, 3); from work items first..last-1 (frame * n_blocks + block)."""
     n_frames = spos.shape[0]
@@ -308,9 +368,7 @@ def _bond_histograms(
     alt = np.zeros((n_frames, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
     moments = np.zeros((n_frames, 3))
     largest2 = largest * largest
-    angle_scale = angle_bins / 180.0
     r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
-    deg = 180.0 / math.pi
     tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
         b = item // n_blocks
@@ -370,10 +428,9 @@ def _bond_histograms(
                 for p in range(n):
                     for q in range(p + 1, n):
                         c = buf[p, 0] * buf[q, 0] + buf[p, 1] * buf[q, 1] + buf[p, 2] * buf[q, 2]
-                        angle = math.acos(min(1.0, max(-1.0, c))) * deg
                         if do_angles:
-                            my_adf[ca * angle_bins + min(int(angle * angle_scale), angle_bins - 1)] += 1
-                        if do_altbc and angle > altbc_angle_min:
+                            my_adf[ca * angle_bins + _angle_bin(c, bound, start_bin)] += 1
+                        if do_altbc and c <= wide_cosine:
                             r1, r2 = buf[p, 3], buf[q, 3]
                             x = abs(r2 - r1) / (r2 + r1)
                             m0 += x
@@ -527,7 +584,8 @@ def bond_histograms(
     args = (
         spos, scode, batch.cells, n_species, np.ascontiguousarray(cutoffs**2), largest,
         n_bins, reach, start, n_blocks,
-        int(angle_bins or 1), angle_bins is not None, float(altbc_angle_min_deg or 180.0), float(altbc_r_min), int(altbc_bins), do_altbc,
+        int(angle_bins or 1), angle_bins is not None, *cosine_bounds(int(angle_bins or 1), float(altbc_angle_min_deg or 180.0)),
+        float(altbc_r_min), int(altbc_bins), do_altbc,
     )  # fmt: skip
     cn, adf, alt, moments = run_items(_bond_histograms, args, n_frames * n_blocks, n_frames * n_atoms)
     return BondCounts(

@@ -4,6 +4,7 @@ split into blocks and batches of frames with different cells."""
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 
 import numpy as np
@@ -137,3 +138,17 @@ def test_batch_of_frames_with_different_cells():
         cn, adf = _bond_counts(positions, frame_cell, codes, cutoffs, 30)
         np.testing.assert_array_equal(bonds.cn[k], cn)
         np.testing.assert_array_equal(bonds.adf[k], adf)
+
+
+@pytest.mark.parametrize("bins", [1, 7, 90, 180, 360])
+@pytest.mark.parametrize("angle_min", [0.0, 155.0, 180.0])
+def test_angle_bins_without_arccos_match_arccos_at_every_edge(bins, angle_min):
+    bound, start, wide_cosine = cells.cosine_bounds(bins, angle_min)
+    rng = np.random.default_rng(bins)
+    edges = np.cos(np.radians(np.append(np.arange(bins + 1) * 180.0 / bins, angle_min)))
+    near_edges = edges[:, None] + np.arange(-3, 4) * np.spacing(edges)[:, None]
+    cosines = np.concatenate([rng.uniform(-1, 1, 2000), near_edges.ravel(), [-1 - 2e-16, -1, 1, 1 + 2e-16]])
+    for c in cosines:
+        angle = math.acos(min(1.0, max(-1.0, c))) * (180.0 / math.pi)  # the kernels' former arccos
+        assert cells._angle_bin(c, bound, start) == min(int(angle * (bins / 180.0)), bins - 1)
+        assert (c <= wide_cosine) == (angle > angle_min)
