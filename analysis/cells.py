@@ -121,7 +121,7 @@ def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sort_frame(fractional, wrapped, codes, n_bins, order, start, atom_bin, spos, scode):
     """Counting sort of one frame's atoms by bin: order (atoms by bin), start (bin offsets),
-    atom_bin (bin of every atom, original order), spos/scode (positions/species by bin)."""
+    spos/scode (positions/species by bin); atom_bin: scratch for the bin of every atom."""
     nx, ny, nz = n_bins[0], n_bins[1], n_bins[2]
     n_cells = nx * ny * nz
     start[: n_cells + 1] = 0
@@ -147,12 +147,12 @@ def _sort_batch(fractional, wrapped, codes, n_bins, max_cells):
     n_frames, n_atoms = fractional.shape[0], fractional.shape[1]
     order = np.empty((n_frames, n_atoms), np.int64)
     start = np.empty((n_frames, max_cells + 1), np.int64)
-    atom_bin = np.empty((n_frames, n_atoms), np.int64)
+    atom_bin = np.empty(n_atoms, np.int64)
     spos = np.empty((n_frames, n_atoms, 3))
     scode = np.empty((n_frames, n_atoms), np.int64)
     for b in range(n_frames):
-        _sort_frame(fractional[b], wrapped[b], codes, n_bins[b], order[b], start[b], atom_bin[b], spos[b], scode[b])
-    return order, start, atom_bin, spos, scode
+        _sort_frame(fractional[b], wrapped[b], codes, n_bins[b], order[b], start[b], atom_bin, spos[b], scode[b])
+    return order, start, spos, scode
 
 
 @numba.njit(cache=True, nogil=True)
@@ -172,6 +172,25 @@ def _wrap_table(n, k):
 def _wrap_tables(n_bins, reach):
     """``_wrap_table`` of each cell direction for one frame's bins and reach."""
     return _wrap_table(n_bins[0], reach[0]), _wrap_table(n_bins[1], reach[1]), _wrap_table(n_bins[2], reach[2])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bin_coordinates(cell, n_bins):
+    """Bin index → its position (cx, cy, cz) along the three cell directions."""
+    return cell // (n_bins[1] * n_bins[2]), (cell // n_bins[2]) % n_bins[1], cell % n_bins[2]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _next_bin(cx, cy, cz, n_bins):
+    """Position of the next bin index (kernels walk bins in order without dividing per bin)."""
+    cz += 1
+    if cz == n_bins[2]:
+        cz = 0
+        cy += 1
+        if cy == n_bins[1]:
+            cy = 0
+            cx += 1
+    return cx, cy, cz
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -195,8 +214,8 @@ def _push(n, t0, t1, sx, sy, sz, cells, sten_range, sten_shift):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _stencil(cell, n_bins, reach, cells, start, tx, ty, tz, half, sten_range, sten_shift):
-    """Neighbour bins of ``cell`` as entries of sten_range (first and end atom in sorted order,
+def _stencil(cx, cy, cz, n_bins, reach, cells, start, tx, ty, tz, half, sten_range, sten_shift):
+    """Neighbour bins of bin (cx, cy, cz) as entries of sten_range (first and end atom in sorted order,
     lattice shift) and sten_shift (that shift in Å), bins visited in increasing offset, wrapping
     looked up in the ``_wrap_table``s tx, ty, tz; bins with one shift whose atoms follow one
     another form one entry (a z column without wrap is one atom range). half: only offsets
@@ -204,9 +223,6 @@ def _stencil(cell, n_bins, reach, cells, start, tx, ty, tz, half, sten_range, st
     of entries."""
     ny, nz = n_bins[1], n_bins[2]
     kx, ky, kz = reach[0], reach[1], reach[2]
-    cx = cell // (ny * nz)
-    cy = (cell // nz) % ny
-    cz = cell % nz
     n = 0
     for dx in range(kx if half else 0, 2 * kx + 1):
         wx, sx = tx[cx, dx, 0], tx[cx, dx, 1]
@@ -248,11 +264,17 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
         sten_range = np.empty((size, 5), np.int64)
         sten_shift = np.empty((size, 3))
         row = out[b]
-        for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
+        c0 = block * n_cells // n_blocks
+        cx, cy, cz = _bin_coordinates(c0, n_bins[b])
+        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+            if cell > c0:
+                cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
                 continue
-            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift)
+            n_sten = _stencil(
+                cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
+            )
             for e in range(n_sten):
                 t0, t1 = sten_range[e, 0], sten_range[e, 1]
                 px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
@@ -385,14 +407,18 @@ def _bond_histograms(
         my_adf = adf[b]
         my_alt = alt[b]
         m0, m1, m2 = 0.0, 0.0, 0.0
-        for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
+        c0 = block * n_cells // n_blocks
+        cx, cy, cz = _bin_coordinates(c0, n_bins[b])
+        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+            if cell > c0:
+                cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
                 continue
             if not (do_angles or do_altbc):
                 # bond counts only: each pair once over a half stencil, counted for both ends
                 n_sten = _stencil(
-                    cell, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
+                    cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
                 )
                 for e in range(n_sten):
                     px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
@@ -409,7 +435,9 @@ def _bond_histograms(
                                 my_cn[ca * n_species + ct] += 1
                                 my_cn[ct * n_species + ca] += 1
                 continue
-            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, False, sten_range, sten_shift)
+            n_sten = _stencil(
+                cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, False, sten_range, sten_shift
+            )
             for s in range(a0, a1):
                 n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
                 if n < 0:
@@ -448,9 +476,7 @@ def _bond_histograms(
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_graph(
-    spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, atom_bin, relabel, first, last
-):
+def _bond_graph(spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, relabel, first, last):
     """Bonds of frame 0 from atoms first..last-1 in cell-list order (atom k is order[0, k]), in
     both directions: bonds per centre, neighbour (cell-list order) and the lattice shift S of
     the neighbour such that the bond is r_j + S @ cell − r_i (frame positions). relabel: the
@@ -477,12 +503,20 @@ def _bond_graph(
     shift = np.empty((cap, 3), np.int32)
     total = 0
     n_sten = 0
-    last_cell = -1
+    start0 = start[0, : n_bins[0, 0] * n_bins[0, 1] * n_bins[0, 2] + 1]
+    cell = np.searchsorted(start0, first, side="right") - 1  # the bin of atom first
+    cx, cy, cz = _bin_coordinates(cell, n_bins[0])
+    new_bin = True
     for k in range(first, last):
-        cell = atom_bin[0, order0[k]]
-        if cell != last_cell:
-            last_cell = cell
-            n_sten = _stencil(cell, n_bins[0], reach[0], cells[0], start[0], tx, ty, tz, False, sten_range, sten_shift)
+        while k >= start0[cell + 1]:
+            cell += 1
+            cx, cy, cz = _next_bin(cx, cy, cz, n_bins[0])
+            new_bin = True
+        if new_bin:
+            new_bin = False
+            n_sten = _stencil(
+                cx, cy, cz, n_bins[0], reach[0], cells[0], start0, tx, ty, tz, False, sten_range, sten_shift
+            )
             candidates = 0
             for e in range(n_sten):
                 candidates += sten_range[e, 1] - sten_range[e, 0]
@@ -532,14 +566,14 @@ def _bond_graph(
 def _sorted(batch: Batch, codes: np.ndarray, cutoff: float, subdivision: int):
     n_bins, reach = grid(batch.cells, batch.wrapped.shape[1], cutoff, subdivision)
     max_cells = int(np.prod(n_bins, axis=1).max())
-    order, start, atom_bin, spos, scode = _sort_batch(batch.fractional, batch.wrapped, codes, n_bins, max_cells)
-    return n_bins, reach, order, start, atom_bin, spos, scode
+    order, start, spos, scode = _sort_batch(batch.fractional, batch.wrapped, codes, n_bins, max_cells)
+    return n_bins, reach, order, start, spos, scode
 
 
 def pair_histogram(batch: Batch, codes: np.ndarray, pair_index: np.ndarray, r_max: float, bins: int) -> np.ndarray:
     """Unordered pairs closer than r_max (Å) per frame, pair type (``pair_index[a, b]``) and
     radial bin of width r_max / bins: (B, n_pair_types, bins) int64."""
-    n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, r_max, SUBDIVISION_LONG)
+    n_bins, reach, _, start, spos, scode = _sorted(batch, codes, r_max, SUBDIVISION_LONG)
     n_pairs = int(pair_index.max()) + 1
     n_frames, n_atoms = batch.wrapped.shape[:2]
     n_blocks = blocks_per_frame(n_atoms, n_frames)
@@ -578,7 +612,7 @@ def bond_histograms(
     n_frames, n_atoms = batch.wrapped.shape[:2]
     n_species = cutoffs.shape[0]
     largest = float(cutoffs.max())
-    n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, largest, 1)
+    n_bins, reach, _, start, spos, scode = _sorted(batch, codes, largest, 1)
     n_blocks = blocks_per_frame(n_atoms, n_frames)
     do_altbc = altbc_angle_min_deg is not None
     args = (
@@ -599,10 +633,10 @@ def bond_histograms(
 def _bond_parts(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, relabel: bool):
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
     largest = float(cutoffs.max())
-    n_bins, reach, order, start, atom_bin, spos, scode = _sorted(first, codes, largest, 1)
+    n_bins, reach, order, start, spos, scode = _sorted(first, codes, largest, 1)
     n_atoms = spos.shape[1]
     args = (spos, scode, first.wrap, order, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach,
-            start, atom_bin, relabel)  # fmt: skip
+            start, relabel)  # fmt: skip
     n_threads = min(threads(), max(1, n_atoms // (2 * MIN_ATOMS_PER_THREAD)))
     bounds = np.linspace(0, n_atoms, n_threads + 1).astype(int)
     if n_threads == 1:
