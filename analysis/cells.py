@@ -4,7 +4,8 @@ Written by hand because no trusted library fuses the neighbour search with the h
 vesin and matscipy return pair arrays that then need sorting and, for bond angles, arrays of
 all pairs of bonds (OVITO does the fusion internally in C++). Here every work item (a block
 of atoms of one frame) walks its cells and histograms as it goes, keeping only its own
-accumulators: memory is linear in N and no pair array is built. A batch of frames is split
+accumulators: memory is linear in N and no pair array is built (the neighbour list finds each
+bond once, over half stencils, and writes it at both ends). A batch of frames is split
 into (frame, block) work items shared among threads (the kernels release the GIL), so both
 cores work on one large frame as on a trajectory of small ones, and the next frames can be
 read while a batch runs.
@@ -97,19 +98,26 @@ def blocks_per_frame(n_atoms: int, n_frames: int) -> int:
 _POOL: ThreadPoolExecutor | None = None
 
 
+def _in_threads(kernel, calls: list[tuple]) -> list:
+    """``kernel(*args)`` for every args of calls, one thread each (plain threads rather than an
+    OpenMP team, which stalls at every barrier when other processes load the machine)."""
+    global _POOL
+    if len(calls) == 1:
+        return [kernel(*calls[0])]
+    if _POOL is None or _POOL._max_workers < len(calls):
+        _POOL = ThreadPoolExecutor(len(calls), thread_name_prefix="phasefire-cells")
+    futures = [_POOL.submit(kernel, *args) for args in calls]
+    return [future.result() for future in futures]
+
+
 def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
     """Run ``kernel(*args, first, last)`` over work items split among threads (the kernels release
-    the GIL; plain threads rather than an OpenMP team, which stalls at every barrier when other
-    processes load the machine) and sum the per-frame outputs. Small jobs run inline."""
-    global _POOL
+    the GIL) and sum the per-frame outputs. Small jobs run inline."""
     n_threads = min(threads(), n_items)
     if n_threads == 1 or n_atoms_total < MIN_ATOMS_PER_THREAD * 2:
         return kernel(*args, 0, n_items)
-    if _POOL is None or _POOL._max_workers < n_threads:
-        _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
     bounds = np.linspace(0, n_items, n_threads + 1).astype(int)
-    futures = [_POOL.submit(kernel, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
-    parts = [future.result() for future in futures]
+    parts = _in_threads(kernel, [(*args, bounds[k], bounds[k + 1]) for k in range(n_threads)])
     if isinstance(parts[0], tuple):
         return tuple(sum(values[1:], values[0]) for values in zip(*parts))
     return sum(parts[1:], parts[0])
@@ -476,88 +484,80 @@ def _bond_histograms(
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_graph(spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, relabel, first, last):
-    """Bonds of frame 0 from atoms first..last-1 in cell-list order (atom k is order[0, k]), in
-    both directions: bonds per centre, neighbour (cell-list order) and the lattice shift S of
-    the neighbour such that the bond is r_j + S @ cell − r_i (frame positions). relabel: the
-    centres (bonds per centre is then empty) and neighbours as frame atom indices instead."""
+def _bond_pairs(spos, scode, swrap, cells, cutoff2, largest, n_bins, reach, start, first, last):
+    """Bonds of frame 0 seen from the atoms of bins first..last-1 over half stencils, each bond
+    once: atoms (s, t) in cell-list order, with s in those bins; the lattice shift S (int32) of t
+    such that the bond s → t is r_t + S @ cell − r_s (frame positions; swrap: the wrap of every
+    atom in cell-list order); and bonds per atom (N,) among these."""
     largest2 = largest * largest
-    pos = spos[0]
-    code = scode[0]
-    order0 = order[0]
+    pos, code, start0 = spos[0], scode[0], start[0]
     size = (2 * reach[0, 0] + 1) * (2 * reach[0, 1] + 1) * (2 * reach[0, 2] + 1)
     sten_range = np.empty((size, 5), np.int64)
     sten_shift = np.empty((size, 3))
-    n_local = last - first
     tx, ty, tz = _wrap_tables(n_bins[0], reach[0])
-    # wrap of every centre/neighbour in cell-list order (no gather through order per bond)
-    n_atoms = order0.shape[0]
-    swrap = np.empty((n_atoms, 3), np.int64)
-    for k in range(n_atoms):
-        m = order0[k]
-        swrap[k, 0], swrap[k, 1], swrap[k, 2] = wrap[0, m, 0], wrap[0, m, 1], wrap[0, m, 2]
-    counts = np.zeros(n_local, np.int64)
-    cap = 6 * n_local + 64
-    neighbor = np.empty(cap, np.int64)
-    centre = np.empty(cap if relabel else 0, np.int64)
+    counts = np.zeros(pos.shape[0], np.int64)
+    cap = 3 * (start0[last] - start0[first]) + 64
+    pair = np.empty((cap, 2), np.int64)
     shift = np.empty((cap, 3), np.int32)
     total = 0
-    n_sten = 0
-    start0 = start[0, : n_bins[0, 0] * n_bins[0, 1] * n_bins[0, 2] + 1]
-    cell = np.searchsorted(start0, first, side="right") - 1  # the bin of atom first
-    cx, cy, cz = _bin_coordinates(cell, n_bins[0])
-    new_bin = True
-    for k in range(first, last):
-        while k >= start0[cell + 1]:
-            cell += 1
+    cx, cy, cz = _bin_coordinates(first, n_bins[0])
+    for cell in range(first, last):
+        if cell > first:
             cx, cy, cz = _next_bin(cx, cy, cz, n_bins[0])
-            new_bin = True
-        if new_bin:
-            new_bin = False
-            n_sten = _stencil(
-                cx, cy, cz, n_bins[0], reach[0], cells[0], start0, tx, ty, tz, False, sten_range, sten_shift
-            )
-            candidates = 0
-            for e in range(n_sten):
-                candidates += sten_range[e, 1] - sten_range[e, 0]
-        if total + candidates > cap:
-            cap = 2 * (total + candidates)
-            grown = np.empty(cap, np.int64)
-            grown[:total] = neighbor[:total]
-            neighbor = grown
+        a0, a1 = start0[cell], start0[cell + 1]
+        if a0 == a1:
+            continue
+        n_sten = _stencil(cx, cy, cz, n_bins[0], reach[0], cells[0], start0, tx, ty, tz, True, sten_range, sten_shift)
+        candidates = 0
+        for e in range(n_sten):
+            candidates += sten_range[e, 1] - sten_range[e, 0]
+        if total + (a1 - a0) * candidates > cap:
+            cap = 2 * (total + (a1 - a0) * candidates)
+            grown_pair = np.empty((cap, 2), np.int64)
+            grown_pair[:total] = pair[:total]
+            pair = grown_pair
             grown_shift = np.empty((cap, 3), np.int32)
             grown_shift[:total] = shift[:total]
             shift = grown_shift
-            if relabel:
-                grown_centre = np.empty(cap, np.int64)
-                grown_centre[:total] = centre[:total]
-                centre = grown_centre
-        xa, ya, za = pos[k, 0], pos[k, 1], pos[k, 2]
-        row = cutoff2[code[k]]
-        wx, wy, wz = swrap[k, 0], swrap[k, 1], swrap[k, 2]
-        begin = total
-        for e in range(n_sten):
-            px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
-            gx, gy, gz = sten_range[e, 2] - wx, sten_range[e, 3] - wy, sten_range[e, 4] - wz
-            for t in range(sten_range[e, 0], sten_range[e, 1]):
-                ux = pos[t, 0] + px
-                uy = pos[t, 1] + py
-                uz = pos[t, 2] + pz
-                d2 = ux * ux + uy * uy + uz * uz
-                if d2 < largest2 and d2 < row[code[t]] and (t != k or d2 > 0.0):
-                    neighbor[total] = t
-                    shift[total, 0] = swrap[t, 0] + gx
-                    shift[total, 1] = swrap[t, 1] + gy
-                    shift[total, 2] = swrap[t, 2] + gz
-                    total += 1
-        if relabel:
-            a = order0[k]
-            for p in range(begin, total):
-                centre[p] = a
-                neighbor[p] = order0[neighbor[p]]
-        else:
-            counts[k - first] = total - begin
-    return (centre[:total] if relabel else counts), neighbor[:total], shift[:total]
+        for s in range(a0, a1):
+            xa, ya, za = pos[s, 0], pos[s, 1], pos[s, 2]
+            row = cutoff2[code[s]]
+            wx, wy, wz = swrap[s, 0], swrap[s, 1], swrap[s, 2]
+            for e in range(n_sten):
+                px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
+                gx, gy, gz = sten_range[e, 2] - wx, sten_range[e, 3] - wy, sten_range[e, 4] - wz
+                for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
+                    ux = pos[t, 0] + px
+                    uy = pos[t, 1] + py
+                    uz = pos[t, 2] + pz
+                    d2 = ux * ux + uy * uy + uz * uz
+                    if d2 < largest2 and d2 < row[code[t]]:
+                        pair[total, 0], pair[total, 1] = s, t
+                        shift[total, 0] = swrap[t, 0] + gx
+                        shift[total, 1] = swrap[t, 1] + gy
+                        shift[total, 2] = swrap[t, 2] + gz
+                        counts[s] += 1
+                        counts[t] += 1
+                        total += 1
+    return pair[:total], shift[:total], counts
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_bonds(pair, pair_shift, slot, label, centre, neighbor, shift):
+    """Both directions of every bond (s, t) of ``_bond_pairs`` to its centre's next free place
+    (slot: per atom, advanced as it fills): neighbour label[t] with shift S at centre s, label[s]
+    with −S at centre t; centre (when not empty) gets the centres' labels."""
+    for m in range(pair.shape[0]):
+        s, t = pair[m, 0], pair[m, 1]
+        p, q = slot[s], slot[t]
+        slot[s] += 1
+        slot[t] += 1
+        neighbor[p], neighbor[q] = label[t], label[s]
+        for c in range(3):
+            shift[p, c] = pair_shift[m, c]
+            shift[q, c] = -pair_shift[m, c]
+        if centre.shape[0]:
+            centre[p], centre[q] = label[s], label[t]
 
 
 # ----------------------------------------------------------------------------- drivers
@@ -631,39 +631,46 @@ def bond_histograms(
 
 
 def _bond_parts(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, relabel: bool):
+    """Bonds of the first frame, both directions grouped by centre in cell-list order: indptr,
+    centre (frame indices when relabel, else empty), neighbour (frame indices when relabel, else
+    cell-list order), shift; and the cell-list order. Each bond is found once over half stencils
+    (threads split the bins), then written at both ends."""
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
     largest = float(cutoffs.max())
     n_bins, reach, order, start, spos, scode = _sorted(first, codes, largest, 1)
-    n_atoms = spos.shape[1]
-    args = (spos, scode, first.wrap, order, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach,
-            start, relabel)  # fmt: skip
+    n_atoms, n_cells = spos.shape[1], int(np.prod(n_bins[0]))
+    swrap = np.ascontiguousarray(first.wrap[0][order[0]])
     n_threads = min(threads(), max(1, n_atoms // (2 * MIN_ATOMS_PER_THREAD)))
-    bounds = np.linspace(0, n_atoms, n_threads + 1).astype(int)
-    if n_threads == 1:
-        parts = [_bond_graph(*args, 0, n_atoms)]
-    else:
-        global _POOL
-        if _POOL is None or _POOL._max_workers < n_threads:
-            _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
-        parts = [
-            f.result() for f in [_POOL.submit(_bond_graph, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
-        ]
-    if len(parts) == 1:
-        return parts[0], order[0]
-    return tuple(np.concatenate([p[c] for p in parts]) for c in range(3)), order[0]
+    # bins split among threads so that each holds about as many atoms
+    bins = np.searchsorted(start[0, :n_cells], np.linspace(0, n_atoms, n_threads + 1)[:-1]).tolist() + [n_cells]
+    args = (spos, scode, swrap, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach, start)
+    found = _in_threads(_bond_pairs, [(*args, bins[k], bins[k + 1]) for k in range(n_threads)])
+    per_thread = np.array([counts for _, _, counts in found])
+    indptr = np.zeros(n_atoms + 1, dtype=np.int64)
+    np.cumsum(per_thread.sum(axis=0), out=indptr[1:])
+    # each thread's slots follow those of the threads before it: bonds of a centre keep the order
+    # in which one thread would have found them
+    slots = indptr[:-1] + np.cumsum(per_thread, axis=0) - per_thread
+    label = order[0] if relabel else np.arange(n_atoms)
+    centre = np.empty(indptr[-1] if relabel else 0, dtype=np.int64)
+    neighbor = np.empty(indptr[-1], dtype=np.int64)
+    shift = np.empty((indptr[-1], 3), dtype=np.int32)
+    outputs = (label, centre, neighbor, shift)
+    _in_threads(
+        _scatter_bonds, [(pair, pair_shift, slots[k], *outputs) for k, (pair, pair_shift, _) in enumerate(found)]
+    )
+    return indptr, centre, neighbor, shift, order[0]
 
 
 def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
     """Bonds of the batch's first frame in both directions, sorted by centre, atoms numbered in
     cell-list order (bonded atoms close together): (indptr, neighbour, shift, order), the bond
     of k to neighbor being r_j + shift @ cell − r_i with i = order[k], j = order[neighbor]."""
-    (counts, neighbor, shift), order = _bond_parts(batch, codes, cutoffs, False)
-    indptr = np.zeros(len(order) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    indptr, _, neighbor, shift, order = _bond_parts(batch, codes, cutoffs, False)
     return indptr, neighbor, shift, order
 
 
 def bond_list(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
     """The bonds of ``bond_graph`` (same bonds, same order) as frame atom indices: (i, j, shift)."""
-    (centre, neighbor, shift), _ = _bond_parts(batch, codes, cutoffs, True)
+    _, centre, neighbor, shift, _ = _bond_parts(batch, codes, cutoffs, True)
     return centre, neighbor, shift

@@ -152,3 +152,18 @@ def test_angle_bins_without_arccos_match_arccos_at_every_edge(bins, angle_min):
         angle = math.acos(min(1.0, max(-1.0, c))) * (180.0 / math.pi)  # the kernels' former arccos
         assert cells._angle_bin(c, bound, start) == min(int(angle * (bins / 180.0)), bins - 1)
         assert (c <= wide_cosine) == (angle > angle_min)
+
+
+def test_bond_list_split_among_threads_keeps_bonds_and_order(monkeypatch):
+    positions, cell, codes = _frame(*CELLS[3], seed=40)
+    cutoffs = CUTOFFS * _scale(cell, 3.2) / 3.2
+    batch = cells.prepare(positions[None], cell[None])
+    monkeypatch.setenv("PHASEFIRE_THREADS", "1")
+    alone = cells.bond_list(batch, codes, cutoffs)
+    monkeypatch.setenv("PHASEFIRE_THREADS", "3")
+    monkeypatch.setattr(cells, "MIN_ATOMS_PER_THREAD", 50)  # 600 atoms: three threads
+    split = cells.bond_list(batch, codes, cutoffs)
+    for one, three in zip(alone, split):
+        np.testing.assert_array_equal(one, three)
+    bond_i, bond_j, bond_shift = _bonds(positions, cell, codes, cutoffs)
+    assert sorted(zip(*split[:2], map(tuple, split[2]))) == sorted(zip(bond_i, bond_j, map(tuple, bond_shift)))
