@@ -167,3 +167,10 @@ def test_bond_list_split_among_threads_keeps_bonds_and_order(monkeypatch):
         np.testing.assert_array_equal(one, three)
     bond_i, bond_j, bond_shift = _bonds(positions, cell, codes, cutoffs)
     assert sorted(zip(*split[:2], map(tuple, split[2]))) == sorted(zip(bond_i, bond_j, map(tuple, bond_shift)))
+
+
+def test_heights_are_volume_over_face_area():
+    stack = np.array([np.asarray(cell, dtype=float) for cell, _ in CELLS])
+    for cell, height in zip(stack, cells.heights(stack)):
+        areas = [np.linalg.norm(np.cross(cell[(c + 1) % 3], cell[(c + 2) % 3])) for c in range(3)]
+        np.testing.assert_allclose(height, abs(np.linalg.det(cell)) / np.array(areas), rtol=1e-12)
