@@ -301,9 +301,9 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr):
-    """Bonds of sorted atom s of frame b into buf (vector x y z, length) and nbr (sorted
-    neighbour, stencil entry); returns their number, or -(needed) when buf is too small."""
+def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, partner):
+    """Bonds of sorted atom s of frame b into buf (vector x y z, length) and partner (the
+    neighbour's species); returns their number, or -(needed) when buf is too small."""
     xa, ya, za = spos[b, s, 0], spos[b, s, 1], spos[b, s, 2]
     row = cutoff2[scode[b, s]]
     n = 0
@@ -317,7 +317,7 @@ def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift
             if d2 < largest2 and d2 < row[scode[b, t]] and (t != s or d2 > 0.0):
                 if n < buf.shape[0]:
                     buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = ux, uy, uz, math.sqrt(d2)
-                    nbr[n, 0], nbr[n, 1] = t, e
+                    partner[n] = scode[b, t]
                 n += 1
     return n if n <= buf.shape[0] else -n
 
@@ -409,7 +409,7 @@ def _bond_histograms(
         sten_range = np.empty((size, 5), np.int64)
         sten_shift = np.empty((size, 3))
         buf = np.empty((64, 4))
-        nbr = np.empty((64, 2), np.int64)
+        partner = np.empty(64, np.int64)
         my_cn = cn[b]
         my_adf = adf[b]
         my_alt = alt[b]
@@ -446,14 +446,14 @@ def _bond_histograms(
                 cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, False, sten_range, sten_shift
             )
             for s in range(a0, a1):
-                n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+                n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, partner)
                 if n < 0:
                     buf = np.empty((2 * -n, 4))
-                    nbr = np.empty((2 * -n, 2), np.int64)
-                    n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
+                    partner = np.empty(2 * -n, np.int64)
+                    n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, partner)
                 ca = scode[b, s]
                 for p in range(n):
-                    my_cn[ca * n_species + scode[b, nbr[p, 0]]] += 1
+                    my_cn[ca * n_species + partner[p]] += 1
                 if not (do_angles or do_altbc):
                     continue
                 for p in range(n):
