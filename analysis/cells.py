@@ -2,13 +2,14 @@
 
 Written by hand because no trusted library fuses the neighbour search with the histograms:
 vesin and matscipy return pair arrays that then need sorting and, for bond angles, arrays of
-all pairs of bonds (OVITO does the fusion internally in C++). Here every work item (a block
-of atoms of one frame) walks its cells and histograms as it goes, keeping only its own
-accumulators: memory is linear in N and no pair array is built (the neighbour list finds each
-bond once, over half stencils, and writes it at both ends). A batch of frames is split
-into (frame, block) work items shared among threads (the kernels release the GIL), so both
-cores work on one large frame as on a trajectory of small ones, and the next frames can be
-read while a batch runs.
+all pairs of bonds (OVITO does the fusion internally in C++). Here g(r) and bond counts walk
+the cells of each work item (a block of bins of one frame) and histogram as they go, keeping
+only their own accumulators; the neighbour list, bond angles and ALTBC find each bond once
+over half stencils and lay both directions out per centre (one bond list, linear in N), from
+which angles are histogrammed centre by centre: no array of pairs of bonds. A batch of frames
+is split into (frame, block) work items shared among threads (the kernels release the GIL),
+so both cores work on one large frame as on a trajectory of small ones, and the next frames
+can be read while a batch runs.
 
 Geometry: positions are wrapped into the cell, which is split into n_c bins along each
 lattice vector, each no thinner than cutoff / SUBDIVISION along its normal, and an atom
@@ -109,14 +110,21 @@ def _in_threads(kernel, calls: list[tuple]) -> list:
     return [future.result() for future in futures]
 
 
-def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
-    """Run ``kernel(*args, first, last)`` over work items split among threads (the kernels release
-    the GIL) and sum the per-frame outputs. Small jobs run inline."""
+def _item_bounds(n_items: int, n_atoms_total: int) -> list[int]:
+    """Work items split among threads, as boundaries; one range for a small job."""
     n_threads = min(threads(), n_items)
     if n_threads == 1 or n_atoms_total < MIN_ATOMS_PER_THREAD * 2:
-        return kernel(*args, 0, n_items)
-    bounds = np.linspace(0, n_items, n_threads + 1).astype(int)
-    parts = _in_threads(kernel, [(*args, bounds[k], bounds[k + 1]) for k in range(n_threads)])
+        return [0, n_items]
+    return np.linspace(0, n_items, n_threads + 1).astype(int).tolist()
+
+
+def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
+    """Run ``kernel(*args, first, last)`` over work items split among threads (the kernels release
+    the GIL) and sum the per-frame outputs."""
+    bounds = _item_bounds(n_items, n_atoms_total)
+    parts = _in_threads(kernel, [(*args, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)])
+    if len(parts) == 1:
+        return parts[0]
     if isinstance(parts[0], tuple):
         return tuple(sum(values[1:], values[0]) for values in zip(*parts))
     return sum(parts[1:], parts[0])
@@ -300,28 +308,6 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
     return out
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, partner):
-    """Bonds of sorted atom s of frame b into buf (vector x y z, length) and partner (the
-    neighbour's species); returns their number, or -(needed) when buf is too small."""
-    xa, ya, za = spos[b, s, 0], spos[b, s, 1], spos[b, s, 2]
-    row = cutoff2[scode[b, s]]
-    n = 0
-    for e in range(n_sten):
-        px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
-        for t in range(sten_range[e, 0], sten_range[e, 1]):
-            ux = spos[b, t, 0] + px
-            uy = spos[b, t, 1] + py
-            uz = spos[b, t, 2] + pz
-            d2 = ux * ux + uy * uy + uz * uz
-            if d2 < largest2 and d2 < row[scode[b, t]] and (t != s or d2 > 0.0):
-                if n < buf.shape[0]:
-                    buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = ux, uy, uz, math.sqrt(d2)
-                    partner[n] = scode[b, t]
-                n += 1
-    return n if n <= buf.shape[0] else -n
-
-
 @numba.njit(cache=True)
 def _binned_angle(c, bins, angle_min):
     """Reference binning of a bond pair with cosine c, by arccos: (bin of its angle over 0–180° in
@@ -382,22 +368,13 @@ def _angle_bin(c, bound, start):
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_histograms(
-    spos, scode, cells, n_species, cutoff2, largest, n_bins, reach, start, n_blocks,
-    angle_bins, do_angles, bound, start_bin, wide_cosine, r_min, altbc_bins, do_altbc, first, last,
-):  # fmt: skip
-    """Per frame: bonds per (centre species, neighbour species) (B, S*S); bond angles per
-    (centre species, angle bin over 0–180°) (B, S*angle_bins), each angle once; and, for
-    bond pairs with cosine ≤ wide_cosine, the symmetric (r1, r2) histogram from
-    r_min to largest (B, altbc_bins²) with the sum, sum of squares and number of
-    |r1 − r2| / (r1 + r2) (B, 3); from work items first..last-1 (frame * n_blocks + block)."""
+def _bond_counts(spos, scode, cells, n_species, cutoff2, largest, n_bins, reach, start, n_blocks, first, last):
+    """Bonds per (centre species, neighbour species) per frame (B, S*S) from work items
+    first..last-1 (frame * n_blocks + block of bins): each bond once over half stencils,
+    counted for both ends."""
     n_frames = spos.shape[0]
     cn = np.zeros((n_frames, n_species * n_species), np.int64)
-    adf = np.zeros((n_frames, n_species * angle_bins if do_angles else 1), np.int64)
-    alt = np.zeros((n_frames, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
-    moments = np.zeros((n_frames, 3))
     largest2 = largest * largest
-    r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
     tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
         b = item // n_blocks
@@ -408,12 +385,7 @@ def _bond_histograms(
         size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
         sten_range = np.empty((size, 5), np.int64)
         sten_shift = np.empty((size, 3))
-        buf = np.empty((64, 4))
-        partner = np.empty(64, np.int64)
         my_cn = cn[b]
-        my_adf = adf[b]
-        my_alt = alt[b]
-        m0, m1, m2 = 0.0, 0.0, 0.0
         c0 = block * n_cells // n_blocks
         cx, cy, cz = _bin_coordinates(c0, n_bins[b])
         for cell in range(c0, (block + 1) * n_cells // n_blocks):
@@ -422,132 +394,118 @@ def _bond_histograms(
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
                 continue
-            if not (do_angles or do_altbc):
-                # bond counts only: each pair once over a half stencil, counted for both ends
-                n_sten = _stencil(
-                    cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
-                )
-                for e in range(n_sten):
-                    px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
-                    for s in range(a0, a1):
-                        xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
-                        ca = scode[b, s]
-                        for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
-                            ux = spos[b, t, 0] - xa
-                            uy = spos[b, t, 1] - ya
-                            uz = spos[b, t, 2] - za
-                            d2 = ux * ux + uy * uy + uz * uz
-                            ct = scode[b, t]
-                            if d2 < largest2 and d2 < cutoff2[ca, ct]:
-                                my_cn[ca * n_species + ct] += 1
-                                my_cn[ct * n_species + ca] += 1
-                continue
             n_sten = _stencil(
-                cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, False, sten_range, sten_shift
+                cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
             )
-            for s in range(a0, a1):
-                n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, partner)
-                if n < 0:
-                    buf = np.empty((2 * -n, 4))
-                    partner = np.empty(2 * -n, np.int64)
-                    n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, partner)
-                ca = scode[b, s]
-                for p in range(n):
-                    my_cn[ca * n_species + partner[p]] += 1
-                if not (do_angles or do_altbc):
-                    continue
-                for p in range(n):
-                    buf[p, 0] /= buf[p, 3]
-                    buf[p, 1] /= buf[p, 3]
-                    buf[p, 2] /= buf[p, 3]
-                for p in range(n):
-                    for q in range(p + 1, n):
-                        c = buf[p, 0] * buf[q, 0] + buf[p, 1] * buf[q, 1] + buf[p, 2] * buf[q, 2]
-                        if do_angles:
-                            my_adf[ca * angle_bins + _angle_bin(c, bound, start_bin)] += 1
-                        if do_altbc and c <= wide_cosine:
-                            r1, r2 = buf[p, 3], buf[q, 3]
-                            x = abs(r2 - r1) / (r2 + r1)
-                            m0 += x
-                            m1 += x * x
-                            m2 += 1.0
-                            b1 = math.floor((r1 - r_min) * r_scale)
-                            b2 = math.floor((r2 - r_min) * r_scale)
-                            if 0 <= b1 < altbc_bins and 0 <= b2 < altbc_bins:
-                                my_alt[int(b1) * altbc_bins + int(b2)] += 1
-                                my_alt[int(b2) * altbc_bins + int(b1)] += 1
-        moments[b, 0] += m0
-        moments[b, 1] += m1
-        moments[b, 2] += m2
-    return cn, adf, alt, moments
+            for e in range(n_sten):
+                px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
+                for s in range(a0, a1):
+                    xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
+                    ca = scode[b, s]
+                    for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
+                        ux = spos[b, t, 0] - xa
+                        uy = spos[b, t, 1] - ya
+                        uz = spos[b, t, 2] - za
+                        d2 = ux * ux + uy * uy + uz * uz
+                        ct = scode[b, t]
+                        if d2 < largest2 and d2 < cutoff2[ca, ct]:
+                            my_cn[ca * n_species + ct] += 1
+                            my_cn[ct * n_species + ca] += 1
+    return cn
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_pairs(spos, scode, swrap, cells, cutoff2, largest, n_bins, reach, start, first, last):
-    """Bonds of frame 0 seen from the atoms of bins first..last-1 over half stencils, each bond
-    once: atoms (s, t) in cell-list order, with s in those bins; the lattice shift S (int32) of t
-    such that the bond s → t is r_t + S @ cell − r_s (frame positions; swrap: the wrap of every
-    atom in cell-list order); and bonds per atom (N,) among these."""
+def _bond_pairs(spos, scode, swrap, cells, cutoff2, largest, n_bins, reach, start, n_blocks, vectors, first, last):
+    """Bonds seen from the bins of work items first..last-1 (frame * n_blocks + block) over half
+    stencils, each bond once: (frame, s, t), atoms in cell-list order with s in those bins; with
+    vectors, the unit vector from s to t and its length (Å) (n, 4), else the lattice shift S
+    (int32) of t such that the bond s → t is r_t + S @ cell − r_s (frame positions; swrap: the
+    wraps (B, N, 3) in cell-list order); and bonds per atom of each frame (B, N) among these."""
+    n_frames, n_atoms = spos.shape[0], spos.shape[1]
     largest2 = largest * largest
-    pos, code, start0 = spos[0], scode[0], start[0]
-    size = (2 * reach[0, 0] + 1) * (2 * reach[0, 1] + 1) * (2 * reach[0, 2] + 1)
-    sten_range = np.empty((size, 5), np.int64)
-    sten_shift = np.empty((size, 3))
-    tx, ty, tz = _wrap_tables(n_bins[0], reach[0])
-    counts = np.zeros(pos.shape[0], np.int64)
-    cap = 3 * (start0[last] - start0[first]) + 64
-    pair = np.empty((cap, 2), np.int64)
-    shift = np.empty((cap, 3), np.int32)
+    counts = np.zeros((n_frames, n_atoms), np.int64)
+    cap = 64
+    pair = np.empty((cap, 3), np.int64)
+    shift = np.empty((0 if vectors else cap, 3), np.int32)
+    unit = np.empty((cap if vectors else 0, 4))
     total = 0
-    cx, cy, cz = _bin_coordinates(first, n_bins[0])
-    for cell in range(first, last):
-        if cell > first:
-            cx, cy, cz = _next_bin(cx, cy, cz, n_bins[0])
-        a0, a1 = start0[cell], start0[cell + 1]
-        if a0 == a1:
-            continue
-        n_sten = _stencil(cx, cy, cz, n_bins[0], reach[0], cells[0], start0, tx, ty, tz, True, sten_range, sten_shift)
-        candidates = 0
-        for e in range(n_sten):
-            candidates += sten_range[e, 1] - sten_range[e, 0]
-        if total + (a1 - a0) * candidates > cap:
-            cap = 2 * (total + (a1 - a0) * candidates)
-            grown_pair = np.empty((cap, 2), np.int64)
-            grown_pair[:total] = pair[:total]
-            pair = grown_pair
-            grown_shift = np.empty((cap, 3), np.int32)
-            grown_shift[:total] = shift[:total]
-            shift = grown_shift
-        for s in range(a0, a1):
-            xa, ya, za = pos[s, 0], pos[s, 1], pos[s, 2]
-            row = cutoff2[code[s]]
-            wx, wy, wz = swrap[s, 0], swrap[s, 1], swrap[s, 2]
+    tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
+    for item in range(first, last):
+        b = item // n_blocks
+        block = item % n_blocks
+        if block == 0 and item > first:  # a new frame: its bins and reach
+            tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
+        pos, code, start_b = spos[b], scode[b], start[b]
+        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+        size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
+        sten_range = np.empty((size, 5), np.int64)
+        sten_shift = np.empty((size, 3))
+        c0 = block * n_cells // n_blocks
+        cx, cy, cz = _bin_coordinates(c0, n_bins[b])
+        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+            if cell > c0:
+                cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
+            a0, a1 = start_b[cell], start_b[cell + 1]
+            if a0 == a1:
+                continue
+            n_sten = _stencil(
+                cx, cy, cz, n_bins[b], reach[b], cells[b], start_b, tx, ty, tz, True, sten_range, sten_shift
+            )
+            candidates = 0
             for e in range(n_sten):
-                px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
-                gx, gy, gz = sten_range[e, 2] - wx, sten_range[e, 3] - wy, sten_range[e, 4] - wz
-                for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
-                    ux = pos[t, 0] + px
-                    uy = pos[t, 1] + py
-                    uz = pos[t, 2] + pz
-                    d2 = ux * ux + uy * uy + uz * uz
-                    if d2 < largest2 and d2 < row[code[t]]:
-                        pair[total, 0], pair[total, 1] = s, t
-                        shift[total, 0] = swrap[t, 0] + gx
-                        shift[total, 1] = swrap[t, 1] + gy
-                        shift[total, 2] = swrap[t, 2] + gz
-                        counts[s] += 1
-                        counts[t] += 1
-                        total += 1
-    return pair[:total], shift[:total], counts
+                candidates += sten_range[e, 1] - sten_range[e, 0]
+            if total + (a1 - a0) * candidates > cap:
+                cap = 2 * (total + (a1 - a0) * candidates)
+                grown_pair = np.empty((cap, 3), np.int64)
+                grown_pair[:total] = pair[:total]
+                pair = grown_pair
+                if vectors:
+                    grown_unit = np.empty((cap, 4))
+                    grown_unit[:total] = unit[:total]
+                    unit = grown_unit
+                else:
+                    grown_shift = np.empty((cap, 3), np.int32)
+                    grown_shift[:total] = shift[:total]
+                    shift = grown_shift
+            for s in range(a0, a1):
+                xa, ya, za = pos[s, 0], pos[s, 1], pos[s, 2]
+                row = cutoff2[code[s]]
+                wx, wy, wz = (0, 0, 0) if vectors else (swrap[b, s, 0], swrap[b, s, 1], swrap[b, s, 2])
+                for e in range(n_sten):
+                    px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
+                    gx, gy, gz = sten_range[e, 2] - wx, sten_range[e, 3] - wy, sten_range[e, 4] - wz
+                    for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
+                        ux = pos[t, 0] + px
+                        uy = pos[t, 1] + py
+                        uz = pos[t, 2] + pz
+                        d2 = ux * ux + uy * uy + uz * uz
+                        if d2 < largest2 and d2 < row[code[t]]:
+                            pair[total, 0], pair[total, 1], pair[total, 2] = b, s, t
+                            if vectors:
+                                r = math.sqrt(d2)
+                                unit[total, 0], unit[total, 1], unit[total, 2], unit[total, 3] = (
+                                    ux / r,
+                                    uy / r,
+                                    uz / r,
+                                    r,
+                                )
+                            else:
+                                shift[total, 0] = swrap[b, t, 0] + gx
+                                shift[total, 1] = swrap[b, t, 1] + gy
+                                shift[total, 2] = swrap[b, t, 2] + gz
+                            counts[b, s] += 1
+                            counts[b, t] += 1
+                            total += 1
+    return pair[:total], shift[: 0 if vectors else total], unit[: total if vectors else 0], counts
 
 
 @numba.njit(cache=True, nogil=True)
 def _scatter_bonds(pair, pair_shift, slot, label, centre, neighbor, shift):
-    """Both directions of every bond (s, t) of ``_bond_pairs`` to its centre's next free place
-    (slot: per atom, advanced as it fills): neighbour label[t] with shift S at centre s, label[s]
-    with −S at centre t; centre (when not empty) gets the centres' labels."""
+    """Both directions of every bond (b, s, t) of ``_bond_pairs`` (frame 0) to its centre's next
+    free place (slot: per atom, advanced as it fills): neighbour label[t] with shift S at centre
+    s, label[s] with −S at centre t; centre (when not empty) gets the centres' labels."""
     for m in range(pair.shape[0]):
-        s, t = pair[m, 0], pair[m, 1]
+        s, t = pair[m, 1], pair[m, 2]
         p, q = slot[s], slot[t]
         slot[s] += 1
         slot[t] += 1
@@ -557,6 +515,75 @@ def _scatter_bonds(pair, pair_shift, slot, label, centre, neighbor, shift):
             shift[q, c] = -pair_shift[m, c]
         if centre.shape[0]:
             centre[p], centre[q] = label[s], label[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_vectors(pair, pair_unit, slot, scode, unit, partner):
+    """Both directions of every bond (b, s, t) of ``_bond_pairs`` with vectors to its centre's
+    next free place (slot: per frame * N + atom, advanced as it fills): unit vector and length
+    (unit (n, 4)), ± the pair's, and the species of the other atom (partner)."""
+    n_atoms = scode.shape[1]
+    for m in range(pair.shape[0]):
+        b, s, t = pair[m, 0], pair[m, 1], pair[m, 2]
+        p, q = slot[b * n_atoms + s], slot[b * n_atoms + t]
+        slot[b * n_atoms + s] += 1
+        slot[b * n_atoms + t] += 1
+        for c in range(3):
+            unit[p, c] = pair_unit[m, c]
+            unit[q, c] = -pair_unit[m, c]
+        unit[p, 3] = unit[q, 3] = pair_unit[m, 3]
+        partner[p], partner[q] = scode[b, t], scode[b, s]
+
+
+@numba.njit(cache=True, nogil=True)
+def _angle_histograms(
+    scode, n_species, n_bins, start, n_blocks, indptr, unit, partner, largest,
+    angle_bins, do_angles, bound, start_bin, wide_cosine, r_min, altbc_bins, do_altbc, first, last,
+):  # fmt: skip
+    """Per frame, from the bonds of every centre (indptr over frame * N + atom in cell-list order,
+    unit vectors and lengths, partner species; ``_scatter_vectors``) of the bins of work items
+    first..last-1 (frame * n_blocks + block): bonds per (centre species, neighbour species)
+    (B, S*S); bond angles per (centre species, angle bin over 0–180°) (B, S*angle_bins), each
+    angle once; and, for bond pairs with cosine ≤ wide_cosine, the symmetric (r1, r2) histogram
+    from r_min to largest (B, altbc_bins²) with the sum, sum of squares and number of
+    |r1 − r2| / (r1 + r2) (B, 3)."""
+    n_frames, n_atoms = scode.shape[0], scode.shape[1]
+    cn = np.zeros((n_frames, n_species * n_species), np.int64)
+    adf = np.zeros((n_frames, n_species * angle_bins if do_angles else 1), np.int64)
+    alt = np.zeros((n_frames, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
+    moments = np.zeros((n_frames, 3))
+    r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
+    for item in range(first, last):
+        b = item // n_blocks
+        block = item % n_blocks
+        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+        my_cn, my_adf, my_alt = cn[b], adf[b], alt[b]
+        m0, m1, m2 = 0.0, 0.0, 0.0
+        for s in range(start[b, block * n_cells // n_blocks], start[b, (block + 1) * n_cells // n_blocks]):
+            ca = scode[b, s]
+            p0, p1 = indptr[b * n_atoms + s], indptr[b * n_atoms + s + 1]
+            for p in range(p0, p1):
+                my_cn[ca * n_species + partner[p]] += 1
+            for p in range(p0, p1):
+                for q in range(p + 1, p1):
+                    c = unit[p, 0] * unit[q, 0] + unit[p, 1] * unit[q, 1] + unit[p, 2] * unit[q, 2]
+                    if do_angles:
+                        my_adf[ca * angle_bins + _angle_bin(c, bound, start_bin)] += 1
+                    if do_altbc and c <= wide_cosine:
+                        r1, r2 = unit[p, 3], unit[q, 3]
+                        x = abs(r2 - r1) / (r2 + r1)
+                        m0 += x
+                        m1 += x * x
+                        m2 += 1.0
+                        b1 = math.floor((r1 - r_min) * r_scale)
+                        b2 = math.floor((r2 - r_min) * r_scale)
+                        if 0 <= b1 < altbc_bins and 0 <= b2 < altbc_bins:
+                            my_alt[int(b1) * altbc_bins + int(b2)] += 1
+                            my_alt[int(b2) * altbc_bins + int(b1)] += 1
+        moments[b, 0] += m0
+        moments[b, 1] += m1
+        moments[b, 2] += m2
+    return cn, adf, alt, moments
 
 
 # ----------------------------------------------------------------------------- drivers
@@ -613,14 +640,27 @@ def bond_histograms(
     largest = float(cutoffs.max())
     n_bins, reach, _, start, spos, scode = _sorted(batch, codes, largest, 1)
     n_blocks = blocks_per_frame(n_atoms, n_frames)
+    n_items = n_frames * n_blocks
     do_altbc = altbc_angle_min_deg is not None
+    if angle_bins is None and not do_altbc:
+        args = (spos, scode, batch.cells, n_species, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach, start)
+        cn = run_items(_bond_counts, (*args, n_blocks), n_items, n_frames * n_atoms)
+        return BondCounts(cn=cn.reshape(n_frames, n_species, n_species), adf=None, altbc=None, altbc_moments=None)
+    # each bond found once, then both directions laid out per centre: a bond list of the batch
+    no_wraps = np.zeros((1, 1, 3), dtype=np.int64)
+    found, indptr, slots = _pairs(spos, scode, no_wraps, batch.cells, cutoffs, n_bins, reach, start, n_blocks, True)
+    unit = np.empty((indptr[-1], 4))
+    partner = np.empty(indptr[-1], dtype=np.int64)
+    _in_threads(
+        _scatter_vectors,
+        [(pair, pair_unit, slots[k], scode, unit, partner) for k, (pair, _, pair_unit) in enumerate(found)],
+    )
     args = (
-        spos, scode, batch.cells, n_species, np.ascontiguousarray(cutoffs**2), largest,
-        n_bins, reach, start, n_blocks,
+        scode, n_species, n_bins, start, n_blocks, indptr, unit, partner, largest,
         int(angle_bins or 1), angle_bins is not None, *cosine_bounds(int(angle_bins or 1), float(altbc_angle_min_deg or 180.0)),
         float(altbc_r_min), int(altbc_bins), do_altbc,
     )  # fmt: skip
-    cn, adf, alt, moments = run_items(_bond_histograms, args, n_frames * n_blocks, n_frames * n_atoms)
+    cn, adf, alt, moments = run_items(_angle_histograms, args, n_items, n_frames * n_atoms)
     return BondCounts(
         cn=cn.reshape(n_frames, n_species, n_species),
         adf=adf.reshape(n_frames, n_species, -1) if angle_bins is not None else None,
@@ -629,27 +669,35 @@ def bond_histograms(
     )
 
 
+def _pairs(spos, scode, swrap, cells, cutoffs, n_bins, reach, start, n_blocks, vectors):
+    """``_bond_pairs`` over every work item, split among threads: each thread's (pair, shift,
+    unit), the layout of the bonds in both directions (indptr over frame * N + atom) and each
+    thread's first free place per centre, after those of the threads before it (so that a
+    centre's bonds keep the order one thread finds them in, whatever the thread count)."""
+    n_frames, n_atoms = scode.shape
+    bounds = _item_bounds(n_frames * n_blocks, n_frames * n_atoms)
+    args = (spos, scode, swrap, cells, np.ascontiguousarray(cutoffs**2), float(cutoffs.max()), n_bins, reach, start)
+    found = _in_threads(
+        _bond_pairs, [(*args, n_blocks, vectors, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
+    )
+    per_thread = np.array([counts.ravel() for *_, counts in found])
+    indptr = np.zeros(n_frames * n_atoms + 1, dtype=np.int64)
+    np.cumsum(per_thread.sum(axis=0), out=indptr[1:])
+    slots = indptr[:-1] + np.cumsum(per_thread, axis=0) - per_thread
+    return [part[:3] for part in found], indptr, slots
+
+
 def _bond_parts(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, relabel: bool):
     """Bonds of the first frame, both directions grouped by centre in cell-list order: indptr,
     centre (frame indices when relabel, else empty), neighbour (frame indices when relabel, else
-    cell-list order), shift; and the cell-list order. Each bond is found once over half stencils
-    (threads split the bins), then written at both ends."""
+    cell-list order), shift; and the cell-list order. Each bond is found once over half stencils,
+    then written at both ends."""
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
-    largest = float(cutoffs.max())
-    n_bins, reach, order, start, spos, scode = _sorted(first, codes, largest, 1)
-    n_atoms, n_cells = spos.shape[1], int(np.prod(n_bins[0]))
-    swrap = np.ascontiguousarray(first.wrap[0][order[0]])
-    n_threads = min(threads(), max(1, n_atoms // (2 * MIN_ATOMS_PER_THREAD)))
-    # bins split among threads so that each holds about as many atoms
-    bins = np.searchsorted(start[0, :n_cells], np.linspace(0, n_atoms, n_threads + 1)[:-1]).tolist() + [n_cells]
-    args = (spos, scode, swrap, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach, start)
-    found = _in_threads(_bond_pairs, [(*args, bins[k], bins[k + 1]) for k in range(n_threads)])
-    per_thread = np.array([counts for _, _, counts in found])
-    indptr = np.zeros(n_atoms + 1, dtype=np.int64)
-    np.cumsum(per_thread.sum(axis=0), out=indptr[1:])
-    # each thread's slots follow those of the threads before it: bonds of a centre keep the order
-    # in which one thread would have found them
-    slots = indptr[:-1] + np.cumsum(per_thread, axis=0) - per_thread
+    n_bins, reach, order, start, spos, scode = _sorted(first, codes, float(cutoffs.max()), 1)
+    n_atoms = spos.shape[1]
+    swrap = np.ascontiguousarray(first.wrap[0][order[0]])[None]
+    n_blocks = blocks_per_frame(n_atoms, 1)
+    found, indptr, slots = _pairs(spos, scode, swrap, first.cells, cutoffs, n_bins, reach, start, n_blocks, False)
     label = order[0] if relabel else np.arange(n_atoms)
     centre = np.empty(indptr[-1] if relabel else 0, dtype=np.int64)
     neighbor = np.empty(indptr[-1], dtype=np.int64)

@@ -154,19 +154,27 @@ def test_angle_bins_without_arccos_match_arccos_at_every_edge(bins, angle_min):
         assert (c <= wide_cosine) == (angle > angle_min)
 
 
-def test_bond_list_split_among_threads_keeps_bonds_and_order(monkeypatch):
+def test_work_split_among_threads_changes_nothing(monkeypatch):
     positions, cell, codes = _frame(*CELLS[3], seed=40)
     cutoffs = CUTOFFS * _scale(cell, 3.2) / 3.2
     batch = cells.prepare(positions[None], cell[None])
+
+    def outputs():
+        counts = cells.bond_histograms(batch, codes, cutoffs, 90, 150.0, 1.0, 8)
+        return (*cells.bond_list(batch, codes, cutoffs), counts.cn, counts.adf, counts.altbc, counts.altbc_moments)
+
     monkeypatch.setenv("PHASEFIRE_THREADS", "1")
-    alone = cells.bond_list(batch, codes, cutoffs)
+    alone = outputs()
     monkeypatch.setenv("PHASEFIRE_THREADS", "3")
-    monkeypatch.setattr(cells, "MIN_ATOMS_PER_THREAD", 50)  # 600 atoms: three threads
-    split = cells.bond_list(batch, codes, cutoffs)
-    for one, three in zip(alone, split):
+    monkeypatch.setattr(cells, "MIN_ATOMS_PER_THREAD", 50)  # 600 atoms: three threads,
+    monkeypatch.setattr(cells, "BLOCK_ATOMS", 100)  # six blocks of bins
+    split = outputs()
+    for one, three in zip(alone[:-1], split[:-1]):
         np.testing.assert_array_equal(one, three)
+    np.testing.assert_allclose(alone[-1], split[-1], rtol=1e-12)  # sums in another order
     bond_i, bond_j, bond_shift = _bonds(positions, cell, codes, cutoffs)
     assert sorted(zip(*split[:2], map(tuple, split[2]))) == sorted(zip(bond_i, bond_j, map(tuple, bond_shift)))
+    assert split[5].sum() > 0
 
 
 def test_heights_are_volume_over_face_area():
