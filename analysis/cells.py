@@ -415,19 +415,17 @@ def _bond_counts(spos, scode, cells, n_species, cutoff2, largest, n_bins, reach,
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_pairs(spos, scode, swrap, cells, cutoff2, largest, n_bins, reach, start, n_blocks, vectors, first, last):
+def _bond_pairs(spos, scode, cells, cutoff2, largest, n_bins, reach, start, n_blocks, first, last):
     """Bonds seen from the bins of work items first..last-1 (frame * n_blocks + block) over half
-    stencils, each bond once: (frame, s, t), atoms in cell-list order with s in those bins; with
-    vectors, the unit vector from s to t and its length (Å) (n, 4), else the lattice shift S
-    (int32) of t such that the bond s → t is r_t + S @ cell − r_s (frame positions; swrap: the
-    wraps (B, N, 3) in cell-list order); and bonds per atom of each frame (B, N) among these."""
+    stencils, each bond once: (frame, s, t), atoms in cell-list order with s in those bins, and
+    the lattice shift (int32) of t's bin as seen from s's (the bond is spos[t] + shift @ cell −
+    spos[s], wrapped positions); and bonds per atom of each frame (B, N) among these."""
     n_frames, n_atoms = spos.shape[0], spos.shape[1]
     largest2 = largest * largest
     counts = np.zeros((n_frames, n_atoms), np.int64)
-    cap = 64
+    cap = 3 * n_atoms * (last - first) // n_blocks + 64  # ~2.3 bonds per atom in amorphous Sb2Se3
     pair = np.empty((cap, 3), np.int64)
-    shift = np.empty((0 if vectors else cap, 3), np.int32)
-    unit = np.empty((cap if vectors else 0, 4))
+    image = np.empty((cap, 3), np.int32)
     total = 0
     tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
@@ -435,7 +433,7 @@ def _bond_pairs(spos, scode, swrap, cells, cutoff2, largest, n_bins, reach, star
         block = item % n_blocks
         if block == 0 and item > first:  # a new frame: its bins and reach
             tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
-        pos, code, start_b = spos[b], scode[b], start[b]
+        pos, code, start_b, my_counts = spos[b], scode[b], start[b], counts[b]
         n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
         size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
         sten_range = np.empty((size, 5), np.int64)
@@ -459,21 +457,14 @@ def _bond_pairs(spos, scode, swrap, cells, cutoff2, largest, n_bins, reach, star
                 grown_pair = np.empty((cap, 3), np.int64)
                 grown_pair[:total] = pair[:total]
                 pair = grown_pair
-                if vectors:
-                    grown_unit = np.empty((cap, 4))
-                    grown_unit[:total] = unit[:total]
-                    unit = grown_unit
-                else:
-                    grown_shift = np.empty((cap, 3), np.int32)
-                    grown_shift[:total] = shift[:total]
-                    shift = grown_shift
+                grown_image = np.empty((cap, 3), np.int32)
+                grown_image[:total] = image[:total]
+                image = grown_image
             for s in range(a0, a1):
                 xa, ya, za = pos[s, 0], pos[s, 1], pos[s, 2]
                 row = cutoff2[code[s]]
-                wx, wy, wz = (0, 0, 0) if vectors else (swrap[b, s, 0], swrap[b, s, 1], swrap[b, s, 2])
                 for e in range(n_sten):
                     px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
-                    gx, gy, gz = sten_range[e, 2] - wx, sten_range[e, 3] - wy, sten_range[e, 4] - wz
                     for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
                         ux = pos[t, 0] + px
                         uy = pos[t, 1] + py
@@ -481,29 +472,24 @@ def _bond_pairs(spos, scode, swrap, cells, cutoff2, largest, n_bins, reach, star
                         d2 = ux * ux + uy * uy + uz * uz
                         if d2 < largest2 and d2 < row[code[t]]:
                             pair[total, 0], pair[total, 1], pair[total, 2] = b, s, t
-                            if vectors:
-                                r = math.sqrt(d2)
-                                unit[total, 0], unit[total, 1], unit[total, 2], unit[total, 3] = (
-                                    ux / r,
-                                    uy / r,
-                                    uz / r,
-                                    r,
-                                )
-                            else:
-                                shift[total, 0] = swrap[b, t, 0] + gx
-                                shift[total, 1] = swrap[b, t, 1] + gy
-                                shift[total, 2] = swrap[b, t, 2] + gz
-                            counts[b, s] += 1
-                            counts[b, t] += 1
+                            image[total, 0], image[total, 1], image[total, 2] = (
+                                sten_range[e, 2],
+                                sten_range[e, 3],
+                                sten_range[e, 4],
+                            )
+                            my_counts[s] += 1
+                            my_counts[t] += 1
                             total += 1
-    return pair[:total], shift[: 0 if vectors else total], unit[: total if vectors else 0], counts
+    return pair[:total], image[:total], counts
 
 
 @numba.njit(cache=True, nogil=True)
-def _scatter_bonds(pair, pair_shift, slot, label, centre, neighbor, shift):
-    """Both directions of every bond (b, s, t) of ``_bond_pairs`` (frame 0) to its centre's next
-    free place (slot: per atom, advanced as it fills): neighbour label[t] with shift S at centre
-    s, label[s] with −S at centre t; centre (when not empty) gets the centres' labels."""
+def _scatter_bonds(pair, image, slot, swrap, label, centre, neighbor, shift):
+    """Both directions of every bond (b = 0, s, t) of ``_bond_pairs`` to its centre's next free
+    place (slot: per atom, advanced as it fills): neighbour label[t] at centre s with the lattice
+    shift S such that the bond is r_t + S @ cell − r_s (frame positions; swrap: the wrap of
+    every atom in cell-list order), label[s] with −S at centre t; centre (when not empty) gets
+    the centres' labels."""
     for m in range(pair.shape[0]):
         s, t = pair[m, 1], pair[m, 2]
         p, q = slot[s], slot[t]
@@ -511,27 +497,33 @@ def _scatter_bonds(pair, pair_shift, slot, label, centre, neighbor, shift):
         slot[t] += 1
         neighbor[p], neighbor[q] = label[t], label[s]
         for c in range(3):
-            shift[p, c] = pair_shift[m, c]
-            shift[q, c] = -pair_shift[m, c]
+            shift[p, c] = swrap[t, c] + image[m, c] - swrap[s, c]
+            shift[q, c] = -shift[p, c]
         if centre.shape[0]:
             centre[p], centre[q] = label[s], label[t]
 
 
 @numba.njit(cache=True, nogil=True)
-def _scatter_vectors(pair, pair_unit, slot, scode, unit, partner):
-    """Both directions of every bond (b, s, t) of ``_bond_pairs`` with vectors to its centre's
-    next free place (slot: per frame * N + atom, advanced as it fills): unit vector and length
-    (unit (n, 4)), ± the pair's, and the species of the other atom (partner)."""
+def _scatter_vectors(pair, image, slot, spos, scode, cells, unit, partner):
+    """Both directions of every bond (b, s, t) of ``_bond_pairs`` to its centre's next free place
+    (slot: per frame * N + atom, advanced as it fills): unit vector and length (Å) (unit (n, 4)),
+    ± those from s to t (computed as the search did), and the species of the other atom."""
     n_atoms = scode.shape[1]
     for m in range(pair.shape[0]):
         b, s, t = pair[m, 0], pair[m, 1], pair[m, 2]
         p, q = slot[b * n_atoms + s], slot[b * n_atoms + t]
         slot[b * n_atoms + s] += 1
         slot[b * n_atoms + t] += 1
+        d2 = 0.0
         for c in range(3):
-            unit[p, c] = pair_unit[m, c]
-            unit[q, c] = -pair_unit[m, c]
-        unit[p, 3] = unit[q, 3] = pair_unit[m, 3]
+            lattice = image[m, 0] * cells[b, 0, c] + image[m, 1] * cells[b, 1, c] + image[m, 2] * cells[b, 2, c]
+            unit[p, c] = spos[b, t, c] + (lattice - spos[b, s, c])
+            d2 += unit[p, c] * unit[p, c]
+        r = math.sqrt(d2)
+        for c in range(3):
+            unit[p, c] /= r
+            unit[q, c] = -unit[p, c]
+        unit[p, 3] = unit[q, 3] = r
         partner[p], partner[q] = scode[b, t], scode[b, s]
 
 
@@ -647,14 +639,11 @@ def bond_histograms(
         cn = run_items(_bond_counts, (*args, n_blocks), n_items, n_frames * n_atoms)
         return BondCounts(cn=cn.reshape(n_frames, n_species, n_species), adf=None, altbc=None, altbc_moments=None)
     # each bond found once, then both directions laid out per centre: a bond list of the batch
-    no_wraps = np.zeros((1, 1, 3), dtype=np.int64)
-    found, indptr, slots = _pairs(spos, scode, no_wraps, batch.cells, cutoffs, n_bins, reach, start, n_blocks, True)
+    found, indptr, slots = _pairs(spos, scode, batch.cells, cutoffs, n_bins, reach, start, n_blocks)
     unit = np.empty((indptr[-1], 4))
     partner = np.empty(indptr[-1], dtype=np.int64)
-    _in_threads(
-        _scatter_vectors,
-        [(pair, pair_unit, slots[k], scode, unit, partner) for k, (pair, _, pair_unit) in enumerate(found)],
-    )
+    outputs = (spos, scode, batch.cells, unit, partner)
+    _in_threads(_scatter_vectors, [(pair, image, slots[k], *outputs) for k, (pair, image) in enumerate(found)])
     args = (
         scode, n_species, n_bins, start, n_blocks, indptr, unit, partner, largest,
         int(angle_bins or 1), angle_bins is not None, *cosine_bounds(int(angle_bins or 1), float(altbc_angle_min_deg or 180.0)),
@@ -669,22 +658,20 @@ def bond_histograms(
     )
 
 
-def _pairs(spos, scode, swrap, cells, cutoffs, n_bins, reach, start, n_blocks, vectors):
-    """``_bond_pairs`` over every work item, split among threads: each thread's (pair, shift,
-    unit), the layout of the bonds in both directions (indptr over frame * N + atom) and each
+def _pairs(spos, scode, cells, cutoffs, n_bins, reach, start, n_blocks):
+    """``_bond_pairs`` over every work item, split among threads: each thread's (pair, image),
+    the layout of the bonds in both directions (indptr over frame * N + atom) and each
     thread's first free place per centre, after those of the threads before it (so that a
     centre's bonds keep the order one thread finds them in, whatever the thread count)."""
     n_frames, n_atoms = scode.shape
     bounds = _item_bounds(n_frames * n_blocks, n_frames * n_atoms)
-    args = (spos, scode, swrap, cells, np.ascontiguousarray(cutoffs**2), float(cutoffs.max()), n_bins, reach, start)
-    found = _in_threads(
-        _bond_pairs, [(*args, n_blocks, vectors, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
-    )
+    args = (spos, scode, cells, np.ascontiguousarray(cutoffs**2), float(cutoffs.max()), n_bins, reach, start, n_blocks)
+    found = _in_threads(_bond_pairs, [(*args, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)])
     per_thread = np.array([counts.ravel() for *_, counts in found])
     indptr = np.zeros(n_frames * n_atoms + 1, dtype=np.int64)
     np.cumsum(per_thread.sum(axis=0), out=indptr[1:])
     slots = indptr[:-1] + np.cumsum(per_thread, axis=0) - per_thread
-    return [part[:3] for part in found], indptr, slots
+    return [part[:2] for part in found], indptr, slots
 
 
 def _bond_parts(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, relabel: bool):
@@ -695,17 +682,14 @@ def _bond_parts(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, relabel: b
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
     n_bins, reach, order, start, spos, scode = _sorted(first, codes, float(cutoffs.max()), 1)
     n_atoms = spos.shape[1]
-    swrap = np.ascontiguousarray(first.wrap[0][order[0]])[None]
     n_blocks = blocks_per_frame(n_atoms, 1)
-    found, indptr, slots = _pairs(spos, scode, swrap, first.cells, cutoffs, n_bins, reach, start, n_blocks, False)
+    found, indptr, slots = _pairs(spos, scode, first.cells, cutoffs, n_bins, reach, start, n_blocks)
     label = order[0] if relabel else np.arange(n_atoms)
     centre = np.empty(indptr[-1] if relabel else 0, dtype=np.int64)
     neighbor = np.empty(indptr[-1], dtype=np.int64)
     shift = np.empty((indptr[-1], 3), dtype=np.int32)
-    outputs = (label, centre, neighbor, shift)
-    _in_threads(
-        _scatter_bonds, [(pair, pair_shift, slots[k], *outputs) for k, (pair, pair_shift, _) in enumerate(found)]
-    )
+    outputs = (np.ascontiguousarray(first.wrap[0][order[0]]), label, centre, neighbor, shift)
+    _in_threads(_scatter_bonds, [(pair, image, slots[k], *outputs) for k, (pair, image) in enumerate(found)])
     return indptr, centre, neighbor, shift, order[0]
 
 
