@@ -32,8 +32,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-#: bins per cutoff along each cell direction for long cutoffs (g(r)); 1 for bonds
-SUBDIVISION_LONG = 2
+#: bins per cutoff along the three cell directions for long cutoffs (g(r)); finer bins along the
+#: third direction add no loop (a z column without wrap is one atom range) and shrink the
+#: volume scanned (bonds keep one bin per cutoff: there, more bins cost more stencils)
+SUBDIVISION_LONG = (2, 2, 4)
 #: atoms per work item in large frames
 BLOCK_ATOMS = 512
 #: atoms (summed over frames) per thread below which a job runs in the calling thread
@@ -73,11 +75,13 @@ def heights(cells: np.ndarray) -> np.ndarray:
     return 1.0 / np.linalg.norm(np.linalg.inv(cells), axis=1)
 
 
-def grid(cells: np.ndarray, n_atoms: int, cutoff: float, subdivision: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bins per direction (B, 3) and stencil reach (B, 3) for a cutoff (Å); at most ~2 bins per atom."""
+def grid(cells: np.ndarray, n_atoms: int, cutoff: float, subdivision) -> tuple[np.ndarray, np.ndarray]:
+    """Bins per direction (B, 3), ``subdivision`` (per direction) per cutoff (Å) and at most ~2
+    per atom times their product, and stencil reach (B, 3)."""
     h = heights(cells)
+    subdivision = np.asarray(subdivision)
     n = np.maximum(1, np.floor(h * subdivision / cutoff)).astype(np.int64)
-    cap = max(1, int(round((2.0 * n_atoms) ** (1.0 / 3.0))))
+    cap = np.maximum(1, np.round(subdivision * (2.0 * n_atoms) ** (1.0 / 3.0))).astype(np.int64)
     n = np.minimum(n, cap)
     reach = np.ceil(cutoff * n / h).astype(np.int64)
     return n, reach
@@ -581,7 +585,7 @@ def _angle_histograms(
 # ----------------------------------------------------------------------------- drivers
 
 
-def _sorted(batch: Batch, codes: np.ndarray, cutoff: float, subdivision: int):
+def _sorted(batch: Batch, codes: np.ndarray, cutoff: float, subdivision):
     n_bins, reach = grid(batch.cells, batch.wrapped.shape[1], cutoff, subdivision)
     max_cells = int(np.prod(n_bins, axis=1).max())
     order, start, spos, scode = _sort_batch(batch.fractional, batch.wrapped, codes, n_bins, max_cells)
