@@ -2,23 +2,28 @@
 
 Written by hand because no trusted library fuses the neighbour search with the histograms:
 vesin and matscipy return pair arrays that then need sorting and, for bond angles, arrays of
-all pairs of bonds (OVITO does the fusion internally in C++). Here every work item (a block
-of atoms of one frame) walks its cells and histograms as it goes, keeping only its own
-accumulators: memory is linear in N and no pair array is built. A batch of frames is split
-into (frame, block) work items shared among threads (the kernels release the GIL), so both
-cores work on one large frame as on a trajectory of small ones, and the next frames can be
-read while a batch runs.
+all pairs of bonds (OVITO does the fusion internally in C++). Here g(r) and bond counts walk
+the cells of each work item (a block of bins of one frame) and histogram as they go, keeping
+only their own accumulators; the neighbour list, bond angles and ALTBC find each bond once
+over half stencils and lay both directions out per centre (one bond list, linear in N), from
+which angles are histogrammed centre by centre: no array of pairs of bonds. A batch of frames
+is split into (frame, block) work items shared among threads (the kernels release the GIL),
+so both cores work on one large frame as on a trajectory of small ones, and the next frames
+can be read while a batch runs.
 
 Geometry: positions are wrapped into the cell, which is split into n_c bins along each
 lattice vector, each no thinner than cutoff / SUBDIVISION along its normal, and an atom
 looks at the (2 k_c + 1)³ bins around its own, k_c = ceil(cutoff n_c / h_c) (h_c: cell
-height), each with the lattice shift of its wrapped bin. Every periodic image within the
-cutoff is found once; callers check cutoff ≤ half the shortest cell height, so an atom
-never meets its own image and no pair has two images in range.
+height), each with the lattice shift of its wrapped bin (one stencil builder, ``_stencil``,
+for every kernel: wrapping from per-frame tables, neighbouring bins with one shift scanned as
+one atom range). Every periodic image within the cutoff is found once; callers check cutoff ≤
+half the shortest cell height, so an atom never meets its own image and no pair has two
+images in range.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +32,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-#: bins per cutoff along each cell direction for long cutoffs (g(r)); 1 for bonds
-SUBDIVISION_LONG = 2
+#: bins per cutoff along the three cell directions for long cutoffs (g(r)); finer bins along the
+#: third direction add no loop (a z column without wrap is one atom range) and shrink the
+#: volume scanned (bonds keep one bin per cutoff: there, more bins cost more stencils)
+SUBDIVISION_LONG = (2, 2, 4)
 #: atoms per work item in large frames
 BLOCK_ATOMS = 512
 #: atoms (summed over frames) per thread below which a job runs in the calling thread
@@ -63,17 +70,18 @@ def prepare(positions: np.ndarray, cells: np.ndarray) -> Batch:
 
 
 def heights(cells: np.ndarray) -> np.ndarray:
-    """(B, 3) distances between opposite faces (Å) of (B, 3, 3) cells."""
-    volume = np.abs(np.linalg.det(cells))
-    areas = np.linalg.norm(np.cross(cells[:, [1, 2, 0]], cells[:, [2, 0, 1]]), axis=2)
-    return volume[:, None] / areas
+    """(B, 3) distances between opposite faces (Å) of (B, 3, 3) cells: 1 / |reciprocal vector|
+    (one batched inverse; np.cross costs more than the neighbour search of a small frame)."""
+    return 1.0 / np.linalg.norm(np.linalg.inv(cells), axis=1)
 
 
-def grid(cells: np.ndarray, n_atoms: int, cutoff: float, subdivision: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bins per direction (B, 3) and stencil reach (B, 3) for a cutoff (Å); at most ~2 bins per atom."""
+def grid(cells: np.ndarray, n_atoms: int, cutoff: float, subdivision) -> tuple[np.ndarray, np.ndarray]:
+    """Bins per direction (B, 3), ``subdivision`` (per direction) per cutoff (Å) and at most ~2
+    per atom times their product, and stencil reach (B, 3)."""
     h = heights(cells)
+    subdivision = np.asarray(subdivision)
     n = np.maximum(1, np.floor(h * subdivision / cutoff)).astype(np.int64)
-    cap = max(1, int(round((2.0 * n_atoms) ** (1.0 / 3.0))))
+    cap = np.maximum(1, np.round(subdivision * (2.0 * n_atoms) ** (1.0 / 3.0))).astype(np.int64)
     n = np.minimum(n, cap)
     reach = np.ceil(cutoff * n / h).astype(np.int64)
     return n, reach
@@ -94,19 +102,33 @@ def blocks_per_frame(n_atoms: int, n_frames: int) -> int:
 _POOL: ThreadPoolExecutor | None = None
 
 
-def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
-    """Run ``kernel(*args, first, last)`` over work items split among threads (the kernels release
-    the GIL; plain threads rather than an OpenMP team, which stalls at every barrier when other
-    processes load the machine) and sum the per-frame outputs. Small jobs run inline."""
+def _in_threads(kernel, calls: list[tuple]) -> list:
+    """``kernel(*args)`` for every args of calls, one thread each (plain threads rather than an
+    OpenMP team, which stalls at every barrier when other processes load the machine)."""
     global _POOL
+    if len(calls) == 1:
+        return [kernel(*calls[0])]
+    if _POOL is None or _POOL._max_workers < len(calls):
+        _POOL = ThreadPoolExecutor(len(calls), thread_name_prefix="phasefire-cells")
+    futures = [_POOL.submit(kernel, *args) for args in calls]
+    return [future.result() for future in futures]
+
+
+def _item_bounds(n_items: int, n_atoms_total: int) -> list[int]:
+    """Work items split among threads, as boundaries; one range for a small job."""
     n_threads = min(threads(), n_items)
     if n_threads == 1 or n_atoms_total < MIN_ATOMS_PER_THREAD * 2:
-        return kernel(*args, 0, n_items)
-    if _POOL is None or _POOL._max_workers < n_threads:
-        _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
-    bounds = np.linspace(0, n_items, n_threads + 1).astype(int)
-    futures = [_POOL.submit(kernel, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
-    parts = [future.result() for future in futures]
+        return [0, n_items]
+    return np.linspace(0, n_items, n_threads + 1).astype(int).tolist()
+
+
+def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
+    """Run ``kernel(*args, first, last)`` over work items split among threads (the kernels release
+    the GIL) and sum the per-frame outputs."""
+    bounds = _item_bounds(n_items, n_atoms_total)
+    parts = _in_threads(kernel, [(*args, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)])
+    if len(parts) == 1:
+        return parts[0]
     if isinstance(parts[0], tuple):
         return tuple(sum(values[1:], values[0]) for values in zip(*parts))
     return sum(parts[1:], parts[0])
@@ -118,7 +140,7 @@ def run_items(kernel, args: tuple, n_items: int, n_atoms_total: int):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sort_frame(fractional, wrapped, codes, n_bins, order, start, atom_bin, spos, scode):
     """Counting sort of one frame's atoms by bin: order (atoms by bin), start (bin offsets),
-    atom_bin (bin of every atom, original order), spos/scode (positions/species by bin)."""
+    spos/scode (positions/species by bin); atom_bin: scratch for the bin of every atom."""
     nx, ny, nz = n_bins[0], n_bins[1], n_bins[2]
     n_cells = nx * ny * nz
     start[: n_cells + 1] = 0
@@ -144,42 +166,99 @@ def _sort_batch(fractional, wrapped, codes, n_bins, max_cells):
     n_frames, n_atoms = fractional.shape[0], fractional.shape[1]
     order = np.empty((n_frames, n_atoms), np.int64)
     start = np.empty((n_frames, max_cells + 1), np.int64)
-    atom_bin = np.empty((n_frames, n_atoms), np.int64)
+    atom_bin = np.empty(n_atoms, np.int64)
     spos = np.empty((n_frames, n_atoms, 3))
     scode = np.empty((n_frames, n_atoms), np.int64)
     for b in range(n_frames):
-        _sort_frame(fractional[b], wrapped[b], codes, n_bins[b], order[b], start[b], atom_bin[b], spos[b], scode[b])
-    return order, start, atom_bin, spos, scode
+        _sort_frame(fractional[b], wrapped[b], codes, n_bins[b], order[b], start[b], atom_bin, spos[b], scode[b])
+    return order, start, spos, scode
+
+
+@numba.njit(cache=True, nogil=True)
+def _wrap_table(n, k):
+    """For bin c (0..n-1) and offset d (-k..k): the wrapped bin and the lattice shift, (n, 2k+1, 2)
+    (Python floor division, computed once per frame instead of per stencil)."""
+    table = np.empty((n, 2 * k + 1, 2), np.int64)
+    for c in range(n):
+        for d in range(-k, k + 1):
+            s = (c + d) // n
+            table[c, d + k, 0] = c + d - s * n
+            table[c, d + k, 1] = s
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def _wrap_tables(n_bins, reach):
+    """``_wrap_table`` of each cell direction for one frame's bins and reach."""
+    return _wrap_table(n_bins[0], reach[0]), _wrap_table(n_bins[1], reach[1]), _wrap_table(n_bins[2], reach[2])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _stencil(cell, n_bins, reach, cells, start, half, sten_range, sten_shift):
-    """Neighbour bins of ``cell``: atom ranges (sorted order) and lattice shifts (Å);
-    half: only offsets lexicographically ≥ 0 (the zero offset first). Returns their number."""
-    nx, ny, nz = n_bins[0], n_bins[1], n_bins[2]
+def _bin_coordinates(cell, n_bins):
+    """Bin index → its position (cx, cy, cz) along the three cell directions."""
+    return cell // (n_bins[1] * n_bins[2]), (cell // n_bins[2]) % n_bins[1], cell % n_bins[2]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _next_bin(cx, cy, cz, n_bins):
+    """Position of the next bin index (kernels walk bins in order without dividing per bin)."""
+    cz += 1
+    if cz == n_bins[2]:
+        cz = 0
+        cy += 1
+        if cy == n_bins[1]:
+            cy = 0
+            cx += 1
+    return cx, cy, cz
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _push(n, t0, t1, sx, sy, sz, cells, sten_range, sten_shift):
+    """Add atoms t0..t1-1 with lattice shift (sx, sy, sz) as stencil entry n, or extend entry n - 1
+    when it ends at t0 with the same shift (same atoms, same order); returns the entry count."""
+    if (
+        n > 0
+        and sten_range[n - 1, 1] == t0
+        and sten_range[n - 1, 2] == sx
+        and sten_range[n - 1, 3] == sy
+        and sten_range[n - 1, 4] == sz
+    ):
+        sten_range[n - 1, 1] = t1
+        return n
+    sten_range[n, 0], sten_range[n, 1] = t0, t1
+    sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
+    for c in range(3):
+        sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
+    return n + 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stencil(cx, cy, cz, n_bins, reach, cells, start, tx, ty, tz, half, sten_range, sten_shift):
+    """Neighbour bins of bin (cx, cy, cz) as entries of sten_range (first and end atom in sorted order,
+    lattice shift) and sten_shift (that shift in Å), bins visited in increasing offset, wrapping
+    looked up in the ``_wrap_table``s tx, ty, tz; bins with one shift whose atoms follow one
+    another form one entry (a z column without wrap is one atom range). half: only offsets
+    lexicographically ≥ 0, the first entry starting with the bin's own atoms. Returns the number
+    of entries."""
+    ny, nz = n_bins[1], n_bins[2]
     kx, ky, kz = reach[0], reach[1], reach[2]
-    cx = cell // (ny * nz)
-    cy = (cell // nz) % ny
-    cz = cell % nz
     n = 0
-    for dx in range(0 if half else -kx, kx + 1):
-        sx = (cx + dx) // nx
-        wx = cx + dx - sx * nx
-        for dy in range(0 if half and dx == 0 else -ky, ky + 1):
-            sy = (cy + dy) // ny
-            wy = cy + dy - sy * ny
-            for dz in range(0 if half and dx == 0 and dy == 0 else -kz, kz + 1):
-                sz = (cz + dz) // nz
-                wz = cz + dz - sz * nz
-                target = (wx * ny + wy) * nz + wz
-                t0, t1 = start[target], start[target + 1]
-                if t0 == t1:
-                    continue
-                sten_range[n, 0], sten_range[n, 1] = t0, t1
-                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
-                for c in range(3):
-                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
-                n += 1
+    for dx in range(kx if half else 0, 2 * kx + 1):
+        wx, sx = tx[cx, dx, 0], tx[cx, dx, 1]
+        for dy in range(ky if half and dx == kx else 0, 2 * ky + 1):
+            wy, sy = ty[cy, dy, 0], ty[cy, dy, 1]
+            base = (wx * ny + wy) * nz
+            z0 = kz if half and dx == kx and dy == ky else 0
+            if 0 <= cz + z0 - kz and cz + kz < nz:  # no wrap along z: one atom range
+                t0, t1 = start[base + cz + z0 - kz], start[base + cz + kz + 1]
+                if t0 < t1:
+                    n = _push(n, t0, t1, sx, sy, 0, cells, sten_range, sten_shift)
+                continue
+            for dz in range(z0, 2 * kz + 1):
+                wz, sz = tz[cz, dz, 0], tz[cz, dz, 1]
+                t0, t1 = start[base + wz], start[base + wz + 1]
+                if t0 < t1:
+                    n = _push(n, t0, t1, sx, sy, sz, cells, sten_range, sten_shift)
     return n
 
 
@@ -188,32 +267,40 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
     """Unordered pairs closer than r_max per (frame, pair type × radial bin), (B, n_pairs * bins),
     from work items first..last-1 (item = frame * n_blocks + block of bins).
 
-    Each bin meets the bins of a half stencil; within its own bin only later atoms."""
+    Each bin meets the bins of a half stencil; in its first entry (own atoms first) only later atoms."""
     n_frames = spos.shape[0]
     out = np.zeros((n_frames, n_pairs * bins), np.int64)
     r2_max = r_max * r_max
     scale = bins / r_max
+    tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
         b = item // n_blocks
         block = item % n_blocks
+        if block == 0 and item > first:  # a new frame: its bins and reach
+            tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
         n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
         size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
         sten_range = np.empty((size, 5), np.int64)
         sten_shift = np.empty((size, 3))
         row = out[b]
-        for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
+        c0 = block * n_cells // n_blocks
+        cx, cy, cz = _bin_coordinates(c0, n_bins[b])
+        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+            if cell > c0:
+                cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
                 continue
-            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], True, sten_range, sten_shift)
+            n_sten = _stencil(
+                cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
+            )
             for e in range(n_sten):
                 t0, t1 = sten_range[e, 0], sten_range[e, 1]
                 px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
-                same = e == 0 and sten_range[0, 0] == a0 and px == 0.0 and py == 0.0 and pz == 0.0
                 for s in range(a0, a1):
                     xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
                     base = pair_index[scode[b, s]]
-                    for t in range(s + 1 if same else t0, t1):
+                    for t in range(s + 1 if e == 0 else t0, t1):
                         ux = spos[b, t, 0] - xa
                         uy = spos[b, t, 1] - ya
                         uz = spos[b, t, 2] - za
@@ -225,284 +312,290 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
     return out
 
 
+@numba.njit(cache=True)
+def _binned_angle(c, bins, angle_min):
+    """Reference binning of a bond pair with cosine c, by arccos: (bin of its angle over 0–180° in
+    ``bins`` bins, whether the angle exceeds angle_min (°))."""
+    angle = math.acos(min(1.0, max(-1.0, c))) * (180.0 / math.pi)
+    return min(int(angle * (bins / 180.0)), bins - 1), angle > angle_min
+
+
+@numba.njit(cache=True, inline="always")
+def _is_wide(c, k, bins, angle_min):
+    """Whether cosine c has a ``_binned_angle`` bin ≥ k (k ≥ 1) or, for k = 0, an angle above angle_min."""
+    b, wide = _binned_angle(c, bins, angle_min)
+    return b >= k if k > 0 else wide
+
+
+@numba.njit(cache=True)
+def _last_cosine(k, bins, angle_min):
+    """Largest cosine that ``_is_wide`` (2 when all of [-1, 1] are, -2 when none), by bisection down
+    to adjacent doubles (the predicate only turns false once, as c grows)."""
+    if _is_wide(1.0, k, bins, angle_min):
+        return 2.0
+    if not _is_wide(-1.0, k, bins, angle_min):
+        return -2.0
+    lo, hi = -1.0, 1.0
+    while True:
+        mid = 0.5 * (lo + hi)
+        if mid <= lo or mid >= hi:
+            return lo
+        if _is_wide(mid, k, bins, angle_min):
+            lo = mid
+        else:
+            hi = mid
+
+
+@functools.lru_cache(maxsize=16)
+def cosine_bounds(bins: int, angle_min: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Angle binning without an arccos per bond pair (written by hand: it reproduces
+    ``_binned_angle`` exactly, bin edges included, since arccos and both products are monotonic).
+
+    Returns bound (bins + 1): the bin of cosine c is the k with bound[k + 1] < c ≤ bound[k]; start
+    (8 × bins): a first guess of that bin for each cell of a uniform grid over [-1, 1]; and the
+    largest cosine of an angle above angle_min (°)."""
+    bound = np.array([np.inf] + [_last_cosine(k, bins, angle_min) for k in range(1, bins)] + [-np.inf])
+    grid = -1.0 + (np.arange(8 * bins) + 0.5) / (4 * bins)
+    start = np.array([_binned_angle(c, bins, angle_min)[0] for c in grid], dtype=np.int64)
+    return bound, start, _last_cosine(0, bins, angle_min)
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
-def _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr):
-    """Bonds of sorted atom s of frame b into buf (vector x y z, length) and nbr (sorted
-    neighbour, stencil entry); returns their number, or -(needed) when buf is too small."""
-    xa, ya, za = spos[b, s, 0], spos[b, s, 1], spos[b, s, 2]
-    row = cutoff2[scode[b, s]]
-    n = 0
-    for e in range(n_sten):
-        px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
-        for t in range(sten_range[e, 0], sten_range[e, 1]):
-            ux = spos[b, t, 0] + px
-            uy = spos[b, t, 1] + py
-            uz = spos[b, t, 2] + pz
-            d2 = ux * ux + uy * uy + uz * uz
-            if d2 < largest2 and d2 < row[scode[b, t]] and (t != s or d2 > 0.0):
-                if n < buf.shape[0]:
-                    buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = ux, uy, uz, math.sqrt(d2)
-                    nbr[n, 0], nbr[n, 1] = t, e
-                n += 1
-    return n if n <= buf.shape[0] else -n
+def _angle_bin(c, bound, start):
+    """Bin of cosine c (see ``cosine_bounds``): from the guess of its grid cell, a step or two."""
+    k = start[min(int((c + 1.0) * (0.5 * start.shape[0])), start.shape[0] - 1)]
+    while c <= bound[k + 1]:
+        k += 1
+    while c > bound[k]:
+        k -= 1
+    return k
 
 
 @numba.njit(cache=True, nogil=True)
-def _bond_histograms(
-    spos, scode, cells, n_species, cutoff2, largest, n_bins, reach, start, n_blocks,
-    angle_bins, do_angles, altbc_angle_min, r_min, altbc_bins, do_altbc, first, last,
-):  # fmt: skip
-    """Per frame: bonds per (centre species, neighbour species) (B, S*S); bond angles per
-    (centre species, angle bin over 0–180°) (B, S*angle_bins), each angle once; and, for
-    bond pairs with angle > altbc_angle_min (degrees), the symmetric (r1, r2) histogram from
-    r_min to largest (B, altbc_bins²) with the sum, sum of squares and number of
-    |r1 − r2| / (r1 + r2) (B, 3); from work items first..last-1 (frame * n_blocks + block)."""
+def _bond_counts(spos, scode, cells, n_species, cutoff2, largest, n_bins, reach, start, n_blocks, first, last):
+    """Bonds per (centre species, neighbour species) per frame (B, S*S) from work items
+    first..last-1 (frame * n_blocks + block of bins): each bond once over half stencils,
+    counted for both ends."""
     n_frames = spos.shape[0]
     cn = np.zeros((n_frames, n_species * n_species), np.int64)
-    adf = np.zeros((n_frames, n_species * angle_bins if do_angles else 1), np.int64)
-    alt = np.zeros((n_frames, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
-    moments = np.zeros((n_frames, 3))
     largest2 = largest * largest
-    angle_scale = angle_bins / 180.0
-    r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
-    deg = 180.0 / math.pi
+    tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
         b = item // n_blocks
         block = item % n_blocks
+        if block == 0 and item > first:  # a new frame: its bins and reach
+            tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
         n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
         size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
         sten_range = np.empty((size, 5), np.int64)
         sten_shift = np.empty((size, 3))
-        buf = np.empty((64, 4))
-        nbr = np.empty((64, 2), np.int64)
         my_cn = cn[b]
-        my_adf = adf[b]
-        my_alt = alt[b]
-        m0, m1, m2 = 0.0, 0.0, 0.0
-        for cell in range(block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks):
+        c0 = block * n_cells // n_blocks
+        cx, cy, cz = _bin_coordinates(c0, n_bins[b])
+        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+            if cell > c0:
+                cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
             a0, a1 = start[b, cell], start[b, cell + 1]
             if a0 == a1:
                 continue
-            if not (do_angles or do_altbc):
-                # bond counts only: each pair once over a half stencil, counted for both ends
-                n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], True, sten_range, sten_shift)
-                for e in range(n_sten):
-                    px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
-                    for s in range(a0, a1):
-                        xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
-                        ca = scode[b, s]
-                        for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
-                            ux = spos[b, t, 0] - xa
-                            uy = spos[b, t, 1] - ya
-                            uz = spos[b, t, 2] - za
-                            d2 = ux * ux + uy * uy + uz * uz
-                            ct = scode[b, t]
-                            if d2 < largest2 and d2 < cutoff2[ca, ct]:
-                                my_cn[ca * n_species + ct] += 1
-                                my_cn[ct * n_species + ca] += 1
+            n_sten = _stencil(
+                cx, cy, cz, n_bins[b], reach[b], cells[b], start[b], tx, ty, tz, True, sten_range, sten_shift
+            )
+            for e in range(n_sten):
+                px, py, pz = sten_shift[e, 0], sten_shift[e, 1], sten_shift[e, 2]
+                for s in range(a0, a1):
+                    xa, ya, za = spos[b, s, 0] - px, spos[b, s, 1] - py, spos[b, s, 2] - pz
+                    ca = scode[b, s]
+                    for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
+                        ux = spos[b, t, 0] - xa
+                        uy = spos[b, t, 1] - ya
+                        uz = spos[b, t, 2] - za
+                        d2 = ux * ux + uy * uy + uz * uz
+                        ct = scode[b, t]
+                        if d2 < largest2 and d2 < cutoff2[ca, ct]:
+                            my_cn[ca * n_species + ct] += 1
+                            my_cn[ct * n_species + ca] += 1
+    return cn
+
+
+@numba.njit(cache=True, nogil=True)
+def _bond_pairs(spos, scode, cells, cutoff2, largest, n_bins, reach, start, n_blocks, first, last):
+    """Bonds seen from the bins of work items first..last-1 (frame * n_blocks + block) over half
+    stencils, each bond once: (frame, s, t), atoms in cell-list order with s in those bins, and
+    the lattice shift (int32) of t's bin as seen from s's (the bond is spos[t] + shift @ cell −
+    spos[s], wrapped positions); and bonds per atom of each frame (B, N) among these."""
+    n_frames, n_atoms = spos.shape[0], spos.shape[1]
+    largest2 = largest * largest
+    counts = np.zeros((n_frames, n_atoms), np.int64)
+    cap = 3 * n_atoms * (last - first) // n_blocks + 64  # ~2.3 bonds per atom in amorphous Sb2Se3
+    pair = np.empty((cap, 3), np.int64)
+    image = np.empty((cap, 3), np.int32)
+    total = 0
+    tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
+    for item in range(first, last):
+        b = item // n_blocks
+        block = item % n_blocks
+        if block == 0 and item > first:  # a new frame: its bins and reach
+            tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
+        pos, code, start_b, my_counts = spos[b], scode[b], start[b], counts[b]
+        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+        size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
+        sten_range = np.empty((size, 5), np.int64)
+        sten_shift = np.empty((size, 3))
+        c0 = block * n_cells // n_blocks
+        cx, cy, cz = _bin_coordinates(c0, n_bins[b])
+        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+            if cell > c0:
+                cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
+            a0, a1 = start_b[cell], start_b[cell + 1]
+            if a0 == a1:
                 continue
-            n_sten = _stencil(cell, n_bins[b], reach[b], cells[b], start[b], False, sten_range, sten_shift)
+            n_sten = _stencil(
+                cx, cy, cz, n_bins[b], reach[b], cells[b], start_b, tx, ty, tz, True, sten_range, sten_shift
+            )
+            candidates = 0
+            for e in range(n_sten):
+                candidates += sten_range[e, 1] - sten_range[e, 0]
+            if total + (a1 - a0) * candidates > cap:
+                cap = 2 * (total + (a1 - a0) * candidates)
+                grown_pair = np.empty((cap, 3), np.int64)
+                grown_pair[:total] = pair[:total]
+                pair = grown_pair
+                grown_image = np.empty((cap, 3), np.int32)
+                grown_image[:total] = image[:total]
+                image = grown_image
             for s in range(a0, a1):
-                n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
-                if n < 0:
-                    buf = np.empty((2 * -n, 4))
-                    nbr = np.empty((2 * -n, 2), np.int64)
-                    n = _gather(b, s, spos, scode, cutoff2, largest2, n_sten, sten_range, sten_shift, buf, nbr)
-                ca = scode[b, s]
-                for p in range(n):
-                    my_cn[ca * n_species + scode[b, nbr[p, 0]]] += 1
-                if not (do_angles or do_altbc):
-                    continue
-                for p in range(n):
-                    buf[p, 0] /= buf[p, 3]
-                    buf[p, 1] /= buf[p, 3]
-                    buf[p, 2] /= buf[p, 3]
-                for p in range(n):
-                    for q in range(p + 1, n):
-                        c = buf[p, 0] * buf[q, 0] + buf[p, 1] * buf[q, 1] + buf[p, 2] * buf[q, 2]
-                        angle = math.acos(min(1.0, max(-1.0, c))) * deg
-                        if do_angles:
-                            my_adf[ca * angle_bins + min(int(angle * angle_scale), angle_bins - 1)] += 1
-                        if do_altbc and angle > altbc_angle_min:
-                            r1, r2 = buf[p, 3], buf[q, 3]
-                            x = abs(r2 - r1) / (r2 + r1)
-                            m0 += x
-                            m1 += x * x
-                            m2 += 1.0
-                            b1 = math.floor((r1 - r_min) * r_scale)
-                            b2 = math.floor((r2 - r_min) * r_scale)
-                            if 0 <= b1 < altbc_bins and 0 <= b2 < altbc_bins:
-                                my_alt[int(b1) * altbc_bins + int(b2)] += 1
-                                my_alt[int(b2) * altbc_bins + int(b1)] += 1
+                xa, ya, za = pos[s, 0], pos[s, 1], pos[s, 2]
+                row = cutoff2[code[s]]
+                for e in range(n_sten):
+                    px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
+                    for t in range(s + 1 if e == 0 else sten_range[e, 0], sten_range[e, 1]):
+                        ux = pos[t, 0] + px
+                        uy = pos[t, 1] + py
+                        uz = pos[t, 2] + pz
+                        d2 = ux * ux + uy * uy + uz * uz
+                        if d2 < largest2 and d2 < row[code[t]]:
+                            pair[total, 0], pair[total, 1], pair[total, 2] = b, s, t
+                            image[total, 0], image[total, 1], image[total, 2] = (
+                                sten_range[e, 2],
+                                sten_range[e, 3],
+                                sten_range[e, 4],
+                            )
+                            my_counts[s] += 1
+                            my_counts[t] += 1
+                            total += 1
+    return pair[:total], image[:total], counts
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_bonds(pair, image, slot, swrap, label, centre, neighbor, shift):
+    """Both directions of every bond (b = 0, s, t) of ``_bond_pairs`` to its centre's next free
+    place (slot: per atom, advanced as it fills): neighbour label[t] at centre s with the lattice
+    shift S such that the bond is r_t + S @ cell − r_s (frame positions; swrap: the wrap of
+    every atom in cell-list order), label[s] with −S at centre t; centre (when not empty) gets
+    the centres' labels."""
+    for m in range(pair.shape[0]):
+        s, t = pair[m, 1], pair[m, 2]
+        p, q = slot[s], slot[t]
+        slot[s] += 1
+        slot[t] += 1
+        neighbor[p], neighbor[q] = label[t], label[s]
+        for c in range(3):
+            shift[p, c] = swrap[t, c] + image[m, c] - swrap[s, c]
+            shift[q, c] = -shift[p, c]
+        if centre.shape[0]:
+            centre[p], centre[q] = label[s], label[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_vectors(pair, image, slot, spos, scode, cells, unit, partner):
+    """Both directions of every bond (b, s, t) of ``_bond_pairs`` to its centre's next free place
+    (slot: per frame * N + atom, advanced as it fills): unit vector and length (Å) (unit (n, 4)),
+    ± those from s to t (computed as the search did), and the species of the other atom."""
+    n_atoms = scode.shape[1]
+    for m in range(pair.shape[0]):
+        b, s, t = pair[m, 0], pair[m, 1], pair[m, 2]
+        p, q = slot[b * n_atoms + s], slot[b * n_atoms + t]
+        slot[b * n_atoms + s] += 1
+        slot[b * n_atoms + t] += 1
+        d2 = 0.0
+        for c in range(3):
+            lattice = image[m, 0] * cells[b, 0, c] + image[m, 1] * cells[b, 1, c] + image[m, 2] * cells[b, 2, c]
+            unit[p, c] = spos[b, t, c] + (lattice - spos[b, s, c])
+            d2 += unit[p, c] * unit[p, c]
+        r = math.sqrt(d2)
+        for c in range(3):
+            unit[p, c] /= r
+            unit[q, c] = -unit[p, c]
+        unit[p, 3] = unit[q, 3] = r
+        partner[p], partner[q] = scode[b, t], scode[b, s]
+
+
+@numba.njit(cache=True, nogil=True)
+def _angle_histograms(
+    scode, n_species, n_bins, start, n_blocks, indptr, unit, partner, largest,
+    angle_bins, do_angles, bound, start_bin, wide_cosine, r_min, altbc_bins, do_altbc, first, last,
+):  # fmt: skip
+    """Per frame, from the bonds of every centre (indptr over frame * N + atom in cell-list order,
+    unit vectors and lengths, partner species; ``_scatter_vectors``) of the bins of work items
+    first..last-1 (frame * n_blocks + block): bonds per (centre species, neighbour species)
+    (B, S*S); bond angles per (centre species, angle bin over 0–180°) (B, S*angle_bins), each
+    angle once; and, for bond pairs with cosine ≤ wide_cosine, the symmetric (r1, r2) histogram
+    from r_min to largest (B, altbc_bins²) with the sum, sum of squares and number of
+    |r1 − r2| / (r1 + r2) (B, 3)."""
+    n_frames, n_atoms = scode.shape[0], scode.shape[1]
+    cn = np.zeros((n_frames, n_species * n_species), np.int64)
+    adf = np.zeros((n_frames, n_species * angle_bins if do_angles else 1), np.int64)
+    alt = np.zeros((n_frames, altbc_bins * altbc_bins if do_altbc else 1), np.int64)
+    moments = np.zeros((n_frames, 3))
+    r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
+    for item in range(first, last):
+        b = item // n_blocks
+        block = item % n_blocks
+        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+        my_cn, my_adf, my_alt = cn[b], adf[b], alt[b]
+        m0, m1, m2 = 0.0, 0.0, 0.0
+        for s in range(start[b, block * n_cells // n_blocks], start[b, (block + 1) * n_cells // n_blocks]):
+            ca = scode[b, s]
+            p0, p1 = indptr[b * n_atoms + s], indptr[b * n_atoms + s + 1]
+            for p in range(p0, p1):
+                my_cn[ca * n_species + partner[p]] += 1
+            for p in range(p0, p1):
+                for q in range(p + 1, p1):
+                    c = unit[p, 0] * unit[q, 0] + unit[p, 1] * unit[q, 1] + unit[p, 2] * unit[q, 2]
+                    if do_angles:
+                        my_adf[ca * angle_bins + _angle_bin(c, bound, start_bin)] += 1
+                    if do_altbc and c <= wide_cosine:
+                        r1, r2 = unit[p, 3], unit[q, 3]
+                        x = abs(r2 - r1) / (r2 + r1)
+                        m0 += x
+                        m1 += x * x
+                        m2 += 1.0
+                        b1 = math.floor((r1 - r_min) * r_scale)
+                        b2 = math.floor((r2 - r_min) * r_scale)
+                        if 0 <= b1 < altbc_bins and 0 <= b2 < altbc_bins:
+                            my_alt[int(b1) * altbc_bins + int(b2)] += 1
+                            my_alt[int(b2) * altbc_bins + int(b1)] += 1
         moments[b, 0] += m0
         moments[b, 1] += m1
         moments[b, 2] += m2
     return cn, adf, alt, moments
 
 
-@numba.njit(cache=True, nogil=True)
-def _wrap_table(n, k):
-    """For bin c (0..n-1) and offset d (-k..k): the wrapped bin and the lattice shift, (n, 2k+1, 2)
-    (Python floor division, computed once instead of per stencil)."""
-    table = np.empty((n, 2 * k + 1, 2), np.int64)
-    for c in range(n):
-        for d in range(-k, k + 1):
-            s = (c + d) // n
-            table[c, d + k, 0] = c + d - s * n
-            table[c, d + k, 1] = s
-    return table
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _full_stencil(cell, n_bins, reach, cells, start, tx, ty, tz, sten_range, sten_shift):
-    """``_stencil(..., half=False, ...)`` with the wrapping looked up in tables (``_wrap_table``),
-    runs of entries with one lattice shift and contiguous atom ranges merged into one entry."""
-    ny, nz = n_bins[1], n_bins[2]
-    kx, ky, kz = reach[0], reach[1], reach[2]
-    cx = cell // (ny * nz)
-    cy = (cell // nz) % ny
-    cz = cell % nz
-    n = 0
-    for dx in range(2 * kx + 1):
-        wx, sx = tx[cx, dx, 0], tx[cx, dx, 1]
-        for dy in range(2 * ky + 1):
-            wy, sy = ty[cy, dy, 0], ty[cy, dy, 1]
-            base = (wx * ny + wy) * nz
-            if kz <= cz < nz - kz:  # no wrap along z: the column's bins are one atom range
-                t0, t1 = start[base + cz - kz], start[base + cz + kz + 1]
-                if t0 == t1:
-                    continue
-                if n > 0 and sten_range[n - 1, 1] == t0 and sten_range[n - 1, 2] == sx and sten_range[n - 1, 3] == sy:
-                    if sten_range[n - 1, 4] == 0:
-                        sten_range[n - 1, 1] = t1
-                        continue
-                sten_range[n, 0], sten_range[n, 1] = t0, t1
-                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, 0
-                for c in range(3):
-                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + 0 * cells[2, c]
-                n += 1
-                continue
-            for dz in range(2 * kz + 1):
-                wz, sz = tz[cz, dz, 0], tz[cz, dz, 1]
-                target = base + wz
-                t0, t1 = start[target], start[target + 1]
-                if t0 == t1:
-                    continue
-                if (
-                    n > 0
-                    and sten_range[n - 1, 1] == t0
-                    and sten_range[n - 1, 2] == sx
-                    and sten_range[n - 1, 3] == sy
-                    and sten_range[n - 1, 4] == sz
-                ):
-                    sten_range[n - 1, 1] = t1
-                    continue
-                sten_range[n, 0], sten_range[n, 1] = t0, t1
-                sten_range[n, 2], sten_range[n, 3], sten_range[n, 4] = sx, sy, sz
-                for c in range(3):
-                    sten_shift[n, c] = sx * cells[0, c] + sy * cells[1, c] + sz * cells[2, c]
-                n += 1
-    return n
-
-
-@numba.njit(cache=True, nogil=True)
-def _bond_graph(
-    spos, scode, wrap, order, cells, cutoff2, largest, n_bins, reach, start, atom_bin, relabel, first, last
-):
-    """Bonds of frame 0 from atoms first..last-1 in cell-list order (atom k is order[0, k]), in
-    both directions: bonds per centre, neighbour (cell-list order) and the lattice shift S of
-    the neighbour such that the bond is r_j + S @ cell − r_i (frame positions). relabel: the
-    centres (bonds per centre is then empty) and neighbours as frame atom indices instead.
-
-    Stencil bins with the same lattice shift whose atom ranges follow one another are scanned as
-    one range (same neighbours, same order, fewer loops)."""
-    largest2 = largest * largest
-    pos = spos[0]
-    code = scode[0]
-    order0 = order[0]
-    size = (2 * reach[0, 0] + 1) * (2 * reach[0, 1] + 1) * (2 * reach[0, 2] + 1)
-    sten_range = np.empty((size, 5), np.int64)
-    sten_shift = np.empty((size, 3))
-    n_local = last - first
-    tx = _wrap_table(n_bins[0, 0], reach[0, 0])
-    ty = _wrap_table(n_bins[0, 1], reach[0, 1])
-    tz = _wrap_table(n_bins[0, 2], reach[0, 2])
-    # wrap of every centre/neighbour in cell-list order (no gather through order per bond)
-    n_atoms = order0.shape[0]
-    swrap = np.empty((n_atoms, 3), np.int64)
-    for k in range(n_atoms):
-        m = order0[k]
-        swrap[k, 0], swrap[k, 1], swrap[k, 2] = wrap[0, m, 0], wrap[0, m, 1], wrap[0, m, 2]
-    counts = np.zeros(n_local, np.int64)
-    cap = 6 * n_local + 64
-    neighbor = np.empty(cap, np.int64)
-    centre = np.empty(cap if relabel else 0, np.int64)
-    shift = np.empty((cap, 3), np.int32)
-    total = 0
-    n_sten = 0
-    last_cell = -1
-    for k in range(first, last):
-        cell = atom_bin[0, order0[k]]
-        if cell != last_cell:
-            last_cell = cell
-            n_sten = _full_stencil(cell, n_bins[0], reach[0], cells[0], start[0], tx, ty, tz, sten_range, sten_shift)
-            candidates = 0
-            for e in range(n_sten):
-                candidates += sten_range[e, 1] - sten_range[e, 0]
-        if total + candidates > cap:
-            cap = 2 * (total + candidates)
-            grown = np.empty(cap, np.int64)
-            grown[:total] = neighbor[:total]
-            neighbor = grown
-            grown_shift = np.empty((cap, 3), np.int32)
-            grown_shift[:total] = shift[:total]
-            shift = grown_shift
-            if relabel:
-                grown_centre = np.empty(cap, np.int64)
-                grown_centre[:total] = centre[:total]
-                centre = grown_centre
-        xa, ya, za = pos[k, 0], pos[k, 1], pos[k, 2]
-        row = cutoff2[code[k]]
-        wx, wy, wz = swrap[k, 0], swrap[k, 1], swrap[k, 2]
-        begin = total
-        for e in range(n_sten):
-            px, py, pz = sten_shift[e, 0] - xa, sten_shift[e, 1] - ya, sten_shift[e, 2] - za
-            gx, gy, gz = sten_range[e, 2] - wx, sten_range[e, 3] - wy, sten_range[e, 4] - wz
-            for t in range(sten_range[e, 0], sten_range[e, 1]):
-                ux = pos[t, 0] + px
-                uy = pos[t, 1] + py
-                uz = pos[t, 2] + pz
-                d2 = ux * ux + uy * uy + uz * uz
-                if d2 < largest2 and d2 < row[code[t]] and (t != k or d2 > 0.0):
-                    neighbor[total] = t
-                    shift[total, 0] = swrap[t, 0] + gx
-                    shift[total, 1] = swrap[t, 1] + gy
-                    shift[total, 2] = swrap[t, 2] + gz
-                    total += 1
-        if relabel:
-            a = order0[k]
-            for p in range(begin, total):
-                centre[p] = a
-                neighbor[p] = order0[neighbor[p]]
-        else:
-            counts[k - first] = total - begin
-    return (centre[:total] if relabel else counts), neighbor[:total], shift[:total]
-
-
 # ----------------------------------------------------------------------------- drivers
 
 
-def _sorted(batch: Batch, codes: np.ndarray, cutoff: float, subdivision: int):
+def _sorted(batch: Batch, codes: np.ndarray, cutoff: float, subdivision):
     n_bins, reach = grid(batch.cells, batch.wrapped.shape[1], cutoff, subdivision)
     max_cells = int(np.prod(n_bins, axis=1).max())
-    order, start, atom_bin, spos, scode = _sort_batch(batch.fractional, batch.wrapped, codes, n_bins, max_cells)
-    return n_bins, reach, order, start, atom_bin, spos, scode
+    order, start, spos, scode = _sort_batch(batch.fractional, batch.wrapped, codes, n_bins, max_cells)
+    return n_bins, reach, order, start, spos, scode
 
 
 def pair_histogram(batch: Batch, codes: np.ndarray, pair_index: np.ndarray, r_max: float, bins: int) -> np.ndarray:
     """Unordered pairs closer than r_max (Å) per frame, pair type (``pair_index[a, b]``) and
     radial bin of width r_max / bins: (B, n_pair_types, bins) int64."""
-    n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, r_max, SUBDIVISION_LONG)
+    n_bins, reach, _, start, spos, scode = _sorted(batch, codes, r_max, SUBDIVISION_LONG)
     n_pairs = int(pair_index.max()) + 1
     n_frames, n_atoms = batch.wrapped.shape[:2]
     n_blocks = blocks_per_frame(n_atoms, n_frames)
@@ -541,15 +634,26 @@ def bond_histograms(
     n_frames, n_atoms = batch.wrapped.shape[:2]
     n_species = cutoffs.shape[0]
     largest = float(cutoffs.max())
-    n_bins, reach, _, start, _, spos, scode = _sorted(batch, codes, largest, 1)
+    n_bins, reach, _, start, spos, scode = _sorted(batch, codes, largest, 1)
     n_blocks = blocks_per_frame(n_atoms, n_frames)
+    n_items = n_frames * n_blocks
     do_altbc = altbc_angle_min_deg is not None
+    if angle_bins is None and not do_altbc:
+        args = (spos, scode, batch.cells, n_species, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach, start)
+        cn = run_items(_bond_counts, (*args, n_blocks), n_items, n_frames * n_atoms)
+        return BondCounts(cn=cn.reshape(n_frames, n_species, n_species), adf=None, altbc=None, altbc_moments=None)
+    # each bond found once, then both directions laid out per centre: a bond list of the batch
+    found, indptr, slots = _pairs(spos, scode, batch.cells, cutoffs, n_bins, reach, start, n_blocks)
+    unit = np.empty((indptr[-1], 4))
+    partner = np.empty(indptr[-1], dtype=np.int64)
+    outputs = (spos, scode, batch.cells, unit, partner)
+    _in_threads(_scatter_vectors, [(pair, image, slots[k], *outputs) for k, (pair, image) in enumerate(found)])
     args = (
-        spos, scode, batch.cells, n_species, np.ascontiguousarray(cutoffs**2), largest,
-        n_bins, reach, start, n_blocks,
-        int(angle_bins or 1), angle_bins is not None, float(altbc_angle_min_deg or 180.0), float(altbc_r_min), int(altbc_bins), do_altbc,
+        scode, n_species, n_bins, start, n_blocks, indptr, unit, partner, largest,
+        int(angle_bins or 1), angle_bins is not None, *cosine_bounds(int(angle_bins or 1), float(altbc_angle_min_deg or 180.0)),
+        float(altbc_r_min), int(altbc_bins), do_altbc,
     )  # fmt: skip
-    cn, adf, alt, moments = run_items(_bond_histograms, args, n_frames * n_blocks, n_frames * n_atoms)
+    cn, adf, alt, moments = run_items(_angle_histograms, args, n_items, n_frames * n_atoms)
     return BondCounts(
         cn=cn.reshape(n_frames, n_species, n_species),
         adf=adf.reshape(n_frames, n_species, -1) if angle_bins is not None else None,
@@ -558,40 +662,50 @@ def bond_histograms(
     )
 
 
+def _pairs(spos, scode, cells, cutoffs, n_bins, reach, start, n_blocks):
+    """``_bond_pairs`` over every work item, split among threads: each thread's (pair, image),
+    the layout of the bonds in both directions (indptr over frame * N + atom) and each
+    thread's first free place per centre, after those of the threads before it (so that a
+    centre's bonds keep the order one thread finds them in, whatever the thread count)."""
+    n_frames, n_atoms = scode.shape
+    bounds = _item_bounds(n_frames * n_blocks, n_frames * n_atoms)
+    args = (spos, scode, cells, np.ascontiguousarray(cutoffs**2), float(cutoffs.max()), n_bins, reach, start, n_blocks)
+    found = _in_threads(_bond_pairs, [(*args, bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)])
+    per_thread = np.array([counts.ravel() for *_, counts in found])
+    indptr = np.zeros(n_frames * n_atoms + 1, dtype=np.int64)
+    np.cumsum(per_thread.sum(axis=0), out=indptr[1:])
+    slots = indptr[:-1] + np.cumsum(per_thread, axis=0) - per_thread
+    return [part[:2] for part in found], indptr, slots
+
+
 def _bond_parts(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray, relabel: bool):
+    """Bonds of the first frame, both directions grouped by centre in cell-list order: indptr,
+    centre (frame indices when relabel, else empty), neighbour (frame indices when relabel, else
+    cell-list order), shift; and the cell-list order. Each bond is found once over half stencils,
+    then written at both ends."""
     first = Batch(batch.wrapped[:1], batch.wrap[:1], batch.cells[:1], batch.fractional[:1])
-    largest = float(cutoffs.max())
-    n_bins, reach, order, start, atom_bin, spos, scode = _sorted(first, codes, largest, 1)
+    n_bins, reach, order, start, spos, scode = _sorted(first, codes, float(cutoffs.max()), 1)
     n_atoms = spos.shape[1]
-    args = (spos, scode, first.wrap, order, first.cells, np.ascontiguousarray(cutoffs**2), largest, n_bins, reach,
-            start, atom_bin, relabel)  # fmt: skip
-    n_threads = min(threads(), max(1, n_atoms // (2 * MIN_ATOMS_PER_THREAD)))
-    bounds = np.linspace(0, n_atoms, n_threads + 1).astype(int)
-    if n_threads == 1:
-        parts = [_bond_graph(*args, 0, n_atoms)]
-    else:
-        global _POOL
-        if _POOL is None or _POOL._max_workers < n_threads:
-            _POOL = ThreadPoolExecutor(n_threads, thread_name_prefix="phasefire-cells")
-        parts = [
-            f.result() for f in [_POOL.submit(_bond_graph, *args, bounds[k], bounds[k + 1]) for k in range(n_threads)]
-        ]
-    if len(parts) == 1:
-        return parts[0], order[0]
-    return tuple(np.concatenate([p[c] for p in parts]) for c in range(3)), order[0]
+    n_blocks = blocks_per_frame(n_atoms, 1)
+    found, indptr, slots = _pairs(spos, scode, first.cells, cutoffs, n_bins, reach, start, n_blocks)
+    label = order[0] if relabel else np.arange(n_atoms)
+    centre = np.empty(indptr[-1] if relabel else 0, dtype=np.int64)
+    neighbor = np.empty(indptr[-1], dtype=np.int64)
+    shift = np.empty((indptr[-1], 3), dtype=np.int32)
+    outputs = (np.ascontiguousarray(first.wrap[0][order[0]]), label, centre, neighbor, shift)
+    _in_threads(_scatter_bonds, [(pair, image, slots[k], *outputs) for k, (pair, image) in enumerate(found)])
+    return indptr, centre, neighbor, shift, order[0]
 
 
 def bond_graph(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
     """Bonds of the batch's first frame in both directions, sorted by centre, atoms numbered in
     cell-list order (bonded atoms close together): (indptr, neighbour, shift, order), the bond
     of k to neighbor being r_j + shift @ cell − r_i with i = order[k], j = order[neighbor]."""
-    (counts, neighbor, shift), order = _bond_parts(batch, codes, cutoffs, False)
-    indptr = np.zeros(len(order) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    indptr, _, neighbor, shift, order = _bond_parts(batch, codes, cutoffs, False)
     return indptr, neighbor, shift, order
 
 
 def bond_list(batch: Batch, codes: np.ndarray, cutoffs: np.ndarray):
     """The bonds of ``bond_graph`` (same bonds, same order) as frame atom indices: (i, j, shift)."""
-    (centre, neighbor, shift), _ = _bond_parts(batch, codes, cutoffs, True)
+    _, centre, neighbor, shift, _ = _bond_parts(batch, codes, cutoffs, True)
     return centre, neighbor, shift
