@@ -78,9 +78,9 @@ FIELD_LADDER_SIGNS = {"0": 0, "+E": 1, "-E": -1}
 #: settings, field ladder (field in V/Å, its relaxations' force criterion in eV/Å and step limit).
 #: Quick NEBs: one climbing image and endpoints to 0.05 eV/Å, because every distinct hop needs the
 #: 3x2x2 supercell (143 atoms; the 4.34 Å Se hop along a rules out 2x2x2) at ~0.9 s per 7net-mf-0
-#: force call on 2 idle cores. Measured (--workers 2, a third process on one core): endpoints 20-35
-#: BFGS steps, bands 20-48 FIRE steps; 27.8 min wall, 2,264 s of CPU, symmetry-equivalent endpoints
-#: within 15 meV. With 3 images and endpoints to 0.005 eV/Å the profile took over an hour.
+#: force call on 2 idle cores. Measured (--workers 2): endpoints 20-35 BFGS steps, bands 20-48 FIRE
+#: steps; 14.7 min wall on 2 idle cores (27.8 min at load ~3); symmetry-equivalent endpoints within
+#: 15 meV. With 3 images and endpoints to 0.005 eV/Å the profile took over an hour.
 PROFILES = {
     "quick": {"fmax_eV_per_A": 0.05, "relax_max_steps": 200, "qha_supercell": (1, 1, 1), "qha_strains": (-0.02, -0.01, 0.0, 0.01, 0.02),
               "qha_mesh": (6, 6, 6),
