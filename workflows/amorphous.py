@@ -41,7 +41,8 @@ PROFILES: dict[str, dict[str, Any]] = {
     # between the first and second half of its sampling (reports/sb2se3.py: volume_settling).
     # Cost per NPT MD step at 100 atoms, 2 idle cores, 2 torch threads (1 thread): CHGNet 0.17 s (0.24 s),
     # 7net-l3i5 + D3(BJ) 1.08 s (1.83 s), 6.4x; at 60 atoms (the Pnma 1x3x1) 0.12 s and 0.45 s. The amorphous
-    # chain (6,200 steps) is the critical path: ~26 min with CHGNet, ~2-3 h with 7net-l3i5 + D3(BJ); so the
+    # chain (6,200 steps) is the critical path: ~38 min with CHGNet on 2 idle cores (steps get dearer with
+    # density: 124-249 s per 650-step stage from 0 to 12 GPa), hours with 7net-l3i5 + D3(BJ); so the
     # quick profile runs CHGNet (studies/validation.py: PROFILE_ENGINE_DEFAULTS, said in the report) and
     # --workers 2 runs the crystal ladder and the ELF part beside it.
     "quick": {
