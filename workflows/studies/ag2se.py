@@ -273,8 +273,8 @@ def reproduce(
     from phasefire.workflows.neb import hop_settings, neb_workflow
 
     settings = PROFILES[profile]
-    if not submit:
-        stored_documents(name)  # before minutes of relaxations: fail at once on a wrong name
+    # a stored workflow is read before minutes of relaxations: a wrong name fails at once
+    documents = None if submit else stored_documents(name)
     engine = load_engine(engine_spec)
     if not engine.evaluates_forces():
         raise PhasefireError(
@@ -313,7 +313,7 @@ def reproduce(
             [fw for part in parts for fw in part.fws] + ladder, name=name, metadata={"phasefire": "neb"}
         )
         submit_and_run(workflow, workers)
-    documents = stored_documents(name)
+        documents = stored_documents(name)
     neb_documents = [d for d in documents if d["task_type"] == "neb"]
     rows = species_rows(neb_documents)
     percolation = percolation_comparison(cited["alpha"], hop_kinds(rows, neb_documents))
