@@ -31,40 +31,46 @@ QUICK_PRESSURES_GPA = [0, 4, 8, 12, 16, 20, 24, 35]
 
 #: every parameter of the campaign (MD, start, crystal branch, analysis), by profile
 PROFILES: dict[str, dict[str, Any]] = {
-    # ~100 atoms, ps-scale stages, sized for barostat settling rather than for a time budget.
-    # Settling: the barostat time is md.BAROSTAT_TIME_FS = 500 fs (LangevinBAOAB P_tau). Measured here
-    # (Pnma 1x3x1, CHGNet, 0 GPa, 300 K, from the experimental cell, +11 % to CHGNet's volume): the cell
-    # overshoots (+2.5 % at 300 fs), oscillates with a ~450 fs period and is within its thermal
-    # fluctuation (~1 %) after ~1000 fs; so every pressure equilibrates 3 barostat times (500 steps,
-    # 1.5 ps, from the previous pressure's end state) before 150 sampled steps (0.9 barostat time), and
-    # the report flags a pressure whose mean volume moves by more than volume_drift_tolerance_percent
-    # between the first and second half of its sampling (reports/sb2se3.py: volume_settling).
+    # ~100 atoms, ps-scale stages, sized to finish within ~30 min on 2 cores with CHGNet.
+    # Settling, measured here (CHGNet, 300 K, 3 fs, same seed, each from the previous pressure's end
+    # state; volume every 30 fs): the amorphous 0 -> 4 GPa step (-21 % in volume, the ladder's largest)
+    # comes within 1 % of its new mean after ~400 fs with a barostat time (LangevinBAOAB P_tau) of 250 fs
+    # and of 500 fs alike, the Pnma 1x3x1 0 -> 4 GPa step (-20 %) after ~250-450 fs; the approach is set by
+    # the atoms, not the barostat. From the previous run's stages: from 8 GPa up each step settles
+    # within ~500 fs. So each pressure equilibrates 250 steps (750 fs: ~2x that approach, 3 barostat
+    # times at 250 fs) before 150 sampled steps (450 fs, ~2 barostat times, so the check below sees
+    # about two cell oscillations); the report flags a pressure whose mean volume moves by more than
+    # volume_drift_tolerance_percent between the first and second half of its sampling
+    # (reports/sb2se3.py: settling_summary). The barostat time only sets how fast the cell moves, not
+    # the NPT averages; the paper profile keeps md.BAROSTAT_TIME_FS = 500 fs.
     # Cost per NPT MD step at 100 atoms, 2 idle cores, 2 torch threads (1 thread): CHGNet 0.17 s (0.24 s),
-    # 7net-l3i5 + D3(BJ) 1.08 s (1.83 s), 6.4x; at 60 atoms (the Pnma 1x3x1) 0.12 s and 0.45 s. The amorphous
-    # chain (6,200 steps) is the critical path: ~38 min with CHGNet on 2 idle cores (steps get dearer with
-    # density: 124-249 s per 650-step stage from 0 to 12 GPa), hours with 7net-l3i5 + D3(BJ); so the
-    # quick profile runs CHGNet (studies/validation.py: PROFILE_ENGINE_DEFAULTS, said in the report) and
-    # --workers 2 runs the crystal ladder and the ELF part beside it.
+    # 7net-l3i5 + D3(BJ) 1.08 s (1.83 s), 6.4x; at 60 atoms (the Pnma 1x3x1) 0.12 s and 0.45 s. Steps get
+    # dearer with density (CHGNet's 3 Å bond graph grows 7x from 0 to 35 GPa): with --workers 2 (one
+    # torch thread each) a 650-step stage took 124 s at 0 GPa and 408 s at 35 GPa. The amorphous chain is
+    # the critical path (1,000 melt-quench-anneal steps + 8 x 400), hours with 7net-l3i5 + D3(BJ); so
+    # the quick profile runs CHGNet (studies/validation.py: PROFILE_ENGINE_DEFAULTS, said in the report)
+    # and --workers 2 runs the crystal ladder and the ELF part beside it.
     "quick": {
         "n_formula_units": 20,  # Sb40Se60
         "density_g_cm3": round(AMORPHOUS_SB2SE3_DENSITY_G_CM3, 4),  # 16 % below Pnma (paper, Fig. 4a)
         "min_distance_A": 2.3,
         "timestep_fs": 3.0,
+        "barostat_time_fs": 250.0,  # NPT stages (LangevinBAOAB P_tau); settling measured above
         "melt_temperature_K": 1200.0,  # Sb2Se3 melts at ~885 K
         "melt_steps": 400,
         "quench_steps": 400,  # linear ramp melt -> anneal temperature
         "anneal_temperature_K": 300.0,
         "anneal_steps": 200,
         "pressures_GPa": QUICK_PRESSURES_GPA,
-        "equilibration_steps": 500,  # per pressure, before sampling: 1.5 ps = 3 barostat times
-        "sample_steps": 150,  # per pressure, averaged and analysed: 0.45 ps, 15 frames
+        "equilibration_steps": 250,  # per pressure, before sampling: 750 fs = 3 barostat times
+        "sample_steps": 150,  # per pressure, averaged and analysed: 450 fs, 15 frames
         "sample_interval": 10,  # steps between trajectory frames (and checkpoints)
         "crystal_fmax_eV_per_A": 0.02,
         "crystal_max_steps": 300,
         # 60 atoms, 11.6 x 11.8 x 11.4 Å: near-cubic, every axis > 2 x the 5 Å model cutoff (the 20-atom cell's b
         # is 3.9 Å; 1x2x1 leaves b = 7.8 Å and larger volume noise for 0.54x the cost); off the critical path
         "crystal_md_supercell": [1, 3, 1],
-        "crystal_md_equilibration_steps": 500,  # 3 barostat times, as the amorphous ladder
+        "crystal_md_equilibration_steps": 250,  # 3 barostat times, as the amorphous ladder
         "crystal_md_sample_steps": 150,
         "volume_drift_tolerance_percent": 1.0,  # settling flag: |<V> 2nd half - <V> 1st half| of sampling
         "bond_cutoff_A": 3.2,  # bonds for CN, ADF and rings (Sb–Se first shell ends ~3.2 Å)
@@ -85,6 +91,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "density_g_cm3": round(AMORPHOUS_SB2SE3_DENSITY_G_CM3, 4),
         "min_distance_A": 2.3,
         "timestep_fs": 3.0,
+        "barostat_time_fs": 500.0,  # md.BAROSTAT_TIME_FS
         "melt_temperature_K": 1200.0,
         "melt_steps": 3000,  # 9 ps
         "quench_steps": 10000,  # 30 ps, 30 K/ps
@@ -161,6 +168,7 @@ def md_stages(profile: dict[str, Any], seed: int) -> list[tuple[str, dict[str, A
             "pressure_GPa": pressure,
             "steps": equilibration + int(profile["sample_steps"]),
             "equilibration_steps": equilibration,
+            "barostat_time_fs": float(profile["barostat_time_fs"]),
         }))  # fmt: skip
     return [(name, {**common, **settings, "seed": seed + k}) for k, (name, settings) in enumerate(stages)]
 
@@ -215,6 +223,7 @@ def crystal_md_stages(profile: dict[str, Any], seed: int) -> list[tuple[float, d
         "steps": equilibration + int(profile["crystal_md_sample_steps"]),
         "sample_interval": int(profile["sample_interval"]),
         "equilibration_steps": equilibration,
+        "barostat_time_fs": float(profile["barostat_time_fs"]),
         "seed": seed + k,
     }) for k, pressure in enumerate(profile["pressures_GPa"])]  # fmt: skip
 

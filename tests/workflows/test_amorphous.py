@@ -72,13 +72,14 @@ def test_profiles_take_overrides_and_reject_bad_ones():
 @pytest.mark.parametrize("name", ["quick", "paper"])
 def test_profiles_equilibrate_every_pressure_for_several_barostat_times(name):
     """Each pressure starts from the previous one's end state; its equilibration spans >= 3 barostat times
-    (md.BAROSTAT_TIME_FS) before sampling, and sampling spans ~1 barostat time or more, so the settling
-    check (mean volume of the first vs second half of sampling) sees at least one cell oscillation."""
+    (the profile's barostat_time_fs) before sampling, and sampling spans ~1 barostat time or more, so the
+    settling check (mean volume of the first vs second half of sampling) sees at least one cell oscillation."""
     profile = resolve_profile(name)
+    barostat_time_fs = profile["barostat_time_fs"]
     for equilibration, sampling in (("equilibration_steps", "sample_steps"),
                                     ("crystal_md_equilibration_steps", "crystal_md_sample_steps")):  # fmt: skip
-        assert profile[equilibration] * profile["timestep_fs"] >= 3 * md_module.BAROSTAT_TIME_FS
-        assert profile[sampling] * profile["timestep_fs"] >= 0.9 * md_module.BAROSTAT_TIME_FS
+        assert profile[equilibration] * profile["timestep_fs"] >= 3 * barostat_time_fs
+        assert profile[sampling] * profile["timestep_fs"] >= 0.9 * barostat_time_fs
         assert profile[sampling] // profile["sample_interval"] >= 10  # frames for the two halves
     cell = build("sb2se3-pnma", tuple(profile["crystal_md_supercell"])).cell
     assert min(cell.lengths()) > 11  # no axis of the crystal MD cell as short as the 20-atom cell's 3.9 Å b
@@ -185,6 +186,20 @@ def test_killed_md_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
     assert resumed.details == {**whole.details, "resumed_from_step": 10}
 
 
+def test_a_shorter_barostat_time_moves_the_cell_sooner(tmp_path):
+    """barostat_time_fs reaches the integrator: from the same start and seed, a 100 fs barostat has
+    changed the volume more after 20 steps than a 1000 fs one (a lighter, faster cell)."""
+    atoms = bulk("Se", "sc", a=2.9, cubic=True).repeat((3, 3, 3))
+    moved = {}
+    for barostat_time_fs in (100.0, 1000.0):
+        settings = MDSettings(temperature_K=300.0, pressure_GPa=5.0, timestep_fs=2.0, steps=20, sample_interval=10,
+                              barostat_time_fs=barostat_time_fs, seed=1)  # fmt: skip
+        (tmp_path / f"{barostat_time_fs:g}").mkdir()
+        result = langevin_md(atoms, lennard_jones(), tmp_path / f"{barostat_time_fs:g}", settings)
+        moved[barostat_time_fs] = abs(result.atoms.get_volume() / atoms.get_volume() - 1)
+    assert moved[100.0] > 3 * moved[1000.0] > 0
+
+
 def test_chgnet_npt_stage_compresses_and_writes_frames(tmp_path):
     atoms = amorphous_sb2se3_start(4, np.random.default_rng(0))
     engine = load_engine({"name": "mlip"}, {"mlip_threads": 1})
@@ -246,8 +261,11 @@ def test_tiny_campaign_chains_stages_and_stores_documents(store):
     assert comparison["density_crossover_GPa"]["value"] == linear_crossover(summary["stages"], summary["crystal_md"])
     assert comparison["amorphous_branches"] is None  # fewer than 6 points
     settling = summary["settling"]
-    assert settling["barostat_time_fs"] == md_module.BAROSTAT_TIME_FS
-    assert settling["amorphous_equilibration_barostat_times"] == pytest.approx(10 * 3.0 / md_module.BAROSTAT_TIME_FS)
+    assert (
+        settling["barostat_time_fs"] == profile["barostat_time_fs"] == hot[0]["input"]["settings"]["barostat_time_fs"]
+    )
+    assert compress["input"]["settings"]["barostat_time_fs"] == profile["barostat_time_fs"]
+    assert settling["amorphous_equilibration_barostat_times"] == pytest.approx(10 * 3.0 / profile["barostat_time_fs"])
     assert summary["crystal_md_steps"] == 3 * 20 and summary["md_steps"] == 3 * 10 + 3 * 20
 
 
@@ -305,12 +323,12 @@ def test_vasp_aimd_writes_langevin_npt_inputs_and_parses_recorded_md(store, fake
     fake_vasp([{
         "reference": str(recorded),
         "expect_incar": {"IBRION": 0, "MDALGO": 3, "ISIF": 3, "PSTRESS": 50, "TEBEG": 2000, "TEEND": 2000,
-                         "NSW": 10, "POTIM": 3, "ISYM": 0, "PREC": "Normal", "NBLOCK": 2, "LANGEVIN_GAMMA_L": 2},
+                         "NSW": 10, "POTIM": 3, "ISYM": 0, "PREC": "Normal", "NBLOCK": 2, "LANGEVIN_GAMMA_L": 4},
         "expect_kpoints": [1, 1, 1],
     }])  # fmt: skip
     silicon = bulk("Si", "diamond", a=5.4309, cubic=True).repeat(2)
     settings = {"temperature_K": 2000.0, "pressure_GPa": 5.0, "timestep_fs": 3.0, "steps": 10, "sample_interval": 2,
-                "equilibration_steps": 4, "seed": 0}  # fmt: skip
+                "equilibration_steps": 4, "barostat_time_fs": 250.0, "seed": 0}  # fmt: skip
     engine = load_engine({"name": "vasp", "polling_time_step_s": 0.05, "require_output_files": False}).spec()
     task = CalculationTask(task_type="md", engine=engine, label="compress 5 GPa", settings=settings, workflow="aimd",
                            structure=structure_dict(silicon))  # fmt: skip

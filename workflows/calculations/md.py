@@ -58,7 +58,7 @@ def _md_log_line(atoms: Atoms, step: int, timestep_fs: float) -> str:
 
 #: Langevin friction time of the atoms (fs): 100 fs = VASP LANGEVIN_GAMMA 10 ps^-1
 THERMOSTAT_TIME_FS = 100.0
-#: cell fluctuation/friction time of the barostat (fs): short enough for ps-scale pressure steps
+#: default cell fluctuation/friction time of the barostat (fs): short enough for ps-scale pressure steps
 BAROSTAT_TIME_FS = 500.0
 
 GRAMS_PER_AMU = 1.66053906660e-24
@@ -68,7 +68,9 @@ class MDSettings(Settings):
     """temperature_K: thermostat target (K), ramping linearly to temperature_end_K (K; default
     constant); pressure_GPa: full-cell NPT at this pressure (GPa; None: NVT); timestep_fs (fs);
     steps: MD steps; sample_interval: steps between trajectory frames and checkpoints;
-    equilibration_steps: steps left out of the averages; seed: the thermostat's random seed."""
+    equilibration_steps: steps left out of the averages; barostat_time_fs: the cell's fluctuation and
+    friction time under NPT (fs; VASP LANGEVIN_GAMMA_L = 1000 / barostat_time_fs ps^-1); seed: the
+    thermostat's random seed."""
 
     temperature_K: float = Field(gt=0)
     temperature_end_K: float | None = Field(None, gt=0)
@@ -77,6 +79,7 @@ class MDSettings(Settings):
     steps: int = Field(ge=1)
     sample_interval: int = Field(ge=1)
     equilibration_steps: int = Field(0, ge=0)
+    barostat_time_fs: float = Field(BAROSTAT_TIME_FS, gt=0)
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
@@ -178,9 +181,11 @@ def langevin_md(atoms: Atoms, calculator: Calculator, workdir: Path, settings: M
     workdir = Path(workdir)
     temperature_K, pressure_GPa, timestep_fs = settings.temperature_K, settings.pressure_GPa, settings.timestep_fs
     steps, sample_interval, seed = settings.steps, settings.sample_interval, settings.seed
+    barostat_time_fs = settings.barostat_time_fs
     end_K = temperature_K if settings.temperature_end_K is None else settings.temperature_end_K
     plan = {"temperature_K": temperature_K, "temperature_end_K": end_K, "pressure_GPa": pressure_GPa,
-            "timestep_fs": timestep_fs, "steps": steps, "sample_interval": sample_interval, "seed": seed}  # fmt: skip
+            "timestep_fs": timestep_fs, "steps": steps, "sample_interval": sample_interval, "seed": seed,
+            "barostat_time_fs": barostat_time_fs}  # fmt: skip
     trajectory_path, state_path = workdir / MD_TRAJECTORY, workdir / MD_STATE
     state = json.loads(state_path.read_text()) if state_path.is_file() else None
     if state is not None and state["plan"] != plan:
@@ -209,7 +214,7 @@ def langevin_md(atoms: Atoms, calculator: Calculator, workdir: Path, settings: M
         temperature_K=temperature_K,
         externalstress=None if pressure_GPa is None else -pressure_GPa * units.GPa,
         T_tau=THERMOSTAT_TIME_FS * units.fs,
-        P_tau=BAROSTAT_TIME_FS * units.fs,
+        P_tau=barostat_time_fs * units.fs,
         rng=rng,
     )
     if state is not None and pressure_GPa is not None:  # the barostat's state as the killed run left it

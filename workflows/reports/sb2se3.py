@@ -147,10 +147,12 @@ def analyse_crystal_stage(document: dict[str, Any]) -> dict[str, Any]:
 def settling_summary(
     stages: list[dict[str, Any]], crystal_300K: list[dict[str, Any]], profile: dict[str, Any]
 ) -> dict[str, Any]:
-    """The equilibration each pressure had in barostat times (md.BAROSTAT_TIME_FS) and the stages whose
-    mean volume still moved by more than ``volume_drift_tolerance_percent`` between the halves of sampling."""
+    """The equilibration each pressure had in barostat times (the profile's ``barostat_time_fs``, else
+    md.BAROSTAT_TIME_FS) and the stages whose mean volume still moved by more than
+    ``volume_drift_tolerance_percent`` between the halves of sampling."""
     from phasefire.workflows.calculations.md import BAROSTAT_TIME_FS
 
+    barostat_time_fs = float(profile.get("barostat_time_fs", BAROSTAT_TIME_FS))
     tolerance = float(profile.get("volume_drift_tolerance_percent", 1.0))
     timestep = float(profile["timestep_fs"])
 
@@ -159,10 +161,10 @@ def settling_summary(
                 if p.get("volume_drift_percent") is not None and abs(p["volume_drift_percent"]) > tolerance]  # fmt: skip
 
     def times(key: str) -> float | None:
-        return None if key not in profile else int(profile[key]) * timestep / BAROSTAT_TIME_FS
+        return None if key not in profile else int(profile[key]) * timestep / barostat_time_fs
 
     return {
-        "barostat_time_fs": BAROSTAT_TIME_FS,
+        "barostat_time_fs": barostat_time_fs,
         "amorphous_equilibration_barostat_times": times("equilibration_steps"),
         "amorphous_sampling_barostat_times": times("sample_steps"),
         "crystal_equilibration_barostat_times": times("crystal_md_equilibration_steps"),
@@ -578,7 +580,7 @@ def settling_lines(
     lines = [
         "## Barostat settling",
         "",
-        f"Barostat time {settling['barostat_time_fs']:g} fs (md.BAROSTAT_TIME_FS); equilibration before sampling "
+        f"Barostat time {settling['barostat_time_fs']:g} fs (profile `barostat_time_fs`); equilibration before sampling "
         f"{_fmt(settling['amorphous_equilibration_barostat_times'], '.1f')} barostat times per amorphous pressure, "
         f"{_fmt(settling['crystal_equilibration_barostat_times'], '.1f')} per crystal pressure; sampling "
         f"{_fmt(settling['amorphous_sampling_barostat_times'], '.1f')} / {_fmt(settling['crystal_sampling_barostat_times'], '.1f')}. "

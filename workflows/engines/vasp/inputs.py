@@ -19,7 +19,7 @@ from ase import Atoms
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Poscar
 
-from phasefire.workflows.calculations.md import BAROSTAT_TIME_FS, THERMOSTAT_TIME_FS, MDSettings
+from phasefire.workflows.calculations.md import THERMOSTAT_TIME_FS, MDSettings
 from phasefire.workflows.calculations.neb import NEBSettings
 from phasefire.workflows.calculations.relax import RelaxSettings
 from phasefire.workflows.calculations.static import StaticSettings
@@ -131,7 +131,7 @@ def md_incar(atoms: Atoms, settings: MDSettings) -> dict[str, Any]:
         "RANDOM_SEED": [settings.seed, 0, 0],
     }
     if settings.pressure_GPa is not None:
-        incar |= {"PSTRESS": 10.0 * settings.pressure_GPa, "LANGEVIN_GAMMA_L": 1000.0 / BAROSTAT_TIME_FS}
+        incar |= {"PSTRESS": 10.0 * settings.pressure_GPa, "LANGEVIN_GAMMA_L": 1000.0 / settings.barostat_time_fs}
     return incar
 
 
