@@ -12,6 +12,7 @@ from phasefire.workflows.reports.sb2se3 import (
     branch_crossing,
     branch_volume,
     compare_with_paper,
+    comparison_rows,
     linear_crossover,
     q1_slopes,
     two_branch_fit,
@@ -135,6 +136,26 @@ def test_crossover_is_taken_against_the_crystal_md_with_the_0K_one_beside_it():
     old = compare_with_paper_landmarks_only(stages, crystal, None)
     assert old["density_crossover_GPa"]["value"] == pytest.approx(truth(cold), abs=1e-3)
     assert old["density_crossover_GPa"]["reference"] == "Pnma relaxed at 0 K"
+
+
+def test_a_crossover_not_found_reports_how_near_the_volumes_came():
+    """The glass stays 0.5-1.5 % less dense than the crystal (CHGNet's near-tangent curves): no crossover,
+    and the report says where the volumes came closest and by how much."""
+    from phasefire.analysis.eos import BirchMurnaghanFit
+
+    crystal_eos = BirchMurnaghanFit(27.9, 40.0, 5.0, 0, 0, 0, 0, (0.0, 40.0))
+    pressures = [0, 4, 8, 12, 16, 20, 24, 35]
+    excess_percent = [12.0, 4.0, 2.0, 1.3, 0.8, 0.6, 0.5, 1.3]
+    crystal_md = bm_ladder(crystal_eos, pressures)
+    stages = [{**c, "volume_per_atom_A3": c["volume_per_atom_A3"] * (1 + x / 100)}
+              for c, x in zip(crystal_md, excess_percent)]  # fmt: skip
+    comparison = compare_with_paper_landmarks_only(stages, crystal_md, crystal_md)
+    headline = comparison["density_crossover_GPa"]
+    assert headline["value"] is None and linear_crossover(stages, crystal_md) is None
+    assert headline["closest_approach"]["pressure_GPa"] == 24
+    assert headline["closest_approach"]["volume_difference_percent"] == pytest.approx(0.5, rel=1e-9)
+    (row,) = [r for r in comparison_rows(comparison) if r[0].startswith("density crossover a-Sb2Se3")]
+    assert row[2] == "not found (closest: V_am +0.50 % at 24 GPa)"
 
 
 def compare_with_paper_landmarks_only(stages, crystal, crystal_md):

@@ -264,17 +264,34 @@ def branch_crossing(branches: dict[str, Any] | None, crystal: list[dict[str, Any
     return float(grid[k] + (grid[k + 1] - grid[k]) * difference[k] / (difference[k] - difference[k + 1]))
 
 
+def volume_differences(
+    stages: list[dict[str, Any]], crystal: list[dict[str, float]]
+) -> list[tuple[float, float, float]]:
+    """(ladder pressure, V_am - V_Pnma, V_Pnma) in GPa and Å³/atom at the ladder pressures both have (the
+    crystal's target pressures: ``target_pressure_GPa`` for MD points, ``pressure_GPa`` for relaxations)."""
+    crystal_volume = {c.get("target_pressure_GPa", c["pressure_GPa"]): c["volume_per_atom_A3"] for c in crystal}
+    return [(s["target_pressure_GPa"], s["volume_per_atom_A3"] - crystal_volume[s["target_pressure_GPa"]],
+             crystal_volume[s["target_pressure_GPa"]]) for s in stages if s["target_pressure_GPa"] in crystal_volume]  # fmt: skip
+
+
 def linear_crossover(stages: list[dict[str, Any]], crystal: list[dict[str, float]]) -> float | None:
     """First pressure (GPa) where V_am - V_Pnma changes sign, interpolated linearly between the
-    ladder pressures both have (the crystal's target pressures: ``target_pressure_GPa`` for MD
-    points, ``pressure_GPa`` for relaxations); None if it keeps one sign."""
-    crystal_volume = {c.get("target_pressure_GPa", c["pressure_GPa"]): c["volume_per_atom_A3"] for c in crystal}
-    pairs = [(s["target_pressure_GPa"], s["volume_per_atom_A3"] - crystal_volume[s["target_pressure_GPa"]])
-             for s in stages if s["target_pressure_GPa"] in crystal_volume]  # fmt: skip
+    ladder pressures both have; None if it keeps one sign."""
+    pairs = [(p, d) for p, d, _ in volume_differences(stages, crystal)]
     for (p0, d0), (p1, d1) in zip(pairs, pairs[1:]):
         if d0 > 0 >= d1:
             return float(p0 + (p1 - p0) * d0 / (d0 - d1))
     return None
+
+
+def closest_approach(stages: list[dict[str, Any]], crystal: list[dict[str, float]]) -> dict[str, float] | None:
+    """The ladder pressure (GPa) where the amorphous volume comes nearest the crystal's, with
+    100 (V_am - V_Pnma) / V_Pnma there (%): how near a crossover that was not found came."""
+    differences = volume_differences(stages, crystal)
+    if not differences:
+        return None
+    pressure, difference, volume = min(differences, key=lambda item: abs(item[1] / item[2]))
+    return {"pressure_GPa": float(pressure), "volume_difference_percent": float(100 * difference / volume)}
 
 
 def crystal_reference(crystal_md: list[dict[str, Any]] | None) -> str:
@@ -297,7 +314,8 @@ def crossover_against(stages: list[dict[str, Any]], crystal: list[dict[str, Any]
     except (ValueError, PhasefireError) as exc:
         value = linear_crossover(stages, crystal)
         how = f"linear interpolation of V_am - V_Pnma between ladder points (Birch-Murnaghan route: {exc})"
-    return {"value": value, "reference": reference, "how": f"against {reference}: {how}"}
+    return {"value": value, "reference": reference, "how": f"against {reference}: {how}",
+            "closest_approach": closest_approach(stages, crystal)}  # fmt: skip
 
 
 def compare_with_paper(
@@ -471,6 +489,16 @@ def _save(figure, path: Path) -> str:
     return path.name
 
 
+def landmark_text(entry: dict[str, Any]) -> str:
+    """A landmark's value (GPa), or 'not found' with a crossover's closest approach where it has one."""
+    if entry["value"] is not None:
+        return f"{entry['value']:.1f}"
+    closest = entry.get("closest_approach")
+    if not closest:
+        return "not found"
+    return f"not found (closest: V_am {closest['volume_difference_percent']:+.2f} % at {closest['pressure_GPa']:g} GPa)"
+
+
 def comparison_rows(comparison: dict[str, Any]) -> list[list[str]]:
     """[quantity, paper, this run, how] rows for the report and the terminal."""
     labels = {
@@ -485,11 +513,10 @@ def comparison_rows(comparison: dict[str, Any]) -> list[list[str]]:
     for key, label in labels.items():
         if key not in comparison:  # results stored before the crystal MD and the branch fits
             continue
-        value = comparison[key]["value"]
         if comparison[key].get("reference"):  # every crossover names the crystal it is measured against
             label = label.replace(" (GPa)", f" vs {comparison[key]['reference']} (GPa)")
         paper = PAPER.get(key, PAPER["density_crossover_GPa"])
-        rows.append([label, f"~{paper:g}", "not found" if value is None else f"{value:.1f}", comparison[key]["how"]])
+        rows.append([label, f"~{paper:g}", landmark_text(comparison[key]), comparison[key]["how"]])
     return rows
 
 
@@ -529,7 +556,10 @@ def crossover_lines(comparison: dict[str, Any], crystal_md: list[dict[str, Any]]
     for key in ("density_crossover_GPa", "density_crossover_crystal_0K_GPa", "density_crossover_branches_GPa"):
         if key in comparison:
             entry = comparison[key]
-            lines.append(f"- {_fmt(entry['value'], '.1f')} GPa {entry['how']}")  # the how names the reference
+            value = landmark_text(entry)
+            lines.append(
+                f"- {value}{' GPa' if entry['value'] is not None else ''} {entry['how']}"
+            )  # how: the reference
     lines.append("- paper: ~16 GPa against room-temperature experimental Pnma data (its ref. 38, Fig. 4a).")
     branches = comparison.get("amorphous_branches")
     if branches:

@@ -22,12 +22,17 @@ from phasefire.workflows.errors import PhasefireError
 #: why a small, fast campaign can miss the paper's landmarks (written into every report)
 CAVEATS = [
     "System size and time: the quick profile has ~100 atoms and ps-scale stages (quench rate ~10^3 K/ps, "
-    "1.5 ps = 3 barostat times of equilibration and ~0.5 ps sampling per pressure) against the paper's AIMD; "
+    "750 fs = 3 barostat times of equilibration and 450 fs sampling per pressure) against the paper's AIMD; "
     "landmarks found on its 8-point ladder (12 in the paper profile) are quantised to the ladder's pressures "
-    "and carry the noise of a few frames.",
+    "and carry the noise of a few frames. At 0 GPa the cells are softest: the 60-atom crystal's volume swung "
+    "between -6 % and +5 % of its mean with a ~650 fs period, longer than the sampling window, so the settling "
+    "check can flag a 0 GPa stage on that oscillation alone (its md.traj shows which).",
     "Potential: a universal MLIP is not the paper's DFT (PBE in VASP); its equation of state and bonding "
     "of Sb2Se3 under pressure, and so the crossover pressure, can be shifted by several GPa (CHGNet alone: "
-    "Pnma +8.4 % in volume and a crossover at 38.8 GPa; the default 7net-l3i5 + D3(BJ): -3.6 %).",
+    "Pnma +8.4 % in volume and a crossover at 38.8 GPa; the default 7net-l3i5 + D3(BJ): -3.6 %). With "
+    "CHGNet the amorphous and 300 K crystal volumes stay within ~1 % of each other from 12 to 35 GPa, so "
+    "whether and where they cross moves with the compression rate: 650-step stages crossed at 12 GPa, "
+    "400-step stages came within +0.5 % at 24 GPa without crossing (seed 0, both measured).",
     "Temperature: the headline crossover compares the amorphous ladder with the Pnma crystal run by the same "
     "NPT MD at 300 K (the paper's crossover is against room-temperature experimental data); the crystal relaxed "
     "at 0 K is shown beside it for reference. The amorphous density at 0 GPa comes out of the quench rather "

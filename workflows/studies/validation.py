@@ -41,8 +41,8 @@ STUDY_ENGINE_DEFAULTS: dict[str, dict[str, str]] = {
 #: Profiles whose time budget the validated pair cannot meet take the fastest model instead, and
 #: their reports say so (``PROFILE_ENGINE_REASONS``). Sb2Se3 quick: cost per NPT MD step of 100
 #: atoms, 2 idle cores, 2 torch threads (1 thread): CHGNet 0.17 s (0.24 s), 7net-l3i5 + D3(BJ)
-#: 1.08 s (1.83 s), 6.4x; the quick ladder (~6,200-step amorphous chain) takes ~38 min with CHGNet
-#: on 2 idle cores and hours with 7net-l3i5 + D3(BJ), against the ~30-minute budget.
+#: 1.08 s (1.83 s), 6.4x; the quick ladder (4,200-step amorphous chain) took 26.2 min with CHGNet
+#: on 2 idle cores and would take ~2-3 h with 7net-l3i5 + D3(BJ), against the ~30-minute budget.
 PROFILE_ENGINE_DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
     ("sb2se3", "quick"): {"model": "chgnet", "dispersion": "none"},
 }
