@@ -31,8 +31,9 @@ CAVEATS = [
     "of Sb2Se3 under pressure, and so the crossover pressure, can be shifted by several GPa (CHGNet alone: "
     "Pnma +8.4 % in volume and a crossover at 38.8 GPa; the default 7net-l3i5 + D3(BJ): -3.6 %). With "
     "CHGNet the amorphous and 300 K crystal volumes stay within ~1 % of each other from 12 to 35 GPa, so "
-    "whether and where they cross moves with the compression rate: 650-step stages crossed at 12 GPa, "
-    "400-step stages came within +0.5 % at 24 GPa without crossing (seed 0, both measured).",
+    "whether and where they cross moves with the seed and the compression rate (measured: seed 0 with "
+    "650-step stages 12 GPa, with 400-step stages no crossing, closest +0.5 % at 24 GPa; seed 1 with "
+    "400-step stages 20.7 GPa).",
     "Temperature: the headline crossover compares the amorphous ladder with the Pnma crystal run by the same "
     "NPT MD at 300 K (the paper's crossover is against room-temperature experimental data); the crystal relaxed "
     "at 0 K is shown beside it for reference. The amorphous density at 0 GPa comes out of the quench rather "
