@@ -45,6 +45,23 @@ def test_q1_slopes_fit_each_branch():
     assert slopes["below_inv_A_per_GPa"] == pytest.approx(0.02)
     assert slopes["above_inv_A_per_GPa"] == pytest.approx(0.005)
     assert slopes["paper"]["below_inv_A_per_GPa"] == 0.021
+    assert slopes["below_error_inv_A_per_GPa"] == pytest.approx(0, abs=1e-12)  # exact lines: no scatter
+
+
+def test_q1_slope_errors_are_the_standard_errors_of_the_fit():
+    """Scattered q1 (a flat 0 GPa peak moves by ~0.2 Å⁻¹ between runs): the error is
+    sqrt(sum(residual^2) / (n - 2) / sum((P - <P>)^2)), computed here by hand."""
+    pressures = np.array([0.0, 4.0, 8.0, 12.0])
+    q1 = np.array([2.62, 2.42, 2.45, 2.48])
+    slopes = q1_slopes([{"target_pressure_GPa": p, "q1_inv_A": q} for p, q in zip(pressures, q1)], break_GPa=15.7)
+    slope = np.sum((pressures - pressures.mean()) * (q1 - q1.mean())) / np.sum((pressures - pressures.mean()) ** 2)
+    residual = q1 - (q1.mean() + slope * (pressures - pressures.mean()))
+    error = np.sqrt(np.sum(residual**2) / (len(q1) - 2) / np.sum((pressures - pressures.mean()) ** 2))
+    assert slopes["below_inv_A_per_GPa"] == pytest.approx(slope) and slope < 0
+    assert slopes["below_error_inv_A_per_GPa"] == pytest.approx(error) and error > abs(slope)  # not resolved
+    assert slopes["above_inv_A_per_GPa"] is None and slopes["above_error_inv_A_per_GPa"] is None
+    two = q1_slopes([{"target_pressure_GPa": p, "q1_inv_A": q} for p, q in zip(pressures[:2], q1[:2])], 15.7)
+    assert two["below_inv_A_per_GPa"] == pytest.approx(-0.05) and two["below_error_inv_A_per_GPa"] is None
 
 
 def test_two_branch_fit_recovers_a_known_break_and_slopes():

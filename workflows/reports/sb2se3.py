@@ -63,14 +63,19 @@ def xray_weighted_gr(rdf) -> np.ndarray:
 
 def q1_slopes(stages: list[dict[str, Any]], break_GPa: float = PAPER_Q1_SLOPES["break_GPa"]) -> dict[str, Any]:
     """Least-squares slopes dq1/dP (Å⁻¹/GPa) of the S(q) principal peak below and above ``break_GPa``
-    (each needs two ladder points; None otherwise), beside the paper's."""
+    (each needs two ladder points; None otherwise) with their standard errors from the scatter about
+    each line (three points or more), beside the paper's."""
+    from scipy.stats import linregress
+
     points = [(s["target_pressure_GPa"], s["q1_inv_A"]) for s in stages if s.get("q1_inv_A") is not None]
     slopes = {}
     for name, chosen in (
         ("below", [p for p in points if p[0] <= break_GPa]),
         ("above", [p for p in points if p[0] >= break_GPa]),
     ):
-        slopes[f"{name}_inv_A_per_GPa"] = float(np.polyfit(*np.array(chosen).T, 1)[0]) if len(chosen) >= 2 else None
+        fit = linregress(*np.array(chosen).T) if len(chosen) >= 2 else None
+        slopes[f"{name}_inv_A_per_GPa"] = None if fit is None else float(fit.slope)
+        slopes[f"{name}_error_inv_A_per_GPa"] = float(fit.stderr) if fit is not None and len(chosen) >= 3 else None
     return {**slopes, "break_GPa": break_GPa, "paper": PAPER_Q1_SLOPES}
 
 
@@ -528,11 +533,16 @@ def q1_lines(slopes: dict[str, Any] | None, stages: list[dict[str, Any]]) -> lis
     def fmt(value):
         return "-" if value is None else f"{value:.4f}"
 
+    def slope(name: str) -> str:
+        error = slopes.get(f"{name}_error_inv_A_per_GPa")  # absent from results stored before it was computed
+        return fmt(slopes[f"{name}_inv_A_per_GPa"]) + ("" if error is None else f" ± {error:.4f}")
+
     paper = slopes["paper"]
     return [
-        f"dq1/dP below {slopes['break_GPa']:g} GPa: {fmt(slopes['below_inv_A_per_GPa'])} Å⁻¹/GPa (paper ~{paper['below_inv_A_per_GPa']}); "
-        f"above: {fmt(slopes['above_inv_A_per_GPa'])} Å⁻¹/GPa (paper ~{paper['above_inv_A_per_GPa']}); "
-        "q1 from the Faber–Ziman X-ray S(q) (Lorch window) of each stage's partial g(r).",
+        f"dq1/dP below {slopes['break_GPa']:g} GPa: {slope('below')} Å⁻¹/GPa (paper ~{paper['below_inv_A_per_GPa']}); "
+        f"above: {slope('above')} Å⁻¹/GPa (paper ~{paper['above_inv_A_per_GPa']}); "
+        "q1 from the Faber–Ziman X-ray S(q) (Lorch window) of each stage's partial g(r); ± the slope's standard "
+        "error from the scatter of q1 about each line.",
         "",
         "| P target (GPa) | q1 (Å⁻¹) | r1 number-weighted (Å) | r1 X-ray-weighted (Å) |",
         "|---|---|---|---|",
