@@ -262,6 +262,23 @@ def _stencil(cx, cy, cz, n_bins, reach, cells, start, tx, ty, tz, half, sten_ran
     return n
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _work_item(item, n_blocks, n_bins):
+    """Work item ``item`` = frame * n_blocks + block of bins: (frame, block, its first bin, the bin
+    after its last)."""
+    b = item // n_blocks
+    block = item % n_blocks
+    n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+    return b, block, block * n_cells // n_blocks, (block + 1) * n_cells // n_blocks
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _stencil_buffers(reach):
+    """Empty (ranges, shifts) arrays for the largest stencil ``_stencil`` builds with this reach."""
+    size = (2 * reach[0] + 1) * (2 * reach[1] + 1) * (2 * reach[2] + 1)
+    return np.empty((size, 5), np.int64), np.empty((size, 3))
+
+
 @numba.njit(cache=True, nogil=True)
 def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins, reach, start, n_blocks, first, last):
     """Unordered pairs closer than r_max per (frame, pair type × radial bin), (B, n_pairs * bins),
@@ -274,18 +291,13 @@ def _pair_histogram(spos, scode, cells, pair_index, n_pairs, r_max, bins, n_bins
     scale = bins / r_max
     tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
-        b = item // n_blocks
-        block = item % n_blocks
+        b, block, c0, c1 = _work_item(item, n_blocks, n_bins)
+        sten_range, sten_shift = _stencil_buffers(reach[b])
         if block == 0 and item > first:  # a new frame: its bins and reach
             tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
-        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
-        size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
-        sten_range = np.empty((size, 5), np.int64)
-        sten_shift = np.empty((size, 3))
         row = out[b]
-        c0 = block * n_cells // n_blocks
         cx, cy, cz = _bin_coordinates(c0, n_bins[b])
-        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+        for cell in range(c0, c1):
             if cell > c0:
                 cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
             a0, a1 = start[b, cell], start[b, cell + 1]
@@ -381,18 +393,13 @@ def _bond_counts(spos, scode, cells, n_species, cutoff2, largest, n_bins, reach,
     largest2 = largest * largest
     tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
-        b = item // n_blocks
-        block = item % n_blocks
+        b, block, c0, c1 = _work_item(item, n_blocks, n_bins)
+        sten_range, sten_shift = _stencil_buffers(reach[b])
         if block == 0 and item > first:  # a new frame: its bins and reach
             tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
-        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
-        size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
-        sten_range = np.empty((size, 5), np.int64)
-        sten_shift = np.empty((size, 3))
         my_cn = cn[b]
-        c0 = block * n_cells // n_blocks
         cx, cy, cz = _bin_coordinates(c0, n_bins[b])
-        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+        for cell in range(c0, c1):
             if cell > c0:
                 cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
             a0, a1 = start[b, cell], start[b, cell + 1]
@@ -433,18 +440,13 @@ def _bond_pairs(spos, scode, cells, cutoff2, largest, n_bins, reach, start, n_bl
     total = 0
     tx, ty, tz = _wrap_tables(n_bins[first // n_blocks], reach[first // n_blocks])
     for item in range(first, last):
-        b = item // n_blocks
-        block = item % n_blocks
+        b, block, c0, c1 = _work_item(item, n_blocks, n_bins)
+        sten_range, sten_shift = _stencil_buffers(reach[b])
         if block == 0 and item > first:  # a new frame: its bins and reach
             tx, ty, tz = _wrap_tables(n_bins[b], reach[b])
         pos, code, start_b, my_counts = spos[b], scode[b], start[b], counts[b]
-        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
-        size = (2 * reach[b, 0] + 1) * (2 * reach[b, 1] + 1) * (2 * reach[b, 2] + 1)
-        sten_range = np.empty((size, 5), np.int64)
-        sten_shift = np.empty((size, 3))
-        c0 = block * n_cells // n_blocks
         cx, cy, cz = _bin_coordinates(c0, n_bins[b])
-        for cell in range(c0, (block + 1) * n_cells // n_blocks):
+        for cell in range(c0, c1):
             if cell > c0:
                 cx, cy, cz = _next_bin(cx, cy, cz, n_bins[b])
             a0, a1 = start_b[cell], start_b[cell + 1]
@@ -550,12 +552,10 @@ def _angle_histograms(
     moments = np.zeros((n_frames, 3))
     r_scale = altbc_bins / (largest - r_min) if do_altbc else 1.0
     for item in range(first, last):
-        b = item // n_blocks
-        block = item % n_blocks
-        n_cells = n_bins[b, 0] * n_bins[b, 1] * n_bins[b, 2]
+        b, _, c0, c1 = _work_item(item, n_blocks, n_bins)
         my_cn, my_adf, my_alt = cn[b], adf[b], alt[b]
         m0, m1, m2 = 0.0, 0.0, 0.0
-        for s in range(start[b, block * n_cells // n_blocks], start[b, (block + 1) * n_cells // n_blocks]):
+        for s in range(start[b, c0], start[b, c1]):
             ca = scode[b, s]
             p0, p1 = indptr[b * n_atoms + s], indptr[b * n_atoms + s + 1]
             for p in range(p0, p1):
