@@ -168,7 +168,7 @@ def md_stages(profile: dict[str, Any], seed: int) -> list[tuple[str, dict[str, A
             "pressure_GPa": pressure,
             "steps": equilibration + int(profile["sample_steps"]),
             "equilibration_steps": equilibration,
-            "barostat_time_fs": float(profile["barostat_time_fs"]),
+            "barostat_time_fs": profile["barostat_time_fs"],
         }))  # fmt: skip
     return [(name, {**common, **settings, "seed": seed + k}) for k, (name, settings) in enumerate(stages)]
 
@@ -223,7 +223,7 @@ def crystal_md_stages(profile: dict[str, Any], seed: int) -> list[tuple[float, d
         "steps": equilibration + int(profile["crystal_md_sample_steps"]),
         "sample_interval": int(profile["sample_interval"]),
         "equilibration_steps": equilibration,
-        "barostat_time_fs": float(profile["barostat_time_fs"]),
+        "barostat_time_fs": profile["barostat_time_fs"],
         "seed": seed + k,
     }) for k, pressure in enumerate(profile["pressures_GPa"])]  # fmt: skip
 

@@ -146,6 +146,12 @@ def test_submit_amorphous_applies_profile_and_engine_overrides(store, capsys):
     assert fireworks["relax sb2se3-pnma-30GPa"]["spec"]["_tasks"][0]["settings"]["pressure_GPa"] == 30
     assert main(["submit", "amorphous", "--set", "melt_stepz=1"]) == 1
     assert "workflow settings: n_formula_units" in capsys.readouterr().err
+    for bad, reason in (("abc", "valid number"), ("0", "greater than 0")):  # one line, nothing stored
+        assert main(["submit", "amorphous", "--set", f"barostat_time_fs={bad}"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("phasefire: error: md settings: 'barostat_time_fs'") and reason in err, err
+        assert err.count("\n") == 1
+    assert open_launchpad().fireworks.count_documents({}) == len(fireworks)
 
 
 def test_killed_md_resumes_exactly_where_it_stopped(tmp_path, monkeypatch):
